@@ -1,0 +1,29 @@
+"""Exceptions raised by custlab.
+
+Every error custlab raises on bad input is a subclass of :class:`CustlabError`,
+which is itself a :class:`ValueError`, so ``except ValueError`` keeps working.
+Messages name the column, show the offending values and their count, and say
+what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class CustlabError(ValueError):
+    """Base class of custlab's input errors."""
+
+
+class SchemaError(CustlabError):
+    """A table lacks a required column, or a column has a type custlab cannot use."""
+
+
+class ParseError(CustlabError):
+    """Values of a column cannot be read as the type the data contract asks for."""
+
+
+class EmptyDataError(CustlabError):
+    """A table has no rows, or a required column holds nothing but nulls."""
+
+
+class ConvergenceError(CustlabError):
+    """A model fit did not converge; the message says how to retry."""

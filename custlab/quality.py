@@ -1,0 +1,131 @@
+"""Data-quality summary of the canonical tables: what is there, what is missing, what cleaning removed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import polars as pl
+
+from custlab.schema import TABLES, Frame, check_frame
+
+
+def _text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """A value as short text: datetimes to the minute, everything else as polars prints it."""
+    if isinstance(dtype, pl.Datetime):
+        return expr.dt.strftime("%Y-%m-%d %H:%M")
+    return expr.cast(pl.String)
+
+
+def profile(frame: Frame) -> pl.DataFrame:
+    """One row per column: dtype, nulls, null share, distinct values, min and max (as text).
+
+    Returns
+    -------
+    DataFrame with ``column``, ``dtype``, ``nulls`` (Int64), ``null_share``
+    (Float64), ``distinct`` (Int64), ``min``, ``max`` (String).
+
+    Examples
+    --------
+    >>> profile(pl.DataFrame({"a": [1, None, 3]})).select("column", "nulls", "distinct").row(0)
+    ('a', 1, 3)
+    """
+    check_frame(frame)
+    lazy = frame.lazy()
+    schema = lazy.collect_schema()
+    ordered = [c for c, t in schema.items() if t.is_numeric() or t.is_temporal() or t == pl.String]
+    stats = lazy.select(
+        pl.len().alias("__rows"),
+        *[pl.col(c).null_count().alias(f"nulls::{c}") for c in schema],
+        *[pl.col(c).n_unique().alias(f"distinct::{c}") for c in schema],
+        *[_text(pl.col(c).min(), schema[c]).alias(f"min::{c}") for c in ordered],
+        *[_text(pl.col(c).max(), schema[c]).alias(f"max::{c}") for c in ordered],
+    ).collect().row(0, named=True)
+    rows = max(stats["__rows"], 1)
+    return pl.DataFrame(
+        {
+            "column": list(schema),
+            "dtype": [str(t) for t in schema.values()],
+            "nulls": [stats[f"nulls::{c}"] for c in schema],
+            "null_share": [stats[f"nulls::{c}"] / rows for c in schema],
+            "distinct": [stats[f"distinct::{c}"] for c in schema],
+            "min": [stats.get(f"min::{c}") for c in schema],
+            "max": [stats.get(f"max::{c}") for c in schema],
+        },
+        schema={"column": pl.String, "dtype": pl.String, "nulls": pl.Int64, "null_share": pl.Float64,
+                "distinct": pl.Int64, "min": pl.String, "max": pl.String},
+    )
+
+
+def table_overview(tables: Mapping[str, Frame]) -> pl.DataFrame:
+    """One row per table: rows, columns, contract columns present and absent, date range.
+
+    ``tables`` maps canonical table names (see :mod:`custlab.schema`) to frames;
+    a table given as None is listed as absent, so a report can say what it lacks.
+    """
+    rows = []
+    date_col = {"transactions": "order_date", "events": "event_time", "reviews": "review_date",
+                "marketing_spend": "month", "customers": "signup_date"}
+    for name, spec in TABLES.items():
+        frame = tables.get(name)
+        if frame is None:
+            rows.append({"table": name, "rows": None, "columns": None, "optional_present": None,
+                         "optional_absent": None, "first": None, "last": None, "present": False})
+            continue
+        lazy = frame.lazy()
+        names = lazy.collect_schema().names()
+        col = date_col[name]
+        agg = [pl.len().alias("rows")]
+        if col in names:
+            dtype = lazy.collect_schema()[col]
+            agg += [_text(pl.col(col).min(), dtype).alias("first"), _text(pl.col(col).max(), dtype).alias("last")]
+        stats = lazy.select(agg).collect().row(0, named=True)
+        rows.append({
+            "table": name, "rows": stats["rows"], "columns": len(names),
+            "optional_present": ", ".join(c for c in spec.optional if c in names),
+            "optional_absent": ", ".join(c for c in spec.optional if c not in names),
+            "first": stats.get("first"), "last": stats.get("last"), "present": True,
+        })
+    return pl.DataFrame(rows, schema={"table": pl.String, "rows": pl.Int64, "columns": pl.Int64,
+                                      "optional_present": pl.String, "optional_absent": pl.String,
+                                      "first": pl.String, "last": pl.String, "present": pl.Boolean})
+
+
+def headline(transactions: Frame) -> pl.DataFrame:
+    """Key figures of a transactions table: lines, orders, customers, revenue, first and last order.
+
+    Returns a one-row DataFrame: ``lines``, ``orders``, ``customers`` (Int64),
+    ``revenue`` (Float64), ``first_order``, ``last_order`` (Datetime).
+    """
+    check_frame(transactions)
+    return transactions.lazy().select(
+        lines=pl.len().cast(pl.Int64),
+        orders=pl.col("order_id").n_unique().cast(pl.Int64),
+        customers=pl.col("customer_id").drop_nulls().n_unique().cast(pl.Int64),
+        revenue=pl.col("amount").sum(),
+        first_order=pl.col("order_date").min(),
+        last_order=pl.col("order_date").max(),
+    ).collect()
+
+
+def plot_removed(report, *, ax=None):
+    """Bar chart of the lines cleaning removed, by reason; returns the Figure.
+
+    ``report`` is the :class:`custlab.clean.DataQualityReport` of a cleaning run.
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    data = report.removed.sort("rows", descending=True)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 0.4 * max(data.height, 3) + 1))
+    else:
+        fig = ax.figure
+    sns.barplot(x=data["rows"].to_list(), y=data["reason"].to_list(), color="#4C72B0", ax=ax, orient="h")
+    ax.set_xlabel("lines removed")
+    ax.set_ylabel("")
+    ax.set_title(f"{report.rows_removed:,} of {report.rows_in:,} lines removed")
+    for patch, rows in zip(ax.patches, data["rows"].to_list()):
+        ax.annotate(f"{rows:,}", (patch.get_width(), patch.get_y() + patch.get_height() / 2),
+                    xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
+    fig.tight_layout()
+    return fig
