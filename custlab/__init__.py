@@ -32,8 +32,8 @@ from custlab.schema import TABLES, validate
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "behaviour", "churn", "clean", "cli", "clv", "datasets", "io", "plots", "quality",
-    "report", "rfm", "rules", "schema", "synthetic",
+    "behaviour", "churn", "clean", "cli", "clv", "clv_plots", "datasets", "io", "monthly", "plots", "quality",
+    "report", "rfm", "rules", "schema", "segments", "synthetic",
 }
 
 

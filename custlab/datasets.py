@@ -1,15 +1,17 @@
 """Built-in and public datasets, mapped to canonical transactions.
 
 - :func:`load_cdnow`: the CDNOW data of the BG/NBD and Gamma-Gamma papers, as
-  shipped inside the ``lifetimes`` package (read by file path; lifetimes' own
-  ``datasets`` module imports ``pkg_resources``, which new setuptools lacks).
+  shipped inside the ``lifetimes`` package (read by file path, located from
+  the package's import spec: lifetimes' own ``datasets`` module imports
+  ``pkg_resources``, which new setuptools lacks, and importing lifetimes at
+  all silences FutureWarning process-wide).
 - :func:`load_online_retail`: the UCI Online Retail (and Online Retail II) file.
 - :func:`custlab.synthetic.make_shop`: the synthetic shop for demos and teaching.
 """
 
 from __future__ import annotations
 
-import importlib.resources
+import importlib.util
 import os
 from pathlib import Path
 from typing import Literal
@@ -26,11 +28,15 @@ CDNOW_CALIBRATION_END = "1997-09-30"
 
 
 def _lifetimes_file(name: str) -> Path:
-    try:
-        root = importlib.resources.files("lifetimes") / "datasets"
-    except ModuleNotFoundError:
-        raise ModuleNotFoundError("The CDNOW data ship with the 'lifetimes' package: pip install lifetimes.") from None
-    path = Path(str(root / name))
+    """Path of a data file shipped with lifetimes, found without importing the package.
+
+    Importing lifetimes changes global state (it silences FutureWarning for the
+    whole process), so the package's folder is located from its import spec.
+    """
+    spec = importlib.util.find_spec("lifetimes")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("The CDNOW data ship with the 'lifetimes' package: pip install lifetimes.")
+    path = Path(spec.submodule_search_locations[0]) / "datasets" / name
     if not path.exists():
         raise FileNotFoundError(f"{name} is not in this lifetimes installation ({path}).")
     return path
