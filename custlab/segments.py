@@ -1,0 +1,505 @@
+"""K-means customer segments on RFM, behaviour and preferences, with readable names.
+
+RFM rule tables (:mod:`custlab.rfm`) cut customers by fixed score boxes.
+:func:`kmeans_segments` lets the data find the groups instead: it builds one
+row of features per customer (:func:`customer_features`: recency, frequency,
+monetary value, and when the data have them category shares, channel mix,
+browsing intensity from events and price level), log-transforms and
+standardises them, fits scikit-learn's ``KMeans`` for each k in a range,
+keeps the k with the best silhouette score, and names each cluster from the
+features that set it apart ("recent frequent high-spend cosmetics buyers").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from custlab.exceptions import CustlabError, SchemaError
+from custlab.rfm import DateLike, _as_datetime, rfm_table
+from custlab.schema import Frame, check_frame, validate
+
+Language = Literal["en", "zh"]
+
+#: Features that are counts, days or money: clustered on log(1 + x).
+LOG_FEATURES = ("recency", "frequency", "monetary", "avg_order_value", "tenure", "events_per_month", "price_level")
+#: Features used by default when present (shares are added by prefix).
+DEFAULT_FEATURES = ("recency", "frequency", "monetary", "events_per_month", "price_level")
+SHARE_PREFIXES = ("cat_", "channel_")
+
+_WORDS = {
+    "en": {
+        ("recency", -1): "recent", ("recency", 1): "lapsed",
+        ("frequency", 1): "frequent", ("frequency", -1): "one-off",
+        ("monetary", 1): "high-spend", ("monetary", -1): "low-spend",
+        ("avg_order_value", 1): "big-basket", ("avg_order_value", -1): "small-basket",
+        ("tenure", 1): "long-standing", ("tenure", -1): "newly acquired",
+        ("price_level", 1): "premium-price", ("price_level", -1): "bargain",
+        ("events_per_month", 1): "heavy browsers", ("events_per_month", -1): "rarely browsing",
+        "noun": "buyers", "average": "average buyers", "via": "mostly {x}",
+    },
+    "zh": {
+        ("recency", -1): "近期活跃", ("recency", 1): "久未购买",
+        ("frequency", 1): "高频", ("frequency", -1): "低频",
+        ("monetary", 1): "高消费", ("monetary", -1): "低消费",
+        ("avg_order_value", 1): "大单", ("avg_order_value", -1): "小单",
+        ("tenure", 1): "老客", ("tenure", -1): "新客",
+        ("price_level", 1): "偏好高价", ("price_level", -1): "偏好低价",
+        ("events_per_month", 1): "高浏览", ("events_per_month", -1): "少浏览",
+        "noun": "客户", "average": "一般客户", "via": "以{x}为主",
+    },
+}
+
+
+def _share_columns(frame: pl.LazyFrame, key: str, prefix: str, *, top: int, weight: pl.Expr) -> pl.DataFrame | None:
+    """Per customer share of ``weight`` by the values of ``key`` (the ``top`` largest, the rest as other)."""
+    totals = frame.group_by(key).agg(w=weight).sort(["w", key], descending=[True, False]).collect()
+    totals = totals.filter(pl.col(key).is_not_null())
+    if totals.height < 2:
+        return None
+    keep = totals[key].head(top).to_list()
+    labelled = frame.with_columns(
+        _level=pl.when(pl.col(key).is_in(keep)).then(pl.col(key).cast(pl.String)).otherwise(pl.lit("other"))
+    )
+    parts = labelled.group_by("customer_id", "_level").agg(w=weight).collect()
+    wide = parts.pivot(on="_level", index="customer_id", values="w")
+    levels = [str(c) for c in [*keep, "other"] if str(c) in wide.columns]  # fixed order: by total, other last
+    wide = wide.with_columns(pl.col(levels).fill_null(0.0))
+    total = pl.sum_horizontal(levels)
+    return wide.select("customer_id", *[(pl.col(c) / total).fill_nan(0.0).alias(f"{prefix}{c}") for c in levels])
+
+
+def customer_features(
+    transactions: Frame,
+    *,
+    events: Frame | None = None,
+    as_of: DateLike | None = None,
+    max_categories: int = 8,
+    browse_days: int = 90,
+) -> pl.DataFrame:
+    """One row of behaviour and preference features per customer.
+
+    Parameters
+    ----------
+    transactions
+        Canonical transactions; ``category``, ``channel`` and ``unit_price``
+        are used when present.
+    events
+        Optional canonical events (``customer_id``, ``event_time``,
+        ``event``) for browsing intensity.
+    as_of
+        Analysis date (default: the day after the last order); orders and
+        events from ``as_of`` on are not used.
+    max_categories
+        Category shares are kept for the categories with the most revenue;
+        the rest are pooled as "other".
+    browse_days
+        Window before ``as_of`` over which events are counted.
+
+    Returns
+    -------
+    polars.DataFrame
+        Sorted by ``customer_id``: the columns of :func:`custlab.rfm.rfm_table`
+        (``recency``, ``frequency``, ``monetary``, ``avg_order_value``,
+        ``tenure``, ...), then, when the data allow:
+        ``cat_<category>`` (Float64, share of the customer's spend),
+        ``channel_<channel>`` (Float64, share of the customer's orders),
+        ``events_per_month`` (Float64, events in the ``browse_days`` before
+        ``as_of`` per 30 days; 0 without events), ``price_level`` (Float64,
+        mean over the customer's lines of unit price divided by the median
+        unit price of the line's category, or of all lines without
+        categories: 1 is a typical price; customers who only had free
+        lines get 1).
+
+    Examples
+    --------
+    >>> import polars as pl, datetime as dt
+    >>> tx = pl.DataFrame({"customer_id": [1, 1, 2], "order_id": [1, 2, 3],
+    ...     "order_date": [dt.datetime(2024, 1, d) for d in (2, 9, 5)], "amount": [30.0, 10.0, 20.0],
+    ...     "category": ["food", "toys", "food"]})
+    >>> customer_features(tx).select("customer_id", "frequency", "cat_food", "cat_toys").rows()
+    [(1, 2, 0.75, 0.25), (2, 1, 1.0, 0.0)]
+    """
+    check_frame(transactions, argument="transactions")
+    base = rfm_table(transactions, as_of=as_of)
+    as_of_dt = _as_datetime(as_of)
+    if as_of_dt is None:
+        as_of_dt = dt.datetime.combine(base["last_order"].max().date() + dt.timedelta(days=1), dt.time())
+    frame = validate(transactions.lazy(), "transactions").filter(pl.col("order_date") < as_of_dt)
+    names = frame.collect_schema().names()
+    out = base
+    if "category" in names:
+        shares = _share_columns(frame, "category", "cat_", top=max_categories, weight=pl.col("amount").sum())
+        if shares is not None:
+            out = out.join(shares, on="customer_id", how="left")
+    if "channel" in names:
+        shares = _share_columns(frame, "channel", "channel_", top=max_categories,
+                                weight=pl.col("order_id").n_unique().cast(pl.Float64))
+        if shares is not None:
+            out = out.join(shares, on="customer_id", how="left")
+    if "unit_price" in names:
+        group = ["category"] if "category" in names else []
+        ref = pl.col("unit_price").median().over(group) if group else pl.col("unit_price").median()
+        price = (
+            frame.filter(pl.col("unit_price") > 0)
+            .with_columns(_rel=pl.col("unit_price") / ref)
+            .group_by("customer_id").agg(price_level=pl.col("_rel").mean())
+            .collect()
+        )
+        # customers with no priced line (free items only) are given the typical level, 1
+        out = out.join(price, on="customer_id", how="left").with_columns(pl.col("price_level").fill_null(1.0))
+    if events is not None:
+        check_frame(events, argument="events")
+        ev = validate(events.lazy(), "events")
+        start = as_of_dt - dt.timedelta(days=browse_days)
+        counts = (
+            ev.filter((pl.col("event_time") >= start) & (pl.col("event_time") < as_of_dt))
+            .group_by("customer_id").agg(events_per_month=pl.len().cast(pl.Float64) * 30.0 / browse_days)
+            .collect()
+        )
+        if counts["customer_id"].dtype != out["customer_id"].dtype:
+            counts = counts.with_columns(pl.col("customer_id").cast(out["customer_id"].dtype, strict=False))
+        out = out.join(counts, on="customer_id", how="left").with_columns(pl.col("events_per_month").fill_null(0.0))
+    share_cols = [c for c in out.columns if c.startswith(SHARE_PREFIXES)]
+    return out.with_columns(pl.col(share_cols).fill_null(0.0)).sort("customer_id")
+
+
+@dataclass
+class KMeansSegments:
+    """The result of :func:`kmeans_segments`.
+
+    Attributes
+    ----------
+    k
+        Number of clusters used.
+    silhouette
+        ``k`` (Int64), ``silhouette`` (Float64, mean silhouette score on the
+        scaled features, on a seeded sample for large data), ``chosen``
+        (Boolean).
+    segments
+        One row per customer: ``customer_id``, ``cluster`` (Int64, 0 = the
+        highest revenue per customer), ``segment`` (Enum of the cluster
+        names, in cluster order), ``recency``, ``frequency``, ``monetary``.
+        It can be passed to :func:`custlab.rfm.segment_summary`.
+    profiles
+        One row per cluster: ``cluster``, ``segment``, ``customers``,
+        ``customer_share``, ``revenue_share``, then the mean of each raw
+        feature.
+    z_scores
+        One row per cluster: ``cluster``, ``segment`` and each feature's
+        cluster mean on the standardised scale (log first for counts, days
+        and money): how many standard deviations the cluster sits from the
+        average customer.
+    features
+        The feature table the clusters were fitted on (from
+        :func:`customer_features`).
+    feature_names
+        The clustered columns.
+    model, scaler
+        The fitted ``sklearn.cluster.KMeans`` and ``StandardScaler``.
+    """
+
+    k: int
+    silhouette: pl.DataFrame
+    segments: pl.DataFrame
+    profiles: pl.DataFrame
+    z_scores: pl.DataFrame
+    features: pl.DataFrame = field(repr=False)
+    feature_names: list[str]
+    model: Any = field(repr=False)
+    scaler: Any = field(repr=False)
+
+
+def _design(features: pl.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray, Any]:
+    """Log, standardise, and weight share blocks so each block counts as much as one feature."""
+    from sklearn.preprocessing import StandardScaler
+
+    raw = features.select(
+        [pl.col(c).cast(pl.Float64).log1p() if c in LOG_FEATURES else pl.col(c).cast(pl.Float64) for c in columns]
+    ).to_numpy()
+    scaler = StandardScaler().fit(raw)
+    z = scaler.transform(raw)
+    weights = np.ones(len(columns))
+    for prefix in SHARE_PREFIXES:
+        block = [i for i, c in enumerate(columns) if c.startswith(prefix)]
+        if block:
+            weights[block] = 1.0 / np.sqrt(len(block))
+    return z, z * weights, scaler
+
+
+def _phrase(feature: str, sign: int, words: dict) -> str:
+    if feature.startswith("cat_"):
+        return feature.removeprefix("cat_")
+    if feature.startswith("channel_"):
+        return words["via"].format(x=feature.removeprefix("channel_"))
+    return words.get((feature, sign), "")
+
+
+def _name(z: dict[str, float], language: Language, threshold: float) -> tuple[str, list[str]]:
+    """A readable name from the features far from average; also the features used."""
+    words = _WORDS[language]
+    used: list[str] = []
+    adjectives = []
+    for feature in ("recency", "frequency", "monetary", "price_level"):
+        value = z.get(feature)
+        if value is not None and abs(value) >= threshold:
+            adjectives.append(_phrase(feature, 1 if value > 0 else -1, words))
+            used.append(feature)
+    cats = {f: v for f, v in z.items() if f.startswith("cat_") and v >= threshold}
+    category = None
+    if cats:
+        best = max(cats, key=cats.get)
+        used.append(best)
+        category = _phrase(best, 1, words)
+    extras = []
+    chans = {f: v for f, v in z.items() if f.startswith("channel_") and v >= threshold}
+    if chans:
+        best = max(chans, key=chans.get)
+        extras.append(_phrase(best, 1, words))
+        used.append(best)
+    value = z.get("events_per_month")
+    if value is not None and abs(value) >= threshold:
+        extras.append(_phrase("events_per_month", 1 if value > 0 else -1, words))
+        used.append("events_per_month")
+    if not adjectives and not category and not extras:
+        return words["average"], used
+    if language == "en":
+        name = " ".join([*adjectives, *([category] if category else []), words["noun"]])
+        return (name + (", " + ", ".join(extras) if extras else "")), used
+    name = "、".join(adjectives) + (f" {category} " if category else "") + words["noun"]
+    return (name + ("，" + "，".join(extras) if extras else "")).strip(), used
+
+
+def _unique_names(names: list[str], used: list[list[str]], z_rows: list[dict[str, float]],
+                  language: Language) -> list[str]:
+    words = _WORDS[language]
+    out = list(names)
+    for name in set(names):
+        idx = [i for i, n in enumerate(names) if n == name]
+        if len(idx) < 2:
+            continue
+        for i in idx:
+            rest = {f: v for f, v in z_rows[i].items() if f not in used[i]}
+            if rest:
+                best = max(rest, key=lambda f: abs(rest[f]))
+                sign = 1 if rest[best] > 0 else -1
+                extra = _phrase(best, sign, words) or best
+                out[i] = f"{name} ({extra})" if language == "en" else f"{name}（{extra}）"
+    for name in set(out):  # still equal: number them
+        idx = [i for i, n in enumerate(out) if n == name]
+        if len(idx) > 1:
+            for j, i in enumerate(idx, start=1):
+                out[i] = f"{name} #{j}"
+    return out
+
+
+def kmeans_segments(
+    transactions: Frame,
+    *,
+    events: Frame | None = None,
+    as_of: DateLike | None = None,
+    columns: Sequence[str] | None = None,
+    k: int | None = None,
+    k_range: Sequence[int] = range(2, 9),
+    seed: int = 0,
+    silhouette_sample: int = 5000,
+    n_init: int = 4,
+    name_threshold: float = 0.5,
+    language: Language = "en",
+) -> KMeansSegments:
+    """K-means segments on RFM plus behaviour and preferences, k chosen by silhouette.
+
+    Steps: features per customer (:func:`customer_features`); ``log(1 + x)``
+    of counts, days and money (``LOG_FEATURES``); standard scaling; share
+    blocks (categories, channels) weighted by ``1 / sqrt(block size)`` so
+    that a block of eight category shares weighs as much as one feature;
+    ``KMeans(n_clusters=k, n_init=n_init, random_state=seed)`` for each k
+    in ``k_range``; the k with the highest mean silhouette score is kept
+    (computed on a sample of ``silhouette_sample`` customers drawn with
+    ``seed`` when there are more). Clusters are renumbered by revenue per
+    customer (0 = highest) and named from the features on which the
+    cluster's mean differs from the mean of all other customers by at
+    least ``name_threshold`` standard deviations (after the log): recency,
+    frequency, monetary and price level give adjectives ("recent",
+    "one-off", "high-spend", "bargain"), the category share most above
+    the others gives the noun ("cosmetics buyers"), channel and browsing
+    are added after a comma ("mostly app", "heavy browsers"). Names that
+    come out equal get the next most distinguishing feature in brackets.
+
+    Parameters
+    ----------
+    transactions, events, as_of
+        As for :func:`customer_features`.
+    columns
+        Features to cluster on; default ``DEFAULT_FEATURES`` present in the
+        data plus every ``cat_`` and ``channel_`` share.
+    k
+        Use this number of clusters instead of choosing by silhouette (its
+        silhouette is still reported).
+    k_range
+        Candidate numbers of clusters (each at least 2 and below the number
+        of customers).
+    seed
+        Random state for K-means and the silhouette sample; the same seed
+        gives the same clusters.
+    language
+        Cluster names in English (``"en"``) or Chinese (``"zh"``).
+
+    Returns
+    -------
+    KMeansSegments
+
+    Examples
+    --------
+    >>> import polars as pl, datetime as dt
+    >>> end = dt.datetime(2024, 6, 28)
+    >>> rows = [(c, 100 * c + i, end - dt.timedelta(days=(3 + c % 5 if c < 20 else 200 + c) + 7 * i),
+    ...          (100.0 + c if c < 20 else 10.0 + c % 7))
+    ...         for c in range(40) for i in range(4 + c % 3 if c < 20 else 1)]
+    >>> tx = pl.DataFrame(rows, schema=["customer_id", "order_id", "order_date", "amount"], orient="row")
+    >>> result = kmeans_segments(tx, k_range=range(2, 5), seed=1)
+    >>> result.k, result.profiles["segment"].to_list()
+    (2, ['recent frequent high-spend buyers', 'lapsed one-off low-spend buyers'])
+    """
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
+    if language not in _WORDS:
+        raise CustlabError(f"language must be 'en' or 'zh', got {language!r}.")
+    features = customer_features(transactions, events=events, as_of=as_of)
+    n = features.height
+    if columns is None:
+        columns = [c for c in DEFAULT_FEATURES if c in features.columns]
+        columns += [c for c in features.columns if c.startswith(SHARE_PREFIXES)]
+    columns = list(columns)
+    missing = [c for c in columns if c not in features.columns]
+    if missing:
+        raise SchemaError(f"columns {missing} are not features of this data; available: {features.columns[1:]}.")
+    holes = [c for c in columns if features[c].null_count() or (features[c].dtype.is_float()
+                                                                 and not features[c].is_finite().all())]
+    if holes:
+        raise CustlabError(f"Feature(s) {holes} have missing or infinite values; fill them or leave them out "
+                           f"with columns=.")
+    columns = [c for c in columns if features[c].n_unique() > 1]  # a constant cannot separate clusters
+    if not columns:
+        raise CustlabError("Every feature is constant across customers; there is nothing to cluster on.")
+    candidates = [int(k)] if k is not None else sorted({int(v) for v in k_range})
+    bad = [v for v in candidates if v < 2 or v >= n]
+    if not candidates or bad:
+        raise CustlabError(
+            f"Numbers of clusters must be at least 2 and below the number of customers ({n}); got {bad or candidates}."
+        )
+    z, design, scaler = _design(features, columns)
+    sample = min(n, silhouette_sample)
+    scores, models = [], {}
+    for kk in candidates:
+        model = KMeans(n_clusters=kk, n_init=n_init, random_state=seed).fit(design)
+        labels = model.labels_
+        if len(np.unique(labels)) < 2:
+            score = float("nan")
+        else:
+            score = float(silhouette_score(design, labels, sample_size=sample if sample < n else None,
+                                           random_state=seed))
+        scores.append(score)
+        models[kk] = model
+    valid = [(s, kk) for s, kk in zip(scores, candidates, strict=True) if s == s]
+    if not valid:
+        raise CustlabError("K-means found fewer than two distinct clusters for every k; the customers are too alike.")
+    best_k = max(valid, key=lambda t: (t[0], -t[1]))[1]
+    model = models[best_k]
+
+    monetary = features["monetary"].to_numpy()
+    per_customer = [monetary[model.labels_ == c].mean() for c in range(best_k)]
+    order = np.argsort(-np.asarray(per_customer), kind="stable")
+    relabel = np.empty(best_k, dtype=np.int64)
+    relabel[order] = np.arange(best_k)
+    cluster = relabel[model.labels_]
+
+    z_rows, contrasts = [], []
+    for c in range(best_k):
+        inside = cluster == c
+        z_rows.append(dict(zip(columns, (float(v) for v in z[inside].mean(axis=0)), strict=True)))
+        gap = z[inside].mean(axis=0) - z[~inside].mean(axis=0)
+        contrasts.append(dict(zip(columns, (float(v) for v in gap), strict=True)))
+    named = [_name(row, language, name_threshold) for row in contrasts]
+    names = _unique_names([nm for nm, _ in named], [u for _, u in named], contrasts, language)
+    enum = pl.Enum(names)
+
+    segments = features.select("customer_id", "recency", "frequency", "monetary").with_columns(
+        cluster=pl.Series(cluster, dtype=pl.Int64),
+    ).with_columns(segment=pl.col("cluster").map_elements(lambda c: names[c], return_dtype=pl.String).cast(enum))
+    segments = segments.select("customer_id", "cluster", "segment", "recency", "frequency", "monetary")
+    total = float(features["monetary"].sum())
+    profile_cols = [c for c in features.columns if c not in ("customer_id", "first_order", "last_order")]
+    profiles = (
+        features.with_columns(cluster=pl.Series(cluster, dtype=pl.Int64))
+        .group_by("cluster")
+        .agg(
+            customers=pl.len().cast(pl.Int64),
+            revenue_share=pl.col("monetary").sum() / total,
+            *[pl.col(c).cast(pl.Float64).mean() for c in profile_cols],
+        )
+        .sort("cluster")
+        .with_columns(segment=pl.Series(names, dtype=enum), customer_share=pl.col("customers") / n)
+    )
+    profiles = profiles.select("cluster", "segment", "customers", "customer_share", "revenue_share", *profile_cols)
+    z_table = pl.DataFrame([{"cluster": c, "segment": names[c], **z_rows[c]} for c in range(best_k)]).with_columns(
+        pl.col("cluster").cast(pl.Int64), pl.col("segment").cast(enum)
+    )
+    silhouette = pl.DataFrame({
+        "k": pl.Series(candidates, dtype=pl.Int64),
+        "silhouette": pl.Series(scores, dtype=pl.Float64),
+        "chosen": [kk == best_k for kk in candidates],
+    })
+    return KMeansSegments(best_k, silhouette, segments, profiles, z_table, features, columns, model, scaler)
+
+
+def plot_cluster_profiles(result: KMeansSegments, *, language: Language = "en"):
+    """Heatmap of each cluster's standardised feature means (rows: clusters, columns: features).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One heatmap Axes (plus its colour bar); row labels are the cluster
+        names with their customer share.
+
+    Examples
+    --------
+    >>> import polars as pl, datetime as dt
+    >>> end = dt.datetime(2024, 6, 28)
+    >>> rows = [(c, 100 * c + i, end - dt.timedelta(days=(3 + c % 5 if c < 20 else 200 + c) + 7 * i),
+    ...          (100.0 + c if c < 20 else 10.0 + c % 7))
+    ...         for c in range(40) for i in range(4 + c % 3 if c < 20 else 1)]
+    >>> tx = pl.DataFrame(rows, schema=["customer_id", "order_id", "order_date", "amount"], orient="row")
+    >>> fig = plot_cluster_profiles(kmeans_segments(tx, k=2))
+    >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    ['recency', 'frequency', 'monetary']
+    """
+    import pandas as pd
+    import seaborn as sns
+    from matplotlib.figure import Figure
+
+    title = {"en": "Cluster profiles (standard deviations from the average customer)",
+             "zh": "聚类画像（与平均客户相差的标准差）"}
+    if language not in title:
+        raise CustlabError(f"language must be 'en' or 'zh', got {language!r}.")
+    shares = result.profiles["customer_share"].to_list()
+    names = result.z_scores["segment"].cast(pl.String).to_list()
+    index = [f"{s} ({p:.0%})" for s, p in zip(names, shares, strict=True)]
+    table = pd.DataFrame(result.z_scores.select(result.feature_names).to_numpy(), index=index,
+                         columns=result.feature_names)
+    fig = Figure(figsize=(1.6 + 0.8 * len(result.feature_names), 1.5 + 0.55 * len(index)), layout="constrained")
+    ax = fig.subplots()
+    sns.heatmap(table, annot=True, fmt=".1f", cmap="RdBu_r", center=0.0, ax=ax)
+    ax.set_title(title[language])
+    ax.set_ylabel("")
+    return fig
+
+
+__all__ = ["DEFAULT_FEATURES", "KMeansSegments", "LOG_FEATURES", "customer_features", "kmeans_segments",
+           "plot_cluster_profiles"]
