@@ -38,13 +38,15 @@ def check_output_dir(out: str | Path) -> Path:
 
 
 def to_html(notebook: str | Path, html_path: str | Path | None = None) -> Path:
-    """Render an executed notebook as HTML with code cells and prompts hidden."""
+    """Render an executed notebook as HTML with code cells, prompts and cells tagged ``notebook-only`` hidden."""
     import nbformat
     from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
 
     notebook = Path(notebook)
     html_path = Path(html_path) if html_path else notebook.with_suffix(".html")
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={"notebook-only"}), enabled=True)
     body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
     html_path.write_text(body, encoding="utf-8")
     return html_path
@@ -79,7 +81,7 @@ def run_notebook(
         )
     except pm.PapermillExecutionError as err:
         raise NotebookFailed(
-            f"{source.name} failed in cell {err.exec_count} (index {err.cell_index}): {err.ename}: {err.evalue}. "
+            f"{source.name} failed in cell {err.exec_count} (index {err.cell_index}): {err.ename}: {str(err.evalue).rstrip('.')}. "
             f"The partly executed notebook is kept at {executed}."
         ) from None
     return to_html(executed) if html else executed

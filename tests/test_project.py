@@ -19,7 +19,7 @@ def _name(requirement: str) -> str:
 def _env_lines() -> list[str]:
     """The package lines under ``dependencies:`` (not the channels, not the pip install of the project)."""
     text = (ROOT / "environment.yml").read_text().split("dependencies:", 1)[1]
-    return [line.strip()[2:] for line in text.splitlines()
+    return [line.split("#", 1)[0].strip()[2:] for line in text.splitlines()
             if line.strip().startswith("- ") and not line.strip().startswith("- -e")]
 
 
