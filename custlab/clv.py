@@ -63,7 +63,7 @@ import polars as pl
 from scipy import special
 
 from custlab import _lifetimes
-from custlab.exceptions import CustlabError, EmptyDataError, SchemaError
+from custlab.exceptions import ConvergenceError, CustlabError, EmptyDataError, SchemaError
 from custlab.schema import Frame, check_frame, require_columns
 
 Freq = Literal["D", "W", "M", "Q"]
@@ -1648,7 +1648,10 @@ def compare_models(calhold: Frame, models: Sequence[_PurchaseModel] | None = Non
         One row per model and one for the naive baseline: ``model`` (String),
         ``log_likelihood``, ``aic``, ``bic`` (calibration fit; null for
         naive), ``mae``, ``rmse`` (per-customer holdout purchases),
-        ``predicted_total``, ``actual_total``, ``total_error`` (Float64).
+        ``predicted_total``, ``actual_total``, ``total_error`` (Float64),
+        ``status`` (String: "ok", "baseline", or "did not converge: ..."
+        for a model whose fit failed; its metrics are null and it is listed
+        last). Raises :class:`ConvergenceError` only when no model converges.
 
     Examples
     --------
@@ -1671,28 +1674,37 @@ def compare_models(calhold: Frame, models: Sequence[_PurchaseModel] | None = Non
     frame = _calhold(calhold)
     if models is None:
         models = [BetaGeo(), ModifiedBetaGeo(), ParetoNBD()]
-    rows, naive = [], None
+    rows, failed, naive = [], [], None
     n = frame.height
     for model in models:
         if not isinstance(model, _PurchaseModel):
             raise CustlabError(f"models must be BetaGeo, ModifiedBetaGeo or ParetoNBD objects, got {type(model).__name__}.")
-        model.fit(frame)
+        try:
+            model.fit(frame)
+        except ConvergenceError as err:  # one model failing must not lose the comparison
+            failed.append({"model": model.name, "status": f"did not converge: {str(err).split('. ')[0]}"})
+            continue
         errors = holdout_errors(frame, model)
         k = len(model.param_names)
         rows.append(errors.head(1).select(
             model=pl.lit(model.name), log_likelihood=pl.lit(model.log_likelihood_),
             aic=pl.lit(2 * k - 2 * model.log_likelihood_), bic=pl.lit(k * math.log(n) - 2 * model.log_likelihood_),
             mae="mae", rmse="rmse", predicted_total="predicted_total", actual_total="actual_total",
-            total_error="total_error",
+            total_error="total_error", status=pl.lit("ok"),
         ))
         naive = errors.tail(1)
     if naive is not None:
         rows.append(naive.select(
             model=pl.lit("naive"), log_likelihood=pl.lit(None, dtype=pl.Float64), aic=pl.lit(None, dtype=pl.Float64),
             bic=pl.lit(None, dtype=pl.Float64), mae="mae", rmse="rmse", predicted_total="predicted_total",
-            actual_total="actual_total", total_error="total_error",
+            actual_total="actual_total", total_error="total_error", status=pl.lit("baseline"),
         ))
-    return pl.concat(rows)
+    if not rows:
+        raise ConvergenceError(f"No model converged on these data: {'; '.join(f['status'] for f in failed)}.")
+    out = pl.concat(rows)
+    if failed:
+        out = pl.concat([out, pl.DataFrame(failed, schema={"model": pl.String, "status": pl.String})], how="diagonal")
+    return out
 
 
 # ---------------------------------------------------------------------------

@@ -828,3 +828,14 @@ def test_plots_show_the_data(bgf, ggf, published, sample, summary):
     assert [t.get_text() for t in ax.get_xticklabels()] == means["segment"].to_list()
     shares = [t.get_text() for t in ax.texts]
     assert len(shares) == 3 and all(s.endswith("%") for s in shares)
+
+
+def test_compare_models_keeps_going_when_one_model_does_not_converge(online_retail_clean):
+    from custlab.clv import calibration_holdout, compare_models
+
+    calhold = calibration_holdout(online_retail_clean, calibration_end="2011-09-09", observation_end="2011-12-09", freq="W")
+    table = compare_models(calhold)
+    status = dict(zip(table["model"], table["status"]))
+    assert status["BG/NBD"].startswith("did not converge")
+    assert status["Pareto/NBD"] == "ok" and status["naive"] == "baseline"
+    assert table.filter(pl.col("model") == "BG/NBD")["mae"].item() is None
