@@ -23,7 +23,7 @@ report: $(VENV)/.installed
 	$(BIN)/custlab report --out $(OUT)
 
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/run.py
