@@ -43,7 +43,7 @@ from typing import Literal
 import polars as pl
 
 from custlab.exceptions import CustlabError, EmptyDataError, SchemaError
-from custlab.schema import Frame, check_frame, require_columns, validate
+from custlab.schema import Frame, as_datetime, check_frame, require_columns, validate
 
 #: Column mapping of the REES46 e-commerce event files onto the events table.
 REES46_COLUMNS: dict[str, str] = {"user_id": "customer_id", "event_type": "event", "user_session": "session_id"}
@@ -213,19 +213,6 @@ def _unknown_steps(lf: pl.LazyFrame, steps: list[str], missing: list[str]) -> Cu
         f"Funnel step(s) {missing} never occur in the 'event' column of these events. "
         f"Event types present (count): {shown}{more}.{hint} Check the step names in steps={steps!r}."
     )
-
-
-def _as_datetime(value: str | dt.date | dt.datetime, argument: str) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=None)
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day)
-    if isinstance(value, str):
-        try:
-            return dt.datetime.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise CustlabError(f"{argument} must be a date such as '2011-12-10' (or a datetime), got {value!r}.")
 
 
 # --------------------------------------------------------------------------- funnels
@@ -1061,7 +1048,7 @@ def cohort_retention(
     if as_of is None:
         as_of_dt = (tx["order_date"].max() + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     else:
-        as_of_dt = _as_datetime(as_of, "as_of")
+        as_of_dt = as_datetime(as_of, "as_of")
         tx = tx.filter(pl.col("order_date") < as_of_dt)
     if tx.height == 0:
         raise EmptyDataError(f"No orders before as_of={as_of_dt:%Y-%m-%d}; there are no cohorts.")

@@ -64,7 +64,7 @@ import numpy as np
 import polars as pl
 
 from custlab.exceptions import ConvergenceError, CustlabError, EmptyDataError, SchemaError
-from custlab.schema import Frame, check_frame, require_columns, validate
+from custlab.schema import Frame, as_datetime, check_frame, require_columns, validate
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -157,21 +157,6 @@ def _label(key: str, language: str) -> str:
     return _LABELS[language][key]
 
 
-def _as_datetime(value: dt.date | dt.datetime | str | None, name: str = "as_of") -> dt.datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=None)
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day)
-    if isinstance(value, str):
-        try:
-            return dt.datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise CustlabError(f"{name} must be a date such as '2011-12-10', got {value!r}.") from None
-    raise CustlabError(f"{name} must be a date, datetime or ISO string, got {type(value).__name__} {value!r}.")
-
-
 def _check_days(value: object, name: str, *, allow_zero: bool = False) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer, float)) or (
         isinstance(value, float) and not value.is_integer()
@@ -230,7 +215,7 @@ def _prepare(transactions: Frame, as_of, *, caller: str) -> _Prepared:
         raise EmptyDataError(f"{caller}: the transactions table has no dated lines; there is nothing to analyse.")
     first, last = stats["first"], stats["last"]
     default = dt.datetime.combine(last.date() + dt.timedelta(days=1), dt.time())
-    moment = _as_datetime(as_of) if as_of is not None else default
+    moment = as_datetime(as_of) if as_of is not None else default
     if moment <= first:
         raise CustlabError(
             f"as_of={_fmt(moment)} is not after the data: the first order is dated {_fmt(first)}, so no "

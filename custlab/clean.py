@@ -20,7 +20,7 @@ from typing import Literal
 import polars as pl
 
 from custlab.exceptions import CustlabError
-from custlab.schema import Frame, check_frame, is_lazy, validate
+from custlab.schema import Frame, as_datetime, check_frame, is_lazy, validate
 
 Rule = Literal[
     "cancelled",
@@ -122,21 +122,6 @@ class DataQualityReport:
         return head + self.removed._repr_html_() + self.changed._repr_html_()
 
 
-def _as_datetime(value: dt.date | dt.datetime | str | None, name: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=None)
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day)
-    if isinstance(value, str):
-        try:
-            return dt.datetime.fromisoformat(value)
-        except ValueError:
-            raise CustlabError(f"{name} must be a date such as '2011-12-10', got {value!r}.") from None
-    raise CustlabError(f"{name} must be a date, datetime or ISO string, got {type(value).__name__} {value!r}.")
-
-
 def _rule_expr(rule: str, names: list[str], *, cancel_pattern: str | None, non_product_ids, non_product_pattern,
                as_of: dt.datetime | None) -> pl.Expr | None:
     """The condition that marks a row for ``rule``, or None when the columns it needs are absent."""
@@ -219,7 +204,7 @@ def clean_transactions(
     unknown = [r for r in rules if r not in RULES]
     if unknown:
         raise CustlabError(f"Unknown cleaning rule(s) {unknown}; choose from {list(RULES)}.")
-    as_of_dt = _as_datetime(as_of, "as_of")
+    as_of_dt = as_datetime(as_of, "as_of")
     lazy = is_lazy(transactions)
     frame = validate(transactions, "transactions").lazy()
     names = frame.collect_schema().names()

@@ -41,6 +41,7 @@ the column, a sample of the bad values and their count.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ from typing import Literal
 
 import polars as pl
 
-from custlab.exceptions import EmptyDataError, ParseError, SchemaError
+from custlab.exceptions import CustlabError, EmptyDataError, ParseError, SchemaError
 
 Frame = pl.DataFrame | pl.LazyFrame
 TableName = Literal["transactions", "customers", "events", "marketing_spend", "reviews"]
@@ -471,3 +472,28 @@ def require_columns(frame: Frame, needed: list[str], *, table: str = "transactio
         raise SchemaError(_missing_message(table, missing, present).replace(
             "is missing required column(s)", f"is missing column(s){why}"
         ))
+
+
+def as_datetime(value: "dt.date | dt.datetime | str | None", name: str = "as_of") -> "dt.datetime | None":
+    """An analysis date given as a date, datetime or ISO string, as a naive datetime (None stays None).
+
+    A date means midnight at its start. Raises :class:`CustlabError` naming the
+    argument and showing the value.
+
+    Examples
+    --------
+    >>> as_datetime("2011-12-10")
+    datetime.datetime(2011, 12, 10, 0, 0)
+    """
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day)
+    if isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise CustlabError(f"{name} must be a date such as '2011-12-10', got {value!r}.") from None
+    raise CustlabError(f"{name} must be a date, datetime or ISO string, got {type(value).__name__} {value!r}.")
