@@ -160,3 +160,34 @@ def test_funnel_section_says_when_steps_are_missing():
     text = report.behaviour().text()
     assert "The events hold fewer than two of the funnel steps (exposure, click, cart, pay)" in text
     assert report.key_figures["funnel"] is None
+
+
+def test_a_failing_cell_is_named_and_the_partial_notebook_kept(tmp_path):
+    from custlab.report import NotebookFailed, run_notebook
+
+    params = {"data_path": "", "columns": {}, "month": "2030-01", "out_dir": str(tmp_path), "language": "en",
+              "seed": 0, "n_customers": 200, "sample_size": 0}
+    with pytest.raises(NotebookFailed, match=r"monthly_report.ipynb failed in cell \d+ \(index \d+\): CustlabError: "
+                                             r"month 2030-01 is outside the data.*partly executed notebook is kept"):
+        run_notebook("monthly_report", tmp_path, params, progress=False)
+    assert (tmp_path / "monthly_report.ipynb").exists()
+    assert not (tmp_path / "monthly_report.html").exists()
+
+
+def test_chinese_labels_fall_back_with_a_warning(monkeypatch):
+    import matplotlib as mpl
+
+    from custlab import plots
+
+    before = list(mpl.rcParams["font.sans-serif"])
+    monkeypatch.setattr(plots, "find_cjk_font", lambda: None)
+    with pytest.warns(plots.CJKFontWarning, match=r"pip install 'custlab\[zh\]'.*fonts-wqy-microhei"):
+        assert plots.use_language_font("zh") is None
+    assert mpl.rcParams["font.sans-serif"] == before
+    assert plots.use_language_font("en") is None
+
+
+def test_a_cjk_font_is_found_from_pypi():
+    from custlab.plots import find_cjk_font
+
+    assert find_cjk_font() is not None  # mplfonts is in the test extra
