@@ -59,7 +59,7 @@ import numpy as np
 import polars as pl
 
 from custlab.exceptions import CustlabError, EmptyDataError, SchemaError
-from custlab.schema import Frame, check_frame, require_columns, validate
+from custlab.schema import Frame, as_datetime, check_frame, require_columns, validate
 
 Language = Literal["en", "zh"]
 Engine = Literal["auto", "streaming", "in-memory"]
@@ -81,21 +81,6 @@ _MICRO = 1_000_000  # money is summed in millionths of the currency unit
 # --------------------------------------------------------------------------------------------------
 
 
-def _as_datetime(value: DateLike | None, name: str = "as_of") -> dt.datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=None)
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day)
-    if isinstance(value, str):
-        try:
-            return dt.datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise CustlabError(f"{name} must be a date such as '2011-12-10', got {value!r}.") from None
-    raise CustlabError(f"{name} must be a date, datetime or ISO string, got {type(value).__name__} {value!r}.")
-
-
 def _lazy_transactions(transactions: Frame) -> pl.LazyFrame:
     """Validated transactions as a LazyFrame with the four columns RFM needs."""
     check_frame(transactions, argument="transactions")
@@ -114,6 +99,9 @@ def rfm_table(transactions: Frame, *, as_of: DateLike | None = None, engine: Eng
         revenue, not negative). A DataFrame or a LazyFrame; for files larger
         than memory pass ``pl.scan_parquet(path)``: the query is run by
         polars' streaming engine and only the per-customer result is held.
+        A DataFrame whose lines come order by order (the lines of each
+        order next to each other, as shops export them) is aggregated
+        fastest; any other row order gives the same result.
     as_of
         Analysis date (date, datetime or ISO text). Orders before it are
         counted, later ones are not. Default: the day after the last order.
@@ -164,7 +152,7 @@ def rfm_table(transactions: Frame, *, as_of: DateLike | None = None, engine: Eng
     │ 2           ┆ 1       ┆ 1         ┆ 5.0      ┆ 5.0             ┆ 1      │
     └─────────────┴─────────┴───────────┴──────────┴─────────────────┴────────┘
     """
-    as_of_dt = _as_datetime(as_of)
+    as_of_dt = as_datetime(as_of)
     frame = _lazy_transactions(transactions)
     if as_of_dt is not None:
         frame = frame.filter(pl.col("order_date") < as_of_dt)
@@ -183,7 +171,10 @@ def rfm_table(transactions: Frame, *, as_of: DateLike | None = None, engine: Eng
         for test, what, rule in _LINE_PROBLEMS:
             if data.select(test.fill_null(False).any()).item():
                 _raise_line_problem(data.lazy(), test, what, rule)
-        per = data.lazy().group_by("customer_id").agg(**aggregates).collect(engine=engine)
+        # Lines stored order by order are first collapsed into orders; other layouts are grouped as lines.
+        per = _per_customer_by_order(data, micros, engine)
+        if per is None:
+            per = data.lazy().group_by("customer_id").agg(**aggregates).collect(engine=engine)
     else:
         # A lazy source is read once: per-customer flags ride along with the aggregates, and only
         # when one is raised is the source read again, to count the offending lines.
@@ -226,6 +217,60 @@ def rfm_table(transactions: Frame, *, as_of: DateLike | None = None, engine: Eng
         monetary=pl.Series(money, dtype=pl.Float64),
         avg_order_value=pl.Series(money / out["frequency"].to_numpy(), dtype=pl.Float64),
     ).select(RFM_COLUMNS)
+
+
+def _per_customer_by_order(data: pl.DataFrame, micros: pl.Expr, engine: Engine) -> pl.DataFrame | None:
+    """Per-customer aggregates of checked lines stored order by order, or None for other layouts.
+
+    Order lines usually come as the shop system exports them: the lines of an order next to each
+    other, with the order's customer repeated on each. When that holds, the lines collapse into
+    runs of one order and one date with running sums (no hashing), and only those runs, about
+    one per order, are grouped by customer. The results are the same, bit for bit, as those of
+    the group-by over lines: money is summed in integer micro-units (the sum of a run is the
+    difference of two running totals, exact in integers), each order is counted once (at its
+    last line) for its only customer, and every line's date is the date of its run. Other
+    layouts (the lines of an order in several places, several customers in one order) return
+    None, and the caller groups the lines directly.
+    """
+    order, customer, date = pl.col("order_id"), pl.col("customer_id"), pl.col("order_date")
+    starts = (order != order.shift()).fill_null(True)  # first line of a run of lines of one order
+    runs, mixed, total = data.select(
+        runs=starts.sum(),
+        mixed=((customer != customer.shift()) & ~starts).any(),  # a customer change inside a run
+        # the running total of micro-units must stay far from the Int64 limit (amounts are >= 0 here)
+        total=pl.col("amount").sum() * _MICRO,
+    ).row(0)
+    if data.height == 0 or mixed or not total < 2.0**62:
+        return None
+    if not data["order_id"].is_sorted():
+        # Each order must be one run: no order id twice among the run starts. A repeat among the
+        # first run starts (cheap to look for) already rules it out, as in shuffled lines.
+        probe = order.filter(starts).head(100_000)
+        if data.select(probe.n_unique() < probe.len()).item():
+            return None
+        if data.select(order.filter(starts).n_unique()).item() != runs:
+            return None
+    order_end = (order != order.shift(-1)).fill_null(True)  # last line of a run of one order
+    return (
+        data.lazy()
+        .select(
+            customer,
+            date,
+            order_end=order_end,
+            running=micros.cum_sum(),
+            run_end=order_end | (date != date.shift(-1)),  # last line of a run of one order and one date
+        )
+        .filter("run_end")
+        .select(customer, date, "order_end", money=pl.col("running") - pl.col("running").shift(1, fill_value=0))
+        .group_by("customer_id")
+        .agg(
+            frequency=pl.col("order_end").sum(),
+            monetary=pl.col("money").sum(),
+            first_order=date.min(),
+            last_order=date.max(),
+        )
+        .collect(engine=engine)
+    )
 
 
 def _raise_empty(transactions: Frame, as_of: dt.datetime | None) -> None:
@@ -1045,7 +1090,7 @@ class Migration:
         periods = self.periods
         if len(periods) < 2:
             raise CustlabError("Only one period end: there is no transition to show.")
-        target = periods[-1] if period_end is None else _as_datetime(period_end, "period_end").date()
+        target = periods[-1] if period_end is None else as_datetime(period_end, "period_end").date()
         if target not in periods[1:]:
             raise CustlabError(f"period_end={target} is not a period end with a previous one; choose from "
                                f"{[str(p) for p in periods[1:]]}.")
@@ -1562,7 +1607,7 @@ def plot_migration(migration: Migration, period_end: dt.date | str | None = None
     text = _text(migration.language)
     matrix = migration.matrix(period_end, share=share)
     periods = migration.periods
-    target = periods[-1] if period_end is None else _as_datetime(period_end, "period_end").date()
+    target = periods[-1] if period_end is None else as_datetime(period_end, "period_end").date()
     frame = matrix.to_pandas().set_index("from_segment")
     fig, ax = _figure(1.0 + 0.9 * frame.shape[1], 1.2 + 0.6 * frame.shape[0])
     sns.heatmap(frame, annot=True, fmt=".0%" if share else "d", cmap="Blues", ax=ax, cbar=False)

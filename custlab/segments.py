@@ -21,7 +21,8 @@ import numpy as np
 import polars as pl
 
 from custlab.exceptions import CustlabError, SchemaError
-from custlab.rfm import DateLike, _as_datetime, rfm_table
+from custlab.rfm import DateLike, rfm_table
+from custlab.schema import as_datetime
 from custlab.schema import Frame, check_frame, validate
 
 Language = Literal["en", "zh"]
@@ -127,7 +128,7 @@ def customer_features(
     """
     check_frame(transactions, argument="transactions")
     base = rfm_table(transactions, as_of=as_of)
-    as_of_dt = _as_datetime(as_of)
+    as_of_dt = as_datetime(as_of)
     if as_of_dt is None:
         as_of_dt = dt.datetime.combine(base["last_order"].max().date() + dt.timedelta(days=1), dt.time())
     frame = validate(transactions.lazy(), "transactions").filter(pl.col("order_date") < as_of_dt)
