@@ -40,7 +40,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness import measure  # noqa: E402
+from harness import measure, print_table  # noqa: E402
 
 STREAM_DIR = Path("/tmp/custlab_bench_rfm")
 CHUNK = 10_000_000
@@ -164,37 +164,26 @@ def part_one(n_lines: int, lifetimes_timeout: float) -> None:
     b = _here()
     ours = measure("custlab rfm_table", partial(b.polars_lines, n_lines), b.custlab_rfm)
     pandas = measure("pandas groupby.agg (named)", partial(b.pandas_lines, n_lines), b.pandas_idiom)
-    _print(f"rfm_table vs pandas idiom, {n_lines:,} order lines", [ours, pandas])
+    print_table(f"rfm_table vs pandas idiom, {n_lines:,} order lines", [ours, pandas])
     ours_shuffled = measure("custlab rfm_table", partial(b.polars_lines_shuffled, n_lines), b.custlab_rfm)
     pandas_shuffled = measure("pandas groupby.agg (named)", partial(b.pandas_lines_shuffled, n_lines),
                               b.pandas_idiom)
-    _print(f"rfm_table vs pandas idiom, the same {n_lines:,} lines shuffled", [ours_shuffled, pandas_shuffled])
+    print_table(f"rfm_table vs pandas idiom, the same {n_lines:,} lines shuffled", [ours_shuffled, pandas_shuffled])
 
     small = max(n_lines // 10, 1000)
     ours_small = measure("custlab rfm_table", partial(b.polars_lines, small), b.custlab_rfm)
     lam = measure("pandas groupby.agg with lambda", partial(b.pandas_lines, small), b.pandas_lambda_idiom)
-    _print(f"rfm_table vs the tutorial lambda idiom, {small:,} order lines", [ours_small, lam])
+    print_table(f"rfm_table vs the tutorial lambda idiom, {small:,} order lines", [ours_small, lam])
 
     life = measure("lifetimes summary_data_from_...", partial(b.pandas_lines, n_lines), b.lifetimes_summary,
                    timeout=lifetimes_timeout)
     if life.seconds == life.seconds:
-        _print(f"rfm_table vs lifetimes, {n_lines:,} order lines", [ours, life])
+        print_table(f"rfm_table vs lifetimes, {n_lines:,} order lines", [ours, life])
     else:
         print(f"\nlifetimes at {n_lines:,} lines: {life.note}; retrying at {small:,} lines")
         life = measure("lifetimes summary_data_from_...", partial(b.pandas_lines, small), b.lifetimes_summary,
                        timeout=lifetimes_timeout)
-        _print(f"rfm_table vs lifetimes, {small:,} order lines", [ours_small, life])
-
-
-def _print(title: str, rows) -> None:
-    ours = rows[0]
-    print(f"\n## {title}")
-    print(f"{'method':<34}{'seconds':>10}{'peak MB':>10}{'ratio':>9}  note")
-    for t in rows:
-        ratio = t.seconds / ours.seconds if ours.seconds == ours.seconds and ours.seconds > 0 else float("nan")
-        label = "1.0x" if t is ours else f"{ratio:.1f}x"
-        print(f"{t.name:<34}{t.seconds:>10.3f}{t.peak_mb:>10.0f}{label:>9}  {t.note}")
-    print("ratio = method's time / custlab's time (above 1: custlab is faster)")
+        print_table(f"rfm_table vs lifetimes, {small:,} order lines", [ours_small, life])
 
 
 def write_parquet(n_lines: int) -> Path:

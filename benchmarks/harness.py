@@ -85,13 +85,19 @@ def measure(name: str, setup: Callable, fn: Callable, *, timeout: float = 3600) 
 def compare(title: str, setup: Callable, custlab: Callable, anchors: dict[str, Callable], *,
             timeout: float = 3600) -> list[Timing]:
     """Time custlab and each anchor on the same data in the same run; print times, memory and ratios."""
-    print(f"\n## {title}")
     ours = measure("custlab", setup, custlab, timeout=timeout)
     rows = [ours] + [measure(name, setup, fn, timeout=timeout) for name, fn in anchors.items()]
+    print_table(title, rows)
+    return rows
+
+
+def print_table(title: str, rows: list[Timing]) -> None:
+    """Print timings, the first row being custlab's, with each row's ratio to it."""
+    ours = rows[0]
+    print(f"\n## {title}")
     print(f"{'method':<34}{'seconds':>10}{'peak MB':>10}{'ratio':>9}  note")
     for t in rows:
         ratio = t.seconds / ours.seconds if ours.seconds == ours.seconds and ours.seconds > 0 else float("nan")
         label = "1.0x" if t is ours else f"{ratio:.1f}x"
         print(f"{t.name:<34}{t.seconds:>10.3f}{t.peak_mb:>10.0f}{label:>9}  {t.note}")
     print("ratio = method's time / custlab's time (above 1: custlab is faster)")
-    return rows
