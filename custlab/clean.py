@@ -211,7 +211,10 @@ def clean_transactions(
 
     text_cols = [c for c in _TEXT_COLUMNS if c in names]
     trimmed_any = pl.any_horizontal([pl.col(c) != pl.col(c).str.strip_chars() for c in text_cols]) if text_cols else pl.lit(False)
-    frame = frame.with_columns(_trimmed=trimmed_any.fill_null(False))
+    # Text is trimmed before the rules look at it: "POST " is postage and "A " duplicates "A".
+    frame = frame.with_columns(_trimmed=trimmed_any.fill_null(False)).with_columns(
+        [pl.col(c).str.strip_chars() for c in text_cols]
+    )
 
     conditions = {
         rule: _rule_expr(rule, names, cancel_pattern=cancel_pattern, non_product_ids=non_product_ids,
@@ -223,8 +226,6 @@ def clean_transactions(
     for rule in reversed(applied):
         reason = pl.when(conditions[rule].fill_null(False)).then(pl.lit(rule)).otherwise(reason)
     marked = frame.with_columns(reason=reason)
-    if text_cols:
-        marked = marked.with_columns([pl.col(c).str.strip_chars() for c in text_cols])
 
     counts = (
         marked.group_by("reason")

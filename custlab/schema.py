@@ -220,40 +220,61 @@ def _sample(values: pl.Series) -> list:
     return values.unique(maintain_order=True).head(_SAMPLE).to_list()
 
 
-def _parse_dates(values: pl.Series, column: str, date_format: str | None) -> pl.Series:
-    """Parse a string column to Datetime, refusing ambiguous mixes of formats."""
-    text = values.str.strip_chars()
+def _date_text(expr: pl.Expr, kind: Kind) -> pl.Expr:
+    text = expr.str.strip_chars()
+    if kind == "date":  # months such as "2011-11" are allowed
+        text = text.str.replace(r"^(\d{4})-(\d{1,2})$", "$1-$2-01")
+    return text
+
+
+def _date_formats(values: pl.Series, column: str, kind: Kind, date_format: str | None) -> list[str]:
+    """The formats that read every value of a text date column, in the order to try them.
+
+    A column is read in one family of formats (ISO dates with or without a
+    time are one family). When exactly one family reads every value, it is
+    used: US month-first dates such as 12/13/2010 settle a column for
+    month-first. When two families read every value (only days up to 12),
+    or none does, the column is refused: guessing would change the days.
+    """
+    text = pl.select(_date_text(pl.lit(values), kind)).to_series()
     present = text.is_not_null() & (text != "")
     if date_format is not None:
         parsed = text.str.to_datetime(date_format, strict=False, time_unit="us")
         _raise_unparsed(column, values, present & parsed.is_null(), f"dates in the format {date_format!r}")
-        return parsed
-    remaining = present
-    parsed = pl.Series(column, [None] * len(text), dtype=pl.Datetime("us"))
-    used: dict[str, int] = {}
-    for fmt in DATE_FORMATS:
-        if not remaining.any():
-            break
-        attempt = text.str.to_datetime(fmt, strict=False, time_unit="us")
-        hit = remaining & attempt.is_not_null()
-        n_hit = int(hit.sum())
-        if n_hit:
-            used[fmt] = n_hit
-            parsed = pl.select(pl.when(hit).then(attempt).otherwise(parsed)).to_series()
-            remaining = remaining & ~hit
-    _raise_unparsed(column, values, remaining, "dates")
-    families = {DATE_FORMATS[fmt] for fmt in used}
-    if len(families) > 1:
-        by_family: dict[str, int] = {}
-        for fmt, n in used.items():
-            by_family[DATE_FAMILIES[DATE_FORMATS[fmt]]] = by_family.get(DATE_FAMILIES[DATE_FORMATS[fmt]], 0) + n
-        counts = ", ".join(f"{n} {family}" for family, n in by_family.items())
+        return [date_format]
+    hits = {fmt: text.str.to_datetime(fmt, strict=False, time_unit="us").is_not_null() for fmt in DATE_FORMATS}
+    families: dict[str, list[str]] = {}
+    for fmt, family in DATE_FORMATS.items():
+        families.setdefault(family, []).append(fmt)
+    covered = {
+        family: pl.select(pl.any_horizontal([pl.lit(hits[f]) for f in fmts])).to_series()
+        for family, fmts in families.items()
+    }
+    complete = [family for family, ok in covered.items() if bool((ok | ~present).all())]
+    if len(complete) == 1:
+        return [f for f in families[complete[0]] if bool((hits[f] & present).any())] or families[complete[0]][:1]
+    anywhere = pl.select(pl.any_horizontal([pl.lit(h) for h in hits.values()])).to_series()
+    _raise_unparsed(column, values, present & ~anywhere, "dates")
+    if len(complete) > 1:
+        example = _sample(values.filter(present))[:2]
+        options = " or ".join(repr(families[f][-1]) for f in complete)
         raise ParseError(
-            f"Column '{column}' mixes date formats ({counts}); a value such as 01/02/2011 "
-            f"would mean different days under them. Pass date_format= to say which one the data use, "
-            f"or fix the source."
+            f"Column '{column}' holds dates such as {example} that read {' and '.join(DATE_FAMILIES[f] for f in complete)} "
+            f"alike, so the days are ambiguous. Pass date_format= (e.g. {options})."
         )
-    return parsed.alias(column)
+    by_family: dict[str, int] = {}
+    remaining = present
+    for family, fmts in families.items():
+        hit = remaining & covered[family]
+        if int(hit.sum()):
+            by_family[DATE_FAMILIES[family]] = int(hit.sum())
+            remaining = remaining & ~hit
+    counts = ", ".join(f"{n} {family}" for family, n in by_family.items())
+    raise ParseError(
+        f"Column '{column}' mixes date formats ({counts}); a value such as 01/02/2011 "
+        f"would mean different days under them. Pass date_format= to say which one the data use, "
+        f"or fix the source."
+    )
 
 
 def _raise_unparsed(column: str, values: pl.Series, bad: pl.Series, what: str) -> None:
@@ -266,66 +287,27 @@ def _raise_unparsed(column: str, values: pl.Series, bad: pl.Series, what: str) -
         )
 
 
-def _parse_numbers(values: pl.Series, column: str) -> pl.Series:
-    text = values.str.strip_chars()
-    present = text.is_not_null() & (text != "")
-    parsed = text.cast(pl.Float64, strict=False)
-    _raise_unparsed(column, values, present & parsed.is_null(), "numbers")
-    return parsed.alias(column)
-
-
-def _cast_id(values: pl.Series, column: str) -> pl.Series:
-    dtype = values.dtype
-    if dtype.is_integer():
-        return values.cast(pl.Int64) if dtype != pl.UInt64 else values
-    if dtype.is_float():
+def _checked_cast(values: pl.Series, column: str, kind: Kind, date_format: str | None) -> pl.Expr:
+    """Check the values that must be parsed, then return the expression that casts the column."""
+    col = pl.col(column)
+    if kind == "id":  # a float id column
         whole = values.drop_nulls()
-        if (whole != whole.round(0)).any() or whole.is_nan().any():
+        fractional = whole.filter((whole != whole.round(0)) | whole.is_nan())
+        if fractional.len():
             raise ParseError(
                 f"Column '{column}' is an id but holds fractional numbers, "
-                f"e.g. {_sample(whole.filter(whole != whole.round(0)))}. Ids must be whole numbers or text."
+                f"e.g. {_sample(fractional)}. Ids must be whole numbers or text."
             )
-        return values.cast(pl.Int64)
-    if dtype in (pl.String, pl.Categorical, pl.Enum):
-        return values.cast(pl.String).str.strip_chars()
-    raise SchemaError(
-        f"Column '{column}' is an id but has dtype {dtype}; use integers or text."
-    )
-
-
-def _cast_series(values: pl.Series, column: str, kind: Kind, date_format: str | None) -> pl.Series:
-    dtype = values.dtype
-    if kind == "id":
-        return _cast_id(values, column)
-    if kind == "string":
-        return values if dtype == pl.String else values.cast(pl.String)
+        return col.cast(pl.Int64)
     if kind == "float":
-        if dtype.is_numeric():
-            return values.cast(pl.Float64)
-        if dtype == pl.String:
-            return _parse_numbers(values, column)
-        if dtype == pl.Null:
-            return values.cast(pl.Float64)
-    if kind in ("datetime", "date"):
-        if isinstance(dtype, pl.Datetime):
-            out = values.dt.replace_time_zone(None) if dtype.time_zone else values
-            out = out.cast(pl.Datetime("us"))
-        elif dtype == pl.Date:
-            out = values.cast(pl.Datetime("us"))
-        elif dtype == pl.String:
-            text = values
-            if kind == "date":  # months such as "2011-11" are allowed
-                text = values.str.strip_chars().str.replace(r"^(\d{4})-(\d{1,2})$", "$1-$2-01")
-            out = _parse_dates(text, column, date_format)
-        elif dtype == pl.Null:
-            out = values.cast(pl.Datetime("us"))
-        else:
-            raise SchemaError(
-                f"Column '{column}' must hold dates but has dtype {dtype}. "
-                f"Store dates as datetimes or as text such as 2011-12-09 08:26:00."
-            )
-        return out.dt.date().alias(column) if kind == "date" else out.alias(column)
-    raise SchemaError(f"Column '{column}' must be {kind} but has dtype {dtype}.")
+        text = values.str.strip_chars()
+        present = text.is_not_null() & (text != "")
+        _raise_unparsed(column, values, present & text.cast(pl.Float64, strict=False).is_null(), "numbers")
+        return col.str.strip_chars().cast(pl.Float64, strict=False)
+    formats = _date_formats(values, column, kind, date_format)
+    text = _date_text(col, kind)
+    out = pl.coalesce([text.str.to_datetime(fmt, strict=False, time_unit="us") for fmt in formats])
+    return out.dt.date() if kind == "date" else out
 
 
 def _needs_data(dtype: pl.DataType, kind: Kind) -> bool:
@@ -337,11 +319,12 @@ def _needs_data(dtype: pl.DataType, kind: Kind) -> bool:
     return False
 
 
-def _lazy_cast(column: str, dtype: pl.DataType, kind: Kind) -> pl.Expr:
+def _cast(column: str, dtype: pl.DataType, kind: Kind) -> pl.Expr:
+    """The cast of a column whose values need no checking (its dtype settles it)."""
     col = pl.col(column)
     if kind == "id":
-        if dtype.is_integer():
-            return col.cast(pl.Int64) if dtype != pl.UInt64 else col
+        if dtype.is_integer() or dtype == pl.Null:
+            return col.cast(pl.Int64)
         if dtype in (pl.String, pl.Categorical, pl.Enum):
             return col.cast(pl.String).str.strip_chars()
         raise SchemaError(f"Column '{column}' is an id but has dtype {dtype}; use integers or text.")
@@ -395,7 +378,10 @@ def validate(
     Transactions without ``amount`` but with ``quantity`` and ``unit_price``
     get ``amount = quantity * unit_price``.
     For a LazyFrame, only columns that must be parsed from text are read
-    (a single column scan each); everything else stays lazy.
+    (a single column scan each) and checked; every cast is an expression on
+    the frame itself, so rows keep their order. Emptiness and all-null
+    required columns are checked at once for a DataFrame, and for a
+    LazyFrame only in the columns that had to be read.
 
     Raises
     ------
@@ -430,23 +416,21 @@ def validate(
         raise SchemaError(_missing_message(table, missing, present))
 
     to_cast = {c: k for c, k in spec.columns.items() if c in present}
+    # Columns that must be parsed from text are read (one column scan each for a LazyFrame) and
+    # checked; every cast is then an expression on the frame itself, so rows never move.
+    parse = [c for c, k in to_cast.items() if _needs_data(schema[c], k)]
     if is_lazy(frame):
-        eager_cols = [c for c, k in to_cast.items() if _needs_data(schema[c], k)]
-        exprs = [_lazy_cast(c, schema[c], k).alias(c) for c, k in to_cast.items() if c not in eager_cols]
-        out = frame.with_columns(exprs) if exprs else frame
-        if eager_cols:
-            parsed = frame.select(eager_cols).collect()
-            _check_not_empty(parsed, table, spec, eager_cols)
-            replacements = [
-                _cast_series(parsed[c], c, to_cast[c], date_format) for c in eager_cols
-            ]
-            # Parsed columns are joined back by row position.
-            out = pl.concat(
-                [out.drop(eager_cols), pl.DataFrame(replacements).lazy()], how="horizontal"
-            ).select(present)
+        values = frame.select(parse).collect() if parse else None
     else:
         _check_not_empty(frame, table, spec, [c for c in spec.required if c in present])
-        out = frame.with_columns([_cast_series(frame[c], c, k, date_format) for c, k in to_cast.items()])
+        values = frame
+    exprs = [
+        (_checked_cast(values[c], c, k, date_format) if c in parse else _cast(c, schema[c], k)).alias(c)
+        for c, k in to_cast.items()
+    ]
+    if values is not None and is_lazy(frame):
+        _check_not_empty(values, table, spec, parse)
+    out = frame.with_columns(exprs)
     if derive_amount:  # line revenue from its parts, when the source has no amount column
         out = out.with_columns(amount=pl.col("quantity") * pl.col("unit_price"))
     return out

@@ -121,3 +121,13 @@ def test_online_retail_duplicates_and_full_cleaning(online_retail):
     assert report.reconciles and report.rows_kept == clean.height
     assert clean.filter(pl.col("product_id").is_in(["POST", "DOT", "M", "B"])).height == 0
     assert clean["amount"].min() > 0
+
+
+def test_rules_see_trimmed_text():
+    d = dt.datetime(2024, 1, 1)
+    tx = pl.DataFrame({"customer_id": [1, 1, 2], "order_id": ["1", "1", "2"], "order_date": [d, d, d],
+                       "amount": [5.0, 5.0, 4.0], "product_id": ["A", "A ", " POST"]})
+    clean, report = clean_transactions(tx)
+    removed = dict(report.removed.select("reason", "rows").iter_rows())
+    assert removed["duplicate"] == 1 and removed["non_product"] == 1
+    assert clean["product_id"].to_list() == ["A"]

@@ -188,3 +188,36 @@ def test_validation_keeps_every_row_and_value(rows):
     out = validate(raw)
     assert out.height == raw.height
     assert out["amount"].to_list() == pytest.approx([r[1] for r in rows])
+
+
+def test_lazy_parsing_keeps_each_value_on_its_row():
+    n = 20_000
+    lazy = pl.LazyFrame({
+        "customer_id": [i % 500 for i in range(n)], "order_id": list(range(n)),
+        "order_date": [f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}" for i in range(n)],
+        "amount": [str(i) for i in range(n)],
+    }).unique(subset=["order_id"])  # a plan whose row order is not fixed
+    out = validate(lazy).collect()
+    expected = [dt.datetime(2024, 1 + i % 12, 1 + i % 28) for i in out["order_id"]]
+    assert out["order_date"].to_list() == expected
+    assert out["amount"].to_list() == [float(i) for i in out["order_id"]]
+
+
+def test_us_month_first_dates_are_recognised():
+    out = validate(_tx(order_date=["12/1/2010 8:26", "12/13/2010 9:00", "1/2/2011 10:00"]))
+    assert out["order_date"].to_list() == [dt.datetime(2010, 12, 1, 8, 26), dt.datetime(2010, 12, 13, 9), dt.datetime(2011, 1, 2, 10)]
+
+
+def test_dates_that_read_both_ways_are_refused():
+    with pytest.raises(ParseError, match=re.escape(
+        "Column 'order_date' holds dates such as ['01/02/2024', '03/04/2024'] that read as DD/MM/YYYY and as "
+        "MM/DD/YYYY alike, so the days are ambiguous. Pass date_format="
+    )):
+        validate(_tx(order_date=["01/02/2024", "03/04/2024", "05/06/2024"]))
+
+
+def test_an_all_null_optional_id_is_kept_as_null_integers():
+    events = pl.DataFrame({"customer_id": [1], "event_time": [dt.datetime(2024, 1, 1)], "event": ["click"],
+                           "session_id": [None]})
+    assert validate(events, "events")["session_id"].dtype == pl.Int64
+    assert validate(events.lazy(), "events").collect()["session_id"].dtype == pl.Int64
