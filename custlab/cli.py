@@ -77,7 +77,10 @@ def _check_source(args: argparse.Namespace) -> None:
 
 
 def label(args: argparse.Namespace) -> str:
-    return _slug(args.data.stem) if args.data else f"synthetic-shop-{args.customers}-seed{args.seed}"
+    """The output folder of a data source; a sampled run gets a folder of its own."""
+    base = _slug(args.data.stem) if args.data else f"synthetic-shop-{args.customers}-seed{args.seed}"
+    sample = getattr(args, "sample_size", 0)
+    return f"{base}-sample{sample}-seed{args.seed}" if sample else base
 
 
 def report(args: argparse.Namespace) -> Path:
@@ -134,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         path = {"report": report, "quality": quality}[args.command](args)
-    except CustlabError as err:
+    except (CustlabError, OSError) as err:
         print(f"custlab: {err}", file=sys.stderr)
         return 2
     print(f"Report written to {path}")

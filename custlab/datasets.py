@@ -221,14 +221,15 @@ def load_tables(
 
         found = False
         for name in TABLE_FILES:
-            candidates = sorted(p for p in path.glob(f"{name}.*") if p.suffix.lower() in {".parquet", ".csv", ".xlsx", ".tsv"})
+            candidates = sorted(p for p in path.iterdir()
+                                if p.stem.lower() == name and p.suffix.lower() in {".parquet", ".csv", ".xlsx", ".tsv"})
             if candidates:
-                tables[name] = read_table(candidates[0], name, columns=_columns_for(columns, candidates[0]))
+                tables[name] = read_table(candidates[0], name, columns=_columns_for(columns, candidates[0], name))
                 found = True
         if not found:
-            raise FileNotFoundError(f"{path} holds none of {[f'{n}.parquet' for n in TABLE_FILES]} (or .csv/.xlsx).")
+            raise FileNotFoundError(f"{path} holds none of {[f'{n}.parquet' for n in TABLE_FILES]} (or .csv/.tsv/.xlsx).")
         if tables["transactions"] is None:
-            raise FileNotFoundError(f"{path} has no transactions file (transactions.parquet, .csv or .xlsx).")
+            raise FileNotFoundError(f"{path} has no transactions file (transactions.parquet, .csv, .tsv or .xlsx).")
         return tables
     if not columns and looks_like_online_retail(path):
         tables["transactions"] = load_online_retail(path)
@@ -239,12 +240,14 @@ def load_tables(
     return tables
 
 
-def _columns_for(columns: dict[str, str] | None, path: Path) -> dict[str, str] | None:
-    """Keep only the part of a mapping whose source columns exist in this file."""
+def _columns_for(columns: dict[str, str] | None, path: Path, table: str) -> dict[str, str] | None:
+    """The part of a mapping that applies to one table's file: its source columns, onto its own columns."""
     if not columns:
         return None
+    from custlab.schema import TABLES
+
     names = set(scan(path).collect_schema().names())
-    return {k: v for k, v in columns.items() if k in names} or None
+    return {k: v for k, v in columns.items() if k in names and v in TABLES[table].columns} or None
 
 
 __all__ = ["CDNOW_CALIBRATION_END", "load_cdnow", "load_online_retail", "load_tables", "looks_like_online_retail",

@@ -66,6 +66,7 @@ TEXT: dict[str, dict[str, str]] = {
         "sampled": "Analysed a random sample of {n:,} customers (seed {seed}) out of {total:,}.",
         "cleaning": "Cleaning kept {kept:,} of {rows:,} order lines; {removed:,} were removed: {reasons}.",
         "absent_tables": "Tables not in the data: {tables}; the sections that need them say so.",
+        "later_lines": "{n:,} order lines dated on or after {as_of} belong to later months and are not used.",
         "methods": (
             "Methods: value tiers from RFM scores (quintiles; dormant = no purchase for {dormant_days}+ days); "
             "customer lifetime value from BG/NBD (Pareto/NBD when BG/NBD does not converge) and Gamma-Gamma over {clv_months} months at a {rate:.0%} annual "
@@ -92,6 +93,8 @@ TEXT: dict[str, dict[str, str]] = {
         "churn_line": "Of customers silent for {days} days, {never} never bought again; {early} of churned "
                       "customers made their last purchase within 30 days of their first. Best day to reach out "
                       "after a first purchase: day {day}.",
+        "churn_short": "The data do not yet cover enough time after first purchases to measure churn after "
+                       "{days} days of silence.",
         "warning_line": "{high:,} active customers have a high risk (at least 50%) of churning in the next {days} "
                         "days; the early-warning list ranks all {n:,} active customers.",
         "peak_line": "Busiest times: {peaks}.",
@@ -100,6 +103,7 @@ TEXT: dict[str, dict[str, str]] = {
         "no_rules": "No rules reach support {support:.1%} and confidence {confidence:.0%} in these baskets.",
         "cross_sell_line": "Cross-sell suggestions for {n:,} customers are in the exports.",
         "no_spend": "No marketing spend table: channel ROI and CAC are not available.",
+        "channels_full": "Channels are measured on all customers, not the sample, since the spend is the whole budget.",
         "channel_line": "{channel}: ROI {roi}, CAC {cac}, {new:,} new customers.",
         "realloc_line": "Moving {share} of the {src} budget to {dst} would have returned {gain} more at the "
                         "observed rates (observed ROI is an average, not the return of the next unit of spend).",
@@ -116,6 +120,8 @@ TEXT: dict[str, dict[str, str]] = {
         "rec_channel": "Review the budget of {channel} (ROI {roi}); shift spend towards {best} (ROI {best_roi}).",
         "exports_line": "Customer lists for the CRM: {files}.",
         "no_previous": "No key figures of the previous month were found ({path}); changes appear from next month on.",
+        "other_previous": "Last month's key figures come from other data ({before}, sample {before_n}) than this "
+                          "month's ({now}, sample {now_n}), so they are not compared.",
         "change_line": "{figure}: {now} against {before} ({change}).",
         "migration_caption": "Segment migration into {month} (rows: last month, columns: this month)",
         "moved": "{up:,} customers moved up, {down:,} slipped, {react:,} were reactivated, {new:,} are new.",
@@ -141,6 +147,7 @@ TEXT: dict[str, dict[str, str]] = {
         "sampled": "随机抽取 {n:,} 位客户进行分析（随机种子 {seed}），总客户数 {total:,}。",
         "cleaning": "数据清洗保留了 {rows:,} 行订单中的 {kept:,} 行，删除 {removed:,} 行：{reasons}。",
         "absent_tables": "数据中没有以下表：{tables}；相关章节会单独说明。",
+        "later_lines": "{n:,} 行订单日期在 {as_of} 及之后，属于后续月份，未纳入分析。",
         "methods": (
             "方法：价值分层基于 RFM 评分（五分位；沉睡 = {dormant_days} 天以上未购买）；客户终身价值采用 BG/NBD（不收敛时改用 Pareto/NBD）与 "
             "Gamma-Gamma 模型，预测 {clv_months} 个月，年折现率 {rate:.0%}；流失 = 连续 {inactivity_days} 天未购买；"
@@ -162,6 +169,7 @@ TEXT: dict[str, dict[str, str]] = {
         "no_category": "没有品类字段，复购周期按全部购买合并计算。",
         "churn_line": "连续 {days} 天未购买的客户中，{never} 再也没有回购；已流失客户中 {early} 在首单后 30 天内完成最后一次购买。"
                       "首单后的最佳干预时间：第 {day} 天。",
+        "churn_short": "首购后的观察时间还不够长，尚无法测量连续 {days} 天未购买后的流失情况。",
         "warning_line": "{high:,} 位活跃客户在未来 {days} 天内流失的概率较高（至少 50%）；预警清单对全部 {n:,} 位活跃客户排序。",
         "peak_line": "销售高峰：{peaks}。",
         "rules_line": "共发现 {n:,} 条规则。最强的规则：{examples}。",
@@ -169,6 +177,7 @@ TEXT: dict[str, dict[str, str]] = {
         "no_rules": "在支持度 {support:.1%}、置信度 {confidence:.0%} 的门槛下没有发现规则。",
         "cross_sell_line": "已为 {n:,} 位客户生成交叉销售推荐，见导出文件。",
         "no_spend": "没有营销费用表，无法计算渠道 ROI 与获客成本。",
+        "channels_full": "营销费用是全部预算，因此渠道指标按全部客户而非抽样客户计算。",
         "channel_line": "{channel}：ROI {roi}，获客成本 {cac}，新客 {new:,} 位。",
         "realloc_line": "若将 {src} 预算的 {share} 转投 {dst}，按观测到的 ROI 可多带来 {gain}（观测 ROI 是平均值，并非边际回报）。",
         "problem_dormant": "{share} 的客户处于沉睡状态（{days} 天以上未购买）。",
@@ -184,6 +193,7 @@ TEXT: dict[str, dict[str, str]] = {
         "rec_channel": "重新评估 {channel} 的预算（ROI {roi}）；向 {best}（ROI {best_roi}）倾斜。",
         "exports_line": "供 CRM 使用的客户清单：{files}。",
         "no_previous": "未找到上月的关键指标（{path}）；环比变化将从下个月开始显示。",
+        "other_previous": "上月关键指标来自不同的数据（{before}，抽样 {before_n}），与本月（{now}，抽样 {now_n}）不可比，未做比较。",
         "change_line": "{figure}：{now}，上月 {before}（{change}）。",
         "migration_caption": "进入 {month} 的客户分群迁移（行：上月，列：本月）",
         "moved": "{up:,} 位客户升级，{down:,} 位降级，{react:,} 位被唤醒，{new:,} 位为新客。",
@@ -194,6 +204,18 @@ TEXT: dict[str, dict[str, str]] = {
         "table_changes": "关键指标", "table_tables": "数据表", "table_cleaning": "数据清洗",
         "table_warning": "流失预警清单（前 10 位）",
     },
+}
+
+#: Names of cleaning reasons and customer attributes in the report's sentences.
+REASONS = {
+    "en": {r: r.replace("_", " ") for r in ("cancelled", "returned", "missing_customer", "missing_value",
+                                             "non_positive_price", "non_product", "duplicate")},
+    "zh": {"cancelled": "取消订单", "returned": "退货", "missing_customer": "缺少客户编号", "missing_value": "缺少日期或金额",
+           "non_positive_price": "价格非正", "non_product": "非商品行", "duplicate": "重复行"},
+}
+ATTRIBUTES = {
+    "en": {},
+    "zh": {"age_group": "年龄段", "gender": "性别", "city_tier": "城市等级", "occupation": "职业", "region": "地区"},
 }
 
 MODEL_NAMES = {"BetaGeo": "BG/NBD", "ParetoNBD": "Pareto/NBD", "ModifiedBetaGeo": "MBG/NBD"}
@@ -370,12 +392,16 @@ class MonthlyReport:
         check_month_in_data(tx, month)
         self.total_customers = int(tx["customer_id"].drop_nulls().n_unique())
         self.sampled = bool(sample_size) and self.total_customers > sample_size
+        self.full_tables = self.tables
         if self.sampled:
-            keep = tx["customer_id"].drop_nulls().unique().sort().sample(sample_size, seed=seed)
+            keep = tx["customer_id"].drop_nulls().unique().sort().sample(sample_size, seed=seed).implode()
+            # lines without a customer stay, so that cleaning counts them
             self.tables = {
-                k: (v.filter(pl.col("customer_id").is_in(keep.implode())) if v is not None and "customer_id" in v.columns else v)
+                k: (v.filter(pl.col("customer_id").is_in(keep) | pl.col("customer_id").is_null())
+                    if v is not None and "customer_id" in v.columns else v)
                 for k, v in self.tables.items()
             }
+        self.sample_size = sample_size if self.sampled else 0
         self.clean, self.quality = clean_transactions(self.tables["transactions"], as_of=self.as_of)
         self.this_month = self.clean.filter(pl.col("order_date") >= dt.datetime.combine(self.month_start, dt.time()))
         if isinstance(previous, (str, Path)):
@@ -383,7 +409,8 @@ class MonthlyReport:
             previous = json.loads(path.read_text()) if path.exists() else None
         self.previous: dict | None = dict(previous) if previous else None
         self.key_figures: dict[str, Any] = {"month": month, "as_of": self.as_of.isoformat(), "language": language,
-                                            "source": self.source, "sampled": self.sampled}
+                                            "source": self.source, "sampled": self.sampled,
+                                            "sample_size": self.sample_size}
         self._cache: dict[str, Any] = {}
 
     # -- shared results -------------------------------------------------------------------------
@@ -484,14 +511,18 @@ class MonthlyReport:
         from custlab import quality
 
         t, q = self.t, self.quality
-        reasons = ", ".join(f"{r['reason']} {r['rows']:,}" for r in q.removed.filter(pl.col("rows") > 0).iter_rows(named=True))
+        removed = q.removed.filter(pl.col("rows") > 0, pl.col("reason") != "after_as_of")
+        reasons = ", ".join(f"{REASONS[self.language].get(r['reason'], r['reason'])} {r['rows']:,}"
+                            for r in removed.iter_rows(named=True))
+        later = int(q.removed.filter(pl.col("reason") == "after_as_of")["rows"].sum())
         absent = [name for name, frame in self.tables.items() if frame is None]
         paragraphs = [t["source_line"].format(source=self.source, as_of=self.as_of.isoformat(), month=self.month)]
         if self.sampled:
-            paragraphs.append(t["sampled"].format(n=self.clean["customer_id"].n_unique(), seed=self.seed,
-                                                  total=self.total_customers))
-        paragraphs.append(t["cleaning"].format(kept=q.rows_kept, rows=q.rows_in, removed=q.rows_removed,
-                                               reasons=reasons or "-"))
+            paragraphs.append(t["sampled"].format(n=self.sample_size, seed=self.seed, total=self.total_customers))
+        paragraphs.append(t["cleaning"].format(kept=q.rows_kept, rows=q.rows_in - later,
+                                               removed=q.rows_removed - later, reasons=reasons or "-"))
+        if later:
+            paragraphs.append(t["later_lines"].format(n=later, as_of=self.as_of.isoformat()))
         if absent:
             paragraphs.append(t["absent_tables"].format(tables=", ".join(absent)))
         paragraphs.append(t["methods"].format(dormant_days=METHODS["dormant_days"], clv_months=METHODS["clv_months"],
@@ -539,10 +570,13 @@ class MonthlyReport:
                                   revenue_share=pl.col("revenue") / pl.col("revenue").sum())
                     .sort("customers", descending=True)
                 )
-                top = table.row(0, named=True)
-                paragraphs.append(t["demo_line"].format(attribute=attribute.replace("_", " "), top=top[attribute],
-                                                        cust=_pct(top["customer_share"]), rev=_pct(top["revenue_share"])))
-                tables.append((attribute.replace("_", " "), table.sort(attribute)))
+                name = ATTRIBUTES[self.language].get(attribute, attribute.replace("_", " "))
+                known = table.filter(pl.col(attribute).is_not_null())
+                if known.height:
+                    top = known.row(0, named=True)
+                    paragraphs.append(t["demo_line"].format(attribute=name, top=top[attribute],
+                                                            cust=_pct(top["customer_share"]), rev=_pct(top["revenue_share"])))
+                tables.append((name, table.sort(attribute, nulls_last=True)))
         return Section("portrait", t["portrait"], paragraphs, tables)
 
     def segments(self) -> Section:
@@ -635,8 +669,12 @@ class MonthlyReport:
         self.key_figures["silent_never_return_share"] = diag.silent_never_return_share
         self.key_figures["early_churn_share"] = diag.early_churn_share
         self.key_figures["intervention_day"] = diag.intervention_day
-        paragraphs.append(t["churn_line"].format(days=METHODS["inactivity_days"], never=_pct(diag.silent_never_return_share),
-                                                 early=_pct(diag.early_churn_share), day=diag.intervention_day))
+        if diag.silent_never_return_share is None or diag.early_churn_share is None or diag.intervention_day is None:
+            paragraphs.append(t["churn_short"].format(days=METHODS["inactivity_days"]))
+        else:
+            paragraphs.append(t["churn_line"].format(days=METHODS["inactivity_days"],
+                                                     never=_pct(diag.silent_never_return_share),
+                                                     early=_pct(diag.early_churn_share), day=diag.intervention_day))
         warning = self.early_warning()
         high = warning.filter(pl.col("p_churn_next") >= 0.5).height
         self.key_figures["early_warning_high"] = high
@@ -685,12 +723,18 @@ class MonthlyReport:
             self.key_figures["channels"] = None
             return Section("channels", t["channels"], [t["no_spend"]])
         spend = spend.filter(pl.col("month") < self.as_of)
-        values = self.clv_table()
-        clv = values.select("customer_id", "clv") if values is not None else None
-        perf = behaviour.channel_performance(spend, self.clean, customers=self.tables.get("customers"), clv=clv,
-                                             language=self.language)
+        paragraphs = []
+        if self.sampled:  # spend is the whole budget: set it against all customers, not the sample
+            transactions = clean_transactions(self.full_tables["transactions"], as_of=self.as_of)[0]
+            customers, clv = self.full_tables.get("customers"), None
+            paragraphs.append(t["channels_full"])
+        else:
+            values = self.clv_table()
+            transactions, customers = self.clean, self.tables.get("customers")
+            clv = values.select("customer_id", "clv") if values is not None else None
+        perf = behaviour.channel_performance(spend, transactions, customers=customers, clv=clv, language=self.language)
         paid = perf.filter(pl.col("roi").is_not_null()).sort("roi", descending=True)
-        paragraphs = [
+        paragraphs += [
             t["channel_line"].format(channel=r["channel"], roi=r["roi_label"], cac=_money(r["cac"]), new=r["new_customers"])
             for r in paid.iter_rows(named=True)
         ]
@@ -751,7 +795,7 @@ class MonthlyReport:
             k["negative_review_share"] = issues[0]
         before = (self.previous or {}).get("revenue")
         if before and k.get("revenue") is not None and k["revenue"] < before:
-            found.append(t["problem_revenue"].format(change=_pct((k["revenue"] - before) / before)))
+            found.append(t["problem_revenue"].format(change=_pct((before - k["revenue"]) / before)))
         if (k.get("top_share_50") or 1) <= 0.2:
             found.append(t["problem_concentration"].format(top=_pct(k["top_share_50"])))
         return Section("problems", t["problems"], [f"- {line}" for line in found] or [t["no_problems"]])
@@ -783,18 +827,27 @@ class MonthlyReport:
         if not self.previous:
             path = self.out_dir.parent / previous_month(self.month_start).strftime("%Y-%m") / "key_figures.json"
             return Section("changes", t["changes"], [t["no_previous"].format(path=path)])
+        same = {key: self.previous.get(key) for key in ("source", "sample_size")} == {
+            "source": k["source"], "sample_size": k["sample_size"]}
+        if not same:
+            return Section("changes", t["changes"], [t["other_previous"].format(
+                before=self.previous.get("source"), before_n=self.previous.get("sample_size") or 0,
+                now=k["source"], now_n=k["sample_size"])])
         rows, paragraphs = [], []
         for key, labels in COMPARED.items():
             now, before = k.get(key), self.previous.get(key)
             if now is None or before is None:
                 continue
-            change = (now - before) / before if before else None
-            fmt = _pct if key in _SHARES else (lambda x: _money(x) if isinstance(x, float) else f"{x:,}")
             label = labels[self.language == "zh"]
-            rows.append({"figure": label, "this_month": float(now), "last_month": float(before),
-                         "change": change})
-            paragraphs.append("- " + t["change_line"].format(figure=label, now=fmt(now), before=fmt(before),
-                                                             change=("+" if (change or 0) >= 0 else "") + _pct(change)))
+            if key in _SHARES:  # shares change by percentage points
+                change, fmt = now - before, _pct
+                text = f"{change * 100:+.1f} pp"
+            else:
+                change = (now - before) / before if before else None
+                fmt = lambda x: _money(x) if isinstance(x, float) else f"{x:,}"  # noqa: E731
+                text = "n/a" if change is None else f"{change:+.1%}"
+            rows.append({"figure": label, "this_month": float(now), "last_month": float(before), "change": change})
+            paragraphs.append("- " + t["change_line"].format(figure=label, now=fmt(now), before=fmt(before), change=text))
         tables = [(t["table_changes"], pl.DataFrame(rows, schema={"figure": pl.String, "this_month": pl.Float64,
                                                                   "last_month": pl.Float64, "change": pl.Float64}))]
         from custlab import rfm
@@ -900,6 +953,15 @@ def open_report(
 
 
 def latest_month(transactions: pl.DataFrame | pl.LazyFrame) -> str:
-    """The last month with orders, as ``YYYY-MM``."""
-    last = transactions.lazy().select(pl.col("order_date").max()).collect().item()
-    return f"{last:%Y-%m}"
+    """The last complete month of the data, as ``YYYY-MM``.
+
+    The data are taken to cover the month of their last order when that order
+    falls in the month's last three days; when they stop earlier (Online
+    Retail ends on 2011-12-09) the month before is the last complete one.
+    """
+    first, last = transactions.lazy().select(first=pl.col("order_date").min(), last=pl.col("order_date").max()).collect().row(0)
+    month = dt.date(last.year, last.month, 1)
+    days_left = (next_month(month) - last.date()).days - 1
+    if days_left > 3 and month > dt.date(first.year, first.month, 1):
+        month = previous_month(month)
+    return f"{month:%Y-%m}"

@@ -191,3 +191,34 @@ def test_a_cjk_font_is_found_from_pypi():
     from custlab.plots import find_cjk_font
 
     assert find_cjk_font() is not None  # mplfonts is in the test extra
+
+
+def test_default_month_is_the_last_complete_one(online_retail):
+    from custlab.monthly import latest_month
+
+    assert latest_month(online_retail) == "2011-11"  # the data stop on 2011-12-09
+    assert latest_month(make_shop(200, seed=1).transactions) == "2024-12"
+
+
+def test_sampled_report_keeps_channels_whole_and_is_not_compared_with_a_full_run(tmp_path):
+    shop = make_shop(1500, seed=5, messy=0.05)
+    full = MonthlyReport(shop.tables(), month="2024-11")
+    full.segments(); full.channels()
+    sampled = MonthlyReport(shop.tables(), month="2024-12", sample_size=300, seed=1, previous=full.key_figures)
+    missing = dict(sampled.quality.removed.select("reason", "rows").iter_rows())["missing_customer"]
+    assert missing == shop.transactions.filter(pl.col("customer_id").is_null(),
+                                               pl.col("order_date") < dt.datetime(2025, 1, 1)).height > 0
+    channels = sampled.channels()
+    assert channels.paragraphs[0].startswith("Channels are measured on all customers")
+    assert sampled.key_figures["channels"] == pytest.approx(full.key_figures["channels"], rel=0.05)
+    text = sampled.changes().text()
+    assert "come from other data" in text and "sample 300" in text
+
+
+def test_revenue_drop_is_worded_without_a_double_negative():
+    shop = make_shop(400, seed=6)
+    report = MonthlyReport(shop.tables(), month="2024-12", previous={"revenue": 10**9, "source": "data", "sample_size": 0})
+    report.portrait()
+    drop = (10**9 - report.key_figures["revenue"]) / 10**9
+    assert f"Revenue fell {drop:.1%} against last month." in report.problems().text()
+    assert "+" not in report.changes().text().split("Revenue:")[1].split("\n")[0]
