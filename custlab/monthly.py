@@ -124,7 +124,8 @@ TEXT: dict[str, dict[str, str]] = {
                           "month's ({now}, sample {now_n}), so they are not compared.",
         "change_line": "{figure}: {now} against {before} ({change}).",
         "migration_caption": "Segment migration into {month} (rows: last month, columns: this month)",
-        "moved": "{up:,} customers moved up, {down:,} slipped, {react:,} were reactivated, {new:,} are new.",
+        "moved": "{up:,} customers moved up a tier, {down:,} slipped, {react:,} came back after {days}+ days "
+                 "without a purchase, {new:,} are new.",
         "reviews_absent": "No reviews table: review sentiment is not available.",
         "table_segments": "Segments", "table_clv": "CLV by segment", "table_funnel": "Funnel",
         "table_cycles": "Days between repurchases", "table_rules": "Top rules", "table_channels": "Channels",
@@ -196,7 +197,7 @@ TEXT: dict[str, dict[str, str]] = {
         "other_previous": "上月关键指标来自不同的数据（{before}，抽样 {before_n}），与本月（{now}，抽样 {now_n}）不可比，未做比较。",
         "change_line": "{figure}：{now}，上月 {before}（{change}）。",
         "migration_caption": "进入 {month} 的客户分群迁移（行：上月，列：本月）",
-        "moved": "{up:,} 位客户升级，{down:,} 位降级，{react:,} 位被唤醒，{new:,} 位为新客。",
+        "moved": "{up:,} 位客户升级，{down:,} 位降级，{react:,} 位在 {days} 天以上未购买后回归，{new:,} 位为新客。",
         "reviews_absent": "没有评价表，无法给出评价情感分析。",
         "table_segments": "客户分群", "table_clv": "各分群 CLV", "table_funnel": "转化漏斗",
         "table_cycles": "复购间隔天数", "table_rules": "主要关联规则", "table_channels": "渠道",
@@ -275,6 +276,7 @@ class Section:
     paragraphs: list[str] = field(default_factory=list)
     tables: list[tuple[str, pl.DataFrame]] = field(default_factory=list)
     figures: list[Any] = field(default_factory=list)
+    language: Language = "en"
 
     def text(self) -> str:
         """The section as Markdown text (heading and sentences)."""
@@ -285,7 +287,7 @@ class Section:
 
         display(Markdown(self.text()))
         for caption, table in self.tables:
-            display(HTML(f"<p><b>{html.escape(caption)}</b></p>" + table_html(table)))
+            display(HTML(f"<p><b>{html.escape(caption)}</b></p>" + table_html(table, language=self.language)))
         for fig in self.figures:
             display(HTML(figure_html(fig, alt=self.title)))
 
@@ -314,10 +316,29 @@ def _cell(value: Any, column: str) -> str:
     return str(value)
 
 
-def table_html(table: pl.DataFrame, *, max_rows: int = 25) -> str:
-    """A report table as plain HTML: readable headers, percentages, thousands separators."""
+#: Chinese headers of the columns report tables show most.
+HEADERS_ZH = {
+    "customers": "客户数", "customer_share": "客户占比", "revenue": "销售额", "revenue_share": "销售额占比",
+    "segment": "客户分群", "orders": "订单数", "avg_order_value": "客单价", "median_recency": "最近购买天数中位数",
+    "median_frequency": "购买次数中位数", "revenue_per_customer": "人均销售额", "clv_total": "CLV 合计",
+    "clv_mean": "人均 CLV", "p_alive": "存活概率", "step": "步骤", "units": "数量", "rate_from_previous": "环节转化率",
+    "rate_from_start": "累计转化率", "drop_off": "流失数", "drop_off_rate": "流失率", "category": "品类",
+    "median_days": "间隔天数中位数", "q1_days": "下四分位天数", "q3_days": "上四分位天数", "mean_days": "平均天数",
+    "gaps": "复购次数", "rank": "排名", "customer_id": "客户编号", "last_purchase": "最近购买", "days_since_last": "未购天数",
+    "churn_date": "预计流失日期", "p_churn_next": "近期流失概率", "risk_band": "风险等级", "antecedent": "前项",
+    "consequent": "后项", "support": "支持度", "confidence": "置信度", "lift": "提升度", "channel": "渠道",
+    "spend": "投入", "roi_label": "ROI", "cac": "获客成本", "new_customers": "新客数", "action": "行动",
+    "figure": "指标", "this_month": "本月", "last_month": "上月", "change": "变化", "table": "数据表", "rows": "行数",
+    "columns": "列数", "reason": "原因", "share": "占比", "amount": "金额", "age_group": "年龄段", "gender": "性别",
+    "city_tier": "城市等级", "occupation": "职业", "region": "地区",
+}
+
+
+def table_html(table: pl.DataFrame, *, max_rows: int = 25, language: Language = "en") -> str:
+    """A report table as plain HTML: readable headers (Chinese with ``language="zh"``), percentages, thousands."""
     shown = table.head(max_rows)
-    head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in shown.columns)
+    names = {c: (HEADERS_ZH.get(c, c) if language == "zh" else c).replace("_", " ") for c in shown.columns}
+    head = "".join(f"<th>{html.escape(names[c])}</th>" for c in shown.columns)
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(_cell(v, c))}</td>" for c, v in zip(shown.columns, row)) + "</tr>"
         for row in shown.iter_rows()
@@ -412,6 +433,9 @@ class MonthlyReport:
                                             "source": self.source, "sampled": self.sampled,
                                             "sample_size": self.sample_size}
         self._cache: dict[str, Any] = {}
+
+    def _section(self, key: str, paragraphs: list[str], tables=(), figures=()) -> Section:
+        return Section(key, self.t[key], list(paragraphs), list(tables), list(figures), language=self.language)
 
     # -- shared results -------------------------------------------------------------------------
     def _get(self, name: str, build):
@@ -533,7 +557,7 @@ class MonthlyReport:
         self.key_figures["lines_in"] = q.rows_in
         self.key_figures["lines_kept"] = q.rows_kept
         overview = quality.table_overview(self.tables).filter(pl.col("present")).drop("present")
-        return Section("sources", t["sources"], paragraphs,
+        return self._section("sources", paragraphs,
                        [(t["table_tables"], overview), (t["table_cleaning"], q.removed.drop("description"))])
 
     def portrait(self) -> Section:
@@ -577,7 +601,7 @@ class MonthlyReport:
                     paragraphs.append(t["demo_line"].format(attribute=name, top=top[attribute],
                                                             cust=_pct(top["customer_share"]), rev=_pct(top["revenue_share"])))
                 tables.append((name, table.sort(attribute, nulls_last=True)))
-        return Section("portrait", t["portrait"], paragraphs, tables)
+        return self._section("portrait", paragraphs, tables)
 
     def segments(self) -> Section:
         from custlab import rfm
@@ -619,7 +643,7 @@ class MonthlyReport:
                 .sort("clv_total", descending=True)
             )
             tables.append((t["table_clv"], by_segment))
-        return Section("segments", t["segments"], paragraphs, tables, figures)
+        return self._section("segments", paragraphs, tables, figures)
 
     def behaviour(self) -> Section:
         from custlab import behaviour, churn
@@ -679,7 +703,8 @@ class MonthlyReport:
         high = warning.filter(pl.col("p_churn_next") >= 0.5).height
         self.key_figures["early_warning_high"] = high
         paragraphs.append(t["warning_line"].format(high=high, days=METHODS["warning_days"], n=warning.height))
-        tables.append((t["table_warning"], warning.head(10)))
+        tables.append((t["table_warning"], warning.head(10).select(
+            "rank", "customer_id", "last_purchase", "days_since_last", "churn_date", "p_churn_next", "risk_band")))
         figures.append(churn.plot_risk_distribution(warning))
         hours = behaviour.weekday_hour(self.clean, measure="orders", by=by, language=self.language)
         peaks = behaviour.peak_times(hours, language=self.language)
@@ -687,7 +712,7 @@ class MonthlyReport:
             name = by or None
             paragraphs.append(t["peak_line"].format(peaks="; ".join(
                 (f"{r[name]}: " if name else "") + r["summary"] for r in peaks.head(6).iter_rows(named=True))))
-        return Section("behaviour", t["behaviour"], paragraphs, tables, figures)
+        return self._section("behaviour", paragraphs, tables, figures)
 
     def associations(self) -> Section:
         from custlab import rules as rules_module
@@ -699,7 +724,7 @@ class MonthlyReport:
         if found.height == 0:
             paragraphs.append(t["no_rules"].format(support=METHODS["rules_min_support"],
                                                    confidence=METHODS["rules_min_confidence"]))
-            return Section("associations", t["associations"], paragraphs)
+            return self._section("associations", paragraphs)
         examples = [
             t["rule_example"].format(conf=_pct(r["confidence"]), a=" + ".join(r["antecedent"]),
                                      b=" + ".join(r["consequent"]), lift=r["lift"])
@@ -712,7 +737,7 @@ class MonthlyReport:
             paragraphs.append(t["cross_sell_line"].format(n=suggestions["customer_id"].n_unique()))
         tables.append((t["table_rules"], found.head(15).select("antecedent", "consequent", "support", "confidence", "lift")))
         figures.append(rules_module.plot_rules(found, language=self.language))
-        return Section("associations", t["associations"], paragraphs, tables, figures)
+        return self._section("associations", paragraphs, tables, figures)
 
     def channels(self) -> Section:
         from custlab import behaviour
@@ -721,7 +746,7 @@ class MonthlyReport:
         spend = self.tables.get("marketing_spend")
         if spend is None:
             self.key_figures["channels"] = None
-            return Section("channels", t["channels"], [t["no_spend"]])
+            return self._section("channels", [t["no_spend"]])
         spend = spend.filter(pl.col("month") < self.as_of)
         paragraphs = []
         if self.sampled:  # spend is the whole budget: set it against all customers, not the sample
@@ -747,7 +772,7 @@ class MonthlyReport:
             gain = (best["roi"] - worst["roi"]) * worst["spend"] * 0.25
             paragraphs.append(t["realloc_line"].format(share="25%", src=worst["channel"], dst=best["channel"],
                                                        gain=_money(gain)))
-        return Section("channels", t["channels"], paragraphs, tables, [behaviour.plot_channel_roi(perf, language=self.language)])
+        return self._section("channels", paragraphs, tables, [behaviour.plot_channel_roi(perf, language=self.language)])
 
     def review_issues(self) -> tuple[float, str] | None:
         """Share of negative reviews (rating <= 2) and the complaint named most often in their texts."""
@@ -798,7 +823,7 @@ class MonthlyReport:
             found.append(t["problem_revenue"].format(change=_pct((before - k["revenue"]) / before)))
         if (k.get("top_share_50") or 1) <= 0.2:
             found.append(t["problem_concentration"].format(top=_pct(k["top_share_50"])))
-        return Section("problems", t["problems"], [f"- {line}" for line in found] or [t["no_problems"]])
+        return self._section("problems", [f"- {line}" for line in found] or [t["no_problems"]])
 
     def recommendations(self) -> Section:
         from custlab.behaviour import roi_label
@@ -820,17 +845,17 @@ class MonthlyReport:
         files = self._cache.get("exported")
         if files:
             paragraphs.append(t["exports_line"].format(files=", ".join(files)))
-        return Section("recommendations", t["recommendations"], paragraphs, [(t["table_actions"], counts)])
+        return self._section("recommendations", paragraphs, [(t["table_actions"], counts)])
 
     def changes(self) -> Section:
         t, k = self.t, self.key_figures
         if not self.previous:
             path = self.out_dir.parent / previous_month(self.month_start).strftime("%Y-%m") / "key_figures.json"
-            return Section("changes", t["changes"], [t["no_previous"].format(path=path)])
+            return self._section("changes", [t["no_previous"].format(path=path)])
         same = {key: self.previous.get(key) for key in ("source", "sample_size")} == {
             "source": k["source"], "sample_size": k["sample_size"]}
         if not same:
-            return Section("changes", t["changes"], [t["other_previous"].format(
+            return self._section("changes", [t["other_previous"].format(
                 before=self.previous.get("source"), before_n=self.previous.get("sample_size") or 0,
                 now=k["source"], now_n=k["sample_size"])])
         rows, paragraphs = [], []
@@ -856,9 +881,10 @@ class MonthlyReport:
                                           dormant_days=METHODS["dormant_days"])
         last = migration.summary.row(-1, named=True)
         paragraphs.append(t["moved"].format(up=last.get("moved_up", 0), down=last.get("slipped", 0),
+                                            days=METHODS["dormant_days"],
                                             react=last.get("reactivated", 0), new=last.get("new", 0)))
         tables.append((t["migration_caption"].format(month=self.month), migration.matrix()))
-        return Section("changes", t["changes"], paragraphs, tables, [rfm.plot_migration(migration)])
+        return self._section("changes", paragraphs, tables, [rfm.plot_migration(migration)])
 
     # -- outputs --------------------------------------------------------------------------------
     def sections(self) -> list[Section]:

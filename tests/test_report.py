@@ -222,3 +222,14 @@ def test_revenue_drop_is_worded_without_a_double_negative():
     drop = (10**9 - report.key_figures["revenue"]) / 10**9
     assert f"Revenue fell {drop:.1%} against last month." in report.problems().text()
     assert "+" not in report.changes().text().split("Revenue:")[1].split("\n")[0]
+
+
+def test_report_tables_are_readable_and_translated():
+    from custlab.monthly import table_html
+
+    table = pl.DataFrame({"segment": ["High value"], "customers": [1234], "revenue_share": [0.4567], "lift": [12.5]})
+    assert table_html(table) == (
+        '<table class="custlab"><thead><tr><th>segment</th><th>customers</th><th>revenue share</th><th>lift</th></tr>'
+        "</thead><tbody><tr><td>High value</td><td>1,234</td><td>45.7%</td><td>12.50</td></tr></tbody></table>"
+    )
+    assert "<th>客户数</th>" in table_html(table, language="zh")
