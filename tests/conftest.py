@@ -7,8 +7,13 @@ from pathlib import Path
 
 import matplotlib
 import pytest
+from hypothesis import HealthCheck, settings
 
 matplotlib.use("Agg")
+
+# Property tests draw the same examples on every run (fixed seeds), and a busy machine does not fail them.
+settings.register_profile("custlab", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("custlab")
 
 from custlab.datasets import shared_data_dir  # noqa: E402
 
