@@ -157,6 +157,14 @@ def _label(key: str, language: str) -> str:
     return _LABELS[language][key]
 
 
+def _concordance_or_none(compute) -> float | None:
+    """A concordance index, or None when lifelines finds no pair of customers it can order."""
+    try:
+        return float(compute())
+    except ZeroDivisionError:
+        return None
+
+
 def _check_days(value: object, name: str, *, allow_zero: bool = False) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer, float)) or (
         isinstance(value, float) and not value.is_integer()
@@ -1338,11 +1346,13 @@ class _CoxBase:
         self.strata_ = strata
         self.n_train_, self.n_test_ = int(len(train)), int(len(test))
         self.events_train_ = int(train["_E"].sum())
-        self.concordance_train_ = float(cph.concordance_index_)
+        # Concordance is None when no pair of customers can be ordered (e.g. nobody bought twice).
+        self.concordance_train_ = _concordance_or_none(lambda: cph.concordance_index_)
         self.concordance_test_ = None
         if len(test) and 0 < test["_E"].sum() < len(test):
             risk = cph.predict_partial_hazard(test)
-            self.concordance_test_ = float(concordance_index(test["_T"], -np.asarray(risk), test["_E"]))
+            self.concordance_test_ = _concordance_or_none(
+                lambda: concordance_index(test["_T"], -np.asarray(risk), test["_E"]))
         self.hazard_ratios_ = self._hazard_table(cph)
         self._ph_check(cph, train)
         return self
@@ -1519,7 +1529,8 @@ def _schoenfeld_test(
     d = scaled.shape[0]
     centred = _average_rank(times)
     centred = centred - centred.mean()
-    stat = (centred @ scaled) ** 2 / (d * np.diag(variance) * (centred ** 2).sum())
+    with np.errstate(invalid="ignore", divide="ignore"):  # all event times equal: the test is undefined (NaN)
+        stat = (centred @ scaled) ** 2 / (d * np.diag(variance) * (centred ** 2).sum())
     return stat, chi2.sf(stat, 1)
 
 
@@ -1579,7 +1590,8 @@ class CoxChurnModel(_CoxBase):
         ``term``, ``covariate``, ``level`` (String, null for numbers),
         ``reference`` (the level compared against), ``hazard_ratio``,
         ``lower``, ``upper``, ``p_value`` (Float64).
-    concordance_train_, concordance_test_ : float (test: None without a held-out part)
+    concordance_train_, concordance_test_ : float or None (None when no pair of customers can be ordered,
+        and for the test without a held-out part)
     ph_test_ : pl.DataFrame
         Proportional-hazards test per term: ``term``, ``statistic``,
         ``p_value``, ``holds`` (Boolean, p >= 0.05), ``verdict`` (plain words).

@@ -1274,6 +1274,12 @@ def clv_cac(
             people = customers.lazy().select("customer_id", channel).collect()
             if people["customer_id"].is_duplicated().any():
                 raise CustlabError("customers has duplicated customer_id values; one row per customer is needed.")
+            ours, theirs = frame.schema["customer_id"], people.schema["customer_id"]
+            if ours != theirs:
+                raise CustlabError(
+                    f"customers.customer_id is {theirs} but the CLV table's customer_id is {ours}; the ids must be of "
+                    f"one kind to be matched (cast one side, e.g. pl.col('customer_id').cast(pl.String))."
+                )
             frame = frame.join(people, on="customer_id", how="left")
         groups = frame.group_by(pl.col(channel).cast(pl.String).fill_null("(unknown)").alias("channel")).agg(
             customers=pl.len().cast(pl.Int64), clv=pl.col(value).mean()

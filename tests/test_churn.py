@@ -860,3 +860,12 @@ assert dict(matplotlib.rcParams) == rc
     result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": str(root)})
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_cox_model_fits_when_no_pair_of_customers_can_be_ordered():
+    from custlab.synthetic import make_shop
+
+    tx = make_shop(300, seed=1).transactions
+    first_orders = tx.filter(pl.col("order_id") == pl.col("order_id").min().over("customer_id"))
+    model = churn.CoxChurnModel().fit(churn.survival_frame(first_orders))
+    assert model.concordance_train_ is None

@@ -839,3 +839,10 @@ def test_compare_models_keeps_going_when_one_model_does_not_converge(online_reta
     assert status["BG/NBD"].startswith("did not converge")
     assert status["Pareto/NBD"] == "ok" and status["naive"] == "baseline"
     assert table.filter(pl.col("model") == "BG/NBD")["mae"].item() is None
+
+
+def test_clv_cac_refuses_ids_of_another_kind():
+    frame = pl.DataFrame({"customer_id": ["1", "2"], "clv": [10.0, 20.0]})
+    customers = pl.DataFrame({"customer_id": [1, 2], "acquisition_channel": ["a", "b"]})
+    with pytest.raises(CustlabError, match=re.escape("customers.customer_id is Int64 but the CLV table's customer_id is String")):
+        clv.clv_cac(frame, {"a": 1.0, "b": 2.0}, customers=customers)
