@@ -68,41 +68,22 @@ def make_lines(n_lines: int, *, seed: int = 0, offset: int = 0, n_customers: int
     return order_customer[line_order].astype(np.int64), (line_order + offset).astype(np.int64), dates, amount
 
 
-def polars_lines(n_lines: int):
-    import polars as pl
-
-    cust, order, dates, amount = make_lines(n_lines)
-    return pl.DataFrame({"customer_id": cust, "order_id": order, "order_date": dates, "amount": amount})
-
-
-def pandas_lines(n_lines: int):
-    import pandas as pd
-
-    cust, order, dates, amount = make_lines(n_lines)
-    return pd.DataFrame({"customer_id": cust, "order_id": order, "order_date": dates, "amount": amount})
-
-
-def _shuffled(n_lines: int):
-    """The same lines in a random order: the lines of an order are scattered."""
+def lines(n_lines: int, *, kind: str = "polars", shuffled: bool = False):
+    """The benchmark's order lines as a polars or pandas frame; ``shuffled`` scatters the lines of each order."""
     import numpy as np
 
     columns = make_lines(n_lines)
-    perm = np.random.default_rng(1).permutation(n_lines)
-    return [c[perm] for c in columns]
+    if shuffled:
+        perm = np.random.default_rng(1).permutation(n_lines)
+        columns = [c[perm] for c in columns]
+    data = dict(zip(("customer_id", "order_id", "order_date", "amount"), columns))
+    if kind == "pandas":
+        import pandas as pd
 
-
-def polars_lines_shuffled(n_lines: int):
+        return pd.DataFrame(data)
     import polars as pl
 
-    cust, order, dates, amount = _shuffled(n_lines)
-    return pl.DataFrame({"customer_id": cust, "order_id": order, "order_date": dates, "amount": amount})
-
-
-def pandas_lines_shuffled(n_lines: int):
-    import pandas as pd
-
-    cust, order, dates, amount = _shuffled(n_lines)
-    return pd.DataFrame({"customer_id": cust, "order_id": order, "order_date": dates, "amount": amount})
+    return pl.DataFrame(data)
 
 
 def custlab_rfm(frame):
@@ -162,26 +143,26 @@ def _here():
 
 def part_one(n_lines: int, lifetimes_timeout: float) -> None:
     b = _here()
-    ours = measure("custlab rfm_table", partial(b.polars_lines, n_lines), b.custlab_rfm)
-    pandas = measure("pandas groupby.agg (named)", partial(b.pandas_lines, n_lines), b.pandas_idiom)
+    ours = measure("custlab rfm_table", partial(b.lines, n_lines), b.custlab_rfm)
+    pandas = measure("pandas groupby.agg (named)", partial(b.lines, n_lines, kind="pandas"), b.pandas_idiom)
     print_table(f"rfm_table vs pandas idiom, {n_lines:,} order lines", [ours, pandas])
-    ours_shuffled = measure("custlab rfm_table", partial(b.polars_lines_shuffled, n_lines), b.custlab_rfm)
-    pandas_shuffled = measure("pandas groupby.agg (named)", partial(b.pandas_lines_shuffled, n_lines),
+    ours_shuffled = measure("custlab rfm_table", partial(b.lines, n_lines, shuffled=True), b.custlab_rfm)
+    pandas_shuffled = measure("pandas groupby.agg (named)", partial(b.lines, n_lines, kind="pandas", shuffled=True),
                               b.pandas_idiom)
     print_table(f"rfm_table vs pandas idiom, the same {n_lines:,} lines shuffled", [ours_shuffled, pandas_shuffled])
 
     small = max(n_lines // 10, 1000)
-    ours_small = measure("custlab rfm_table", partial(b.polars_lines, small), b.custlab_rfm)
-    lam = measure("pandas groupby.agg with lambda", partial(b.pandas_lines, small), b.pandas_lambda_idiom)
+    ours_small = measure("custlab rfm_table", partial(b.lines, small), b.custlab_rfm)
+    lam = measure("pandas groupby.agg with lambda", partial(b.lines, small, kind="pandas"), b.pandas_lambda_idiom)
     print_table(f"rfm_table vs the tutorial lambda idiom, {small:,} order lines", [ours_small, lam])
 
-    life = measure("lifetimes summary_data_from_...", partial(b.pandas_lines, n_lines), b.lifetimes_summary,
+    life = measure("lifetimes summary_data_from_...", partial(b.lines, n_lines, kind="pandas"), b.lifetimes_summary,
                    timeout=lifetimes_timeout)
     if life.seconds == life.seconds:
         print_table(f"rfm_table vs lifetimes, {n_lines:,} order lines", [ours, life])
     else:
         print(f"\nlifetimes at {n_lines:,} lines: {life.note}; retrying at {small:,} lines")
-        life = measure("lifetimes summary_data_from_...", partial(b.pandas_lines, small), b.lifetimes_summary,
+        life = measure("lifetimes summary_data_from_...", partial(b.lines, small, kind="pandas"), b.lifetimes_summary,
                        timeout=lifetimes_timeout)
         print_table(f"rfm_table vs lifetimes, {small:,} order lines", [ours_small, life])
 
