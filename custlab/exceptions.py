@@ -1,4 +1,4 @@
-"""Exceptions raised by custlab.
+"""Exceptions and warnings raised by custlab.
 
 Every error custlab raises on bad input is a subclass of :class:`CustlabError`,
 which is itself a :class:`ValueError`, so ``except ValueError`` keeps working.
@@ -27,3 +27,13 @@ class EmptyDataError(CustlabError):
 
 class ConvergenceError(CustlabError):
     """A model fit did not converge; the message says how to retry."""
+
+
+class CustlabWarning(UserWarning):
+    """Base class of custlab's warnings: something in the data or a fit deserves a look."""
+
+
+class CJKFontWarning(CustlabWarning):
+    """No font that can draw Chinese was found; labels will show as empty boxes."""
+
+__all__ = ["CJKFontWarning", "ConvergenceError", "CustlabError", "CustlabWarning", "EmptyDataError", "ParseError", "SchemaError"]
