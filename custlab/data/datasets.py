@@ -13,14 +13,20 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
 import polars as pl
 
-from custlab.exceptions import SchemaError
-from custlab.io import scan
-from custlab.schema import Frame, validate
+from custlab._types import Frame
+from custlab.data.hints import check_column_mapping
+from custlab.data.io import ReadInfo, scan, validate_read
+from custlab.data.schema import TABLES, make_note, render_note
+from custlab.exceptions import CustlabError, SchemaError
+
+#: Environment variable naming the folder of the shared real datasets.
+DATA_ENV = "CUSTLAB_DATA"
 
 CDNOW_START = "1997-01-01"
 #: End of the 39-week calibration period of Fader, Hardie & Lee (2005).
@@ -119,30 +125,44 @@ ONLINE_RETAIL_COLUMNS = {
 }
 
 
-def load_online_retail(path: str | Path, *, lazy: bool = False, sheet: str | None = None) -> Frame:
+def load_online_retail(
+    path: str | Path,
+    *,
+    lazy: bool = False,
+    sheet: str | int | None = None,
+    timezone: str | None = None,
+    return_info: bool = False,
+) -> Frame | tuple[Frame, ReadInfo]:
     """Load the UCI Online Retail or Online Retail II file as canonical transactions.
 
     Both column spellings are accepted (``InvoiceNo``/``Invoice``,
     ``UnitPrice``/``Price``, ``CustomerID``/``Customer ID``), from CSV, Excel
-    or Parquet. ``amount`` is ``quantity * unit_price``; ``Country`` is kept
-    as ``country``. Nothing is removed here: pass the result to
-    :func:`custlab.clean.clean_transactions`, which counts cancellations,
-    returns and lines without a customer.
+    or Parquet. Of the Online Retail II workbook, both yearly sheets are read
+    (every sheet with the same columns; ``sheet=`` for one). ``amount`` is
+    ``quantity * unit_price``; ``Country`` is kept as ``country``. Nothing is
+    removed here: pass the result to :func:`custlab.data.clean_transactions`,
+    which counts cancellations, returns and lines without a customer.
 
     Returns
     -------
     Transactions with ``customer_id`` (Int64, nullable), ``order_id``
     (String), ``order_date`` (Datetime), ``amount``, ``quantity``,
-    ``unit_price`` (Float64), ``product_id``, ``product_name``, ``country`` (String).
+    ``unit_price`` (Float64), ``product_id``, ``product_name``, ``country``
+    (String); with ``return_info=True``, ``(frame, ReadInfo)``.
     """
-    frame = scan(path, sheet=sheet)
+    frame, info = scan(path, sheet=sheet, return_info=True)
+    return _online_retail(frame, info, lazy=lazy, timezone=timezone, return_info=return_info)
+
+
+def _online_retail(frame: pl.LazyFrame, info: ReadInfo, *, lazy: bool, timezone: str | None, return_info: bool):
+    name = Path(info.source).name
     present = frame.collect_schema().names()
     mapping = {src: dst for src, dst in ONLINE_RETAIL_COLUMNS.items() if src in present}
     needed = {"order_id", "product_id", "quantity", "order_date", "unit_price", "customer_id"}
     lacking = needed - set(mapping.values())
     if lacking:
         raise SchemaError(
-            f"{Path(path).name} does not look like Online Retail: no column for {sorted(lacking)}. "
+            f"{name} does not look like Online Retail: no column for {sorted(lacking)}. "
             f"Columns present: {present}. Expected the UCI names {sorted(ONLINE_RETAIL_COLUMNS)}."
         )
     frame = frame.rename(mapping).with_columns(
@@ -154,33 +174,89 @@ def load_online_retail(path: str | Path, *, lazy: bool = False, sheet: str | Non
         "customer_id", "order_id", "order_date", "amount", "quantity", "unit_price",
         "product_id", *[c for c in ("product_name", "country") if c in mapping.values()],
     )
-    out = validate(frame if lazy else frame.collect(), "transactions")
-    return out
+    return validate_read(frame if lazy else frame.collect(), info, "transactions", timezone=timezone,
+                         return_info=return_info)
 
 
-def shared_data_dir() -> Path:
-    """Folder of the shared real datasets: ``$CUSTLAB_DATA`` or ``../shared/data`` beside the project."""
-    env = os.environ.get("CUSTLAB_DATA")
+def shared_data_dir(path: str | Path | None = None) -> Path:
+    """Folder of the shared real datasets: ``path`` if given, else the environment variable ``CUSTLAB_DATA``.
+
+    No folder is guessed from where custlab is installed: a wheel installed
+    anywhere finds the data only where it is told to look.
+
+    Raises
+    ------
+    CustlabError
+        Neither ``path`` nor ``CUSTLAB_DATA`` is set (the message says how to set it).
+
+    Examples
+    --------
+    >>> shared_data_dir("/data/shared").as_posix()
+    '/data/shared'
+    """
+    if path is not None and str(path) != "":
+        return Path(path)
+    env = os.environ.get(DATA_ENV, "").strip()
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "shared" / "data"
+    raise CustlabError(
+        f"No folder of shared datasets: set the environment variable {DATA_ENV} "
+        f"(e.g. export {DATA_ENV}=../shared/data) or pass shared_data_dir(path)."
+    )
 
 
-def online_retail_path() -> Path:
-    """Path of the shared Online Retail Parquet file (it may not exist on every machine)."""
-    return shared_data_dir() / "online_retail" / "online_retail.parquet"
-
-
+def online_retail_path(path: str | Path | None = None) -> Path:
+    """Path of the shared Online Retail Parquet file under :func:`shared_data_dir` (it may not exist)."""
+    return shared_data_dir(path) / "online_retail" / "online_retail.parquet"
 
 
 def looks_like_online_retail(path: str | Path) -> bool:
     """True when the file has the UCI Online Retail (or II) column names."""
-    names = set(scan(path).collect_schema().names())
+    return _online_retail_names(set(scan(path).collect_schema().names()))
+
+
+def _online_retail_names(names: set[str]) -> bool:
     return {"StockCode", "Quantity"} <= names and bool({"InvoiceNo", "Invoice"} & names)
 
 
 #: File stems recognised in a data folder, per canonical table.
 TABLE_FILES = ("transactions", "customers", "events", "marketing_spend", "reviews")
+_TABLE_SUFFIXES = {".parquet", ".csv", ".tsv", ".txt", ".xlsx", ".xls", ".xlsm"}
+#: Id columns that join tables; integer ids meet text ids of another table as text.
+_JOIN_IDS = ("customer_id", "order_id", "session_id")
+
+
+def harmonise_ids(tables: dict[str, Frame | None]) -> tuple[dict[str, Frame | None], list[str]]:
+    """Give each join id one dtype across tables: integers become text where another table holds text ids.
+
+    Validation already reads ``12345.0`` as ``"12345"`` in text ids and as
+    12345 in float ids; here an Int64 ``customer_id`` of one table meets the
+    String ``customer_id`` of another as its decimal text, so they join.
+    Returns the tables and a :data:`~custlab.data.schema.Note` per changed column.
+
+    Examples
+    --------
+    >>> tx = pl.DataFrame({"customer_id": [12345]}); cu = pl.DataFrame({"customer_id": ["12345"]})
+    >>> out, notes = harmonise_ids({"transactions": tx, "customers": cu})
+    >>> out["transactions"]["customer_id"].to_list()
+    ['12345']
+    >>> render_note(notes[0])
+    'customer_id of the transactions table: integer ids read as text, to match the text ids of the customers table.'
+
+    """
+    out = dict(tables)
+    notes = []
+    for column in _JOIN_IDS:
+        dtypes = {name: frame.collect_schema()[column] for name, frame in out.items()
+                  if frame is not None and column in frame.collect_schema().names()}
+        text = [name for name, dtype in dtypes.items() if dtype == pl.String]
+        if not text:
+            continue
+        for name, dtype in dtypes.items():
+            if dtype.is_integer():
+                out[name] = out[name].with_columns(pl.col(column).cast(pl.String))
+                notes.append(make_note("ids_as_text", column=column, table=name, other=" / ".join(text)))
+    return out, notes
 
 
 def load_tables(
@@ -190,7 +266,9 @@ def load_tables(
     n_customers: int = 5000,
     seed: int = 0,
     messy: float = 0.0,
-) -> dict[str, Frame | None]:
+    timezone: str | None = None,
+    return_info: bool = False,
+) -> dict[str, Frame | None] | tuple[dict[str, Frame | None], dict[str, ReadInfo]]:
     """Load the tables of one analysis: a file, a folder of tables, or the synthetic shop.
 
     Parameters
@@ -201,54 +279,64 @@ def load_tables(
         A file: transactions (Online Retail layouts are recognised; other
         files are mapped with ``columns``). A folder: files named
         ``transactions``, ``customers``, ``events``, ``marketing_spend``,
-        ``reviews`` (any of .parquet, .csv, .xlsx), each validated.
+        ``reviews`` (any of .parquet, .csv, .tsv, .txt, .xlsx), each validated.
+    columns
+        ``{user_name: canonical_name}``. In a folder it may name a column of
+        any table; a name that no table has is an error
+        (:func:`custlab.data.hints.check_column_mapping`).
+    timezone
+        Zone for time-zone-aware dates (see :func:`custlab.data.read_table`).
+    return_info
+        Also return ``{table: ReadInfo}`` for the tables read from files.
 
     Returns
     -------
     dict from the five canonical table names to a DataFrame, or None where the
-    source has no such table.
+    source has no such table. Join ids (``customer_id``, ``order_id``,
+    ``session_id``) have one dtype across the tables (:func:`harmonise_ids`).
     """
     tables: dict[str, Frame | None] = dict.fromkeys(TABLE_FILES)
+    infos: dict[str, ReadInfo] = {}
     if data is None or str(data) == "":
         from custlab.synthetic import make_shop
 
         shop = make_shop(n_customers, seed=seed, messy=messy)
         tables.update(shop.tables())
-        return tables
+        return (tables, infos) if return_info else tables
     path = Path(data)
     if path.is_dir():
-        from custlab.io import read_table
-
-        found = False
+        files = {}
         for name in TABLE_FILES:
             candidates = sorted(p for p in path.iterdir()
-                                if p.stem.lower() == name and p.suffix.lower() in {".parquet", ".csv", ".xlsx", ".tsv"})
+                                if p.stem.lower() == name and p.suffix.lower() in _TABLE_SUFFIXES)
             if candidates:
-                tables[name] = read_table(candidates[0], name, columns=_columns_for(columns, candidates[0], name))
-                found = True
-        if not found:
-            raise FileNotFoundError(f"{path} holds none of {[f'{n}.parquet' for n in TABLE_FILES]} (or .csv/.tsv/.xlsx).")
-        if tables["transactions"] is None:
+                files[name] = candidates[0]
+        if not files:
+            raise FileNotFoundError(
+                f"{path} holds none of {[f'{n}.parquet' for n in TABLE_FILES]} (or .csv/.tsv/.xlsx)."
+            )
+        if "transactions" not in files:
             raise FileNotFoundError(f"{path} has no transactions file (transactions.parquet, .csv, .tsv or .xlsx).")
-        return tables
-    if not columns and looks_like_online_retail(path):
-        tables["transactions"] = load_online_retail(path)
+        raw = {name: scan(file, return_info=True) for name, file in files.items()}
+        check_column_mapping(columns, {name: frame for name, (frame, _) in raw.items()})
+        for name, (frame, info) in raw.items():
+            names = frame.collect_schema().names()
+            own = {k: v for k, v in (columns or {}).items() if k in names and v in TABLES[name].columns} or None
+            tables[name], infos[name] = validate_read(frame.collect(), info, name, columns=own, timezone=timezone)
+        tables, notes = harmonise_ids(tables)
+        if notes:
+            infos["transactions"] = replace(infos["transactions"], notes=infos["transactions"].notes + tuple(notes))
+        return (tables, infos) if return_info else tables
+    frame, info = scan(path, return_info=True)
+    names = set(frame.collect_schema().names())
+    if not columns and _online_retail_names(names):
+        tables["transactions"], infos["transactions"] = _online_retail(frame, info, lazy=False, timezone=timezone,
+                                                                       return_info=True)
     else:
-        from custlab.io import read_transactions
-
-        tables["transactions"] = read_transactions(path, columns=columns)
-    return tables
-
-
-def _columns_for(columns: dict[str, str] | None, path: Path, table: str) -> dict[str, str] | None:
-    """The part of a mapping that applies to one table's file: its source columns, onto its own columns."""
-    if not columns:
-        return None
-    from custlab.schema import TABLES
-
-    names = set(scan(path).collect_schema().names())
-    return {k: v for k, v in columns.items() if k in names and v in TABLES[table].columns} or None
+        tables["transactions"], infos["transactions"] = validate_read(frame.collect(), info, "transactions",
+                                                                      columns=columns, timezone=timezone)
+    return (tables, infos) if return_info else tables
 
 
-__all__ = ["CDNOW_CALIBRATION_END", "load_cdnow", "load_online_retail", "load_tables", "looks_like_online_retail",
-           "online_retail_path", "shared_data_dir"]
+__all__ = ["CDNOW_CALIBRATION_END", "DATA_ENV", "TABLE_FILES", "harmonise_ids", "load_cdnow", "load_online_retail",
+           "load_tables", "looks_like_online_retail", "online_retail_path", "shared_data_dir"]

@@ -6,7 +6,11 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from custlab.schema import TABLES, Frame, check_frame
+from custlab._i18n import t
+from custlab._types import Frame
+from custlab.data.schema import TABLES, check_frame
+
+__all__ = ["headline", "plot_removed", "profile", "table_overview"]
 
 
 def _text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -59,7 +63,7 @@ def profile(frame: Frame) -> pl.DataFrame:
 def table_overview(tables: Mapping[str, Frame]) -> pl.DataFrame:
     """One row per table: rows, columns, contract columns present and absent, date range.
 
-    ``tables`` maps canonical table names (see :mod:`custlab.schema`) to frames;
+    ``tables`` maps canonical table names (see :mod:`custlab.data.schema`) to frames;
     a table given as None is listed as absent, so a report can say what it lacks.
     """
     rows = []
@@ -107,25 +111,38 @@ def headline(transactions: Frame) -> pl.DataFrame:
     ).collect()
 
 
-def plot_removed(report, *, ax=None):
+def plot_removed(report, *, ax=None, language: str = "en"):
     """Bar chart of the lines cleaning removed, by reason; returns the Figure.
 
-    ``report`` is the :class:`custlab.clean.DataQualityReport` of a cleaning run.
-    """
-    import matplotlib.pyplot as plt
-    import seaborn as sns
+    ``report`` is the :class:`custlab.data.DataQualityReport` of a cleaning
+    run (or of one period, :meth:`~custlab.data.DataQualityReport.for_period`).
+    Drawn without pyplot on ``ax`` or a new figure; labels in ``language``.
 
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from custlab.data import clean_transactions
+    >>> tx = pl.DataFrame({"customer_id": [1, None], "order_id": [1, 2], "amount": [5.0, 3.0],
+    ...                    "order_date": [dt.datetime(2024, 1, 1)] * 2})
+    >>> fig = plot_removed(clean_transactions(tx)[1])
+    >>> [float(p.get_width()) for p in fig.axes[0].patches][:1]
+    [1.0]
+    """
+    from custlab._i18n import check_language, label
+    from custlab._plotting import PALETTE, figure_axes
+
+    check_language(language)
     data = report.removed.sort("rows", descending=True)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(7, 0.4 * max(data.height, 3) + 1))
-    else:
-        fig = ax.figure
-    sns.barplot(x=data["rows"].to_list(), y=data["reason"].to_list(), color="#4C72B0", ax=ax, orient="h")
-    ax.set_xlabel("lines removed")
+    fig, ax = figure_axes(ax, figsize=(7, 0.4 * max(data.height, 3) + 1))
+    names = [r if language == "en" else label(r, language) for r in data["reason"].to_list()]
+    rows = data["rows"].to_list()
+    positions = list(range(len(rows)))
+    ax.barh(positions, rows, color=PALETTE[0])
+    ax.set_yticks(positions, names)
+    ax.invert_yaxis()
+    ax.set_xlabel(t("data.plot_xlabel", language))
     ax.set_ylabel("")
-    ax.set_title(f"{report.rows_removed:,} of {report.rows_in:,} lines removed")
-    for patch, rows in zip(ax.patches, data["rows"].to_list()):
-        ax.annotate(f"{rows:,}", (patch.get_width(), patch.get_y() + patch.get_height() / 2),
-                    xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
-    fig.tight_layout()
+    ax.set_title(t("data.plot_title", language, removed=f"{report.rows_removed:,}", rows_in=f"{report.rows_in:,}"))
+    for position, value in zip(positions, rows):
+        ax.annotate(f"{value:,}", (value, position), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
     return fig
