@@ -77,7 +77,7 @@ def make_events(path: Path, n_events: int, seed: int = 0) -> Path:
 
 
 def custlab_funnel(path: Path) -> pl.DataFrame:
-    from custlab.behaviour import funnel
+    from custlab.funnel import funnel
 
     return funnel(pl.scan_parquet(path), STEPS, unit="session", mode="ordered")
 
@@ -97,7 +97,7 @@ def pandas_funnel(path: Path):
 
 
 def custlab_weekday_hour(path: Path) -> pl.DataFrame:
-    from custlab.behaviour import weekday_hour
+    from custlab.activity import weekday_hour
 
     return weekday_hour(pl.scan_parquet(path), measure="events", by="category")
 

@@ -80,10 +80,10 @@ def setup(n_customers: int, route: str = "both"):
     import pandas as pd
     import polars as pl
 
-    import custlab._lifetimes
+    import custlab.clv._lifetimes
     import custlab.clv  # noqa: F401  imports are not part of the timings (for either route)
 
-    custlab._lifetimes._lib()  # imports lifetimes
+    custlab.clv._lifetimes._lib()  # imports lifetimes
     data = simulate(n_customers)
     return {"polars": pl.DataFrame(data) if route != "lifetimes" else None,
             "pandas": pd.DataFrame(data) if route != "custlab" else None}

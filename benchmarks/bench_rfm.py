@@ -1,38 +1,43 @@
-"""RFM table speed: custlab.rfm.rfm_table against the pandas groupby idiom and lifetimes, and 100M lines streamed.
+"""RFM table speed and memory: custlab.segments.rfm_table against plain polars, DuckDB and pandas, on four layouts.
 
-Part 1 times ``rfm_table`` on N synthetic order lines (default 10M; ``--quick``
-1M) against
+The same N order lines (default 10M; ``--quick`` 1M), about 5 lines per order
+and 10 per customer over two years, in four layouts:
 
-- the pandas idiom most RFM tutorials use, vectorised:
-  ``df.groupby("customer_id", sort=False).agg(first=("order_date", "min"), last=(..., "max"),
-  frequency=("order_id", "nunique"), monetary=("amount", "sum"))`` plus recency,
-  tenure and average order value;
-- the same with ``lambda x: (as_of - x.max()).days`` for recency, as printed in
-  many tutorials (run on a tenth of the lines: it calls Python once per customer);
-- ``lifetimes.utils.summary_data_from_transaction_data`` (frequency, recency, T,
-  monetary value per customer; freq="D").
+- ``ordered``: a DataFrame whose lines come order by order (the lines of an order
+  next to each other, as shop systems export them);
+- ``shuffled``: the same lines in random order;
+- ``parquet``: the ordered lines in a Parquet file (1M-line row groups) under /tmp,
+  read included (custlab gets ``pl.scan_parquet(path)``);
+- ``lazy``: the ordered DataFrame handed over as ``df.lazy()``.
 
-The lines come order by order (the lines of an order next to each other, as shop
-systems export them), which ``rfm_table`` aggregates fastest; the first comparison
-is repeated on the same lines shuffled, where it groups the lines directly.
+Every method computes the same table: per customer the first and last order,
+distinct orders, revenue, recency and tenure in days at the day after the last
+order, and average order value. The anchors are the queries a user would write:
 
-Each anchor gets the data in its own format, built in the setup (not timed). The
-ratio is printed for every anchor at the size it ran at. Sizes that an anchor cannot
-handle in ``--lifetimes-timeout`` seconds are retried at a tenth of the size and
-reported as such.
+- plain polars: ``group_by("customer_id").agg(n_unique, sum, min, max)`` (eager on a
+  DataFrame, ``.collect()`` with the default engine on a LazyFrame or Parquet scan);
+- DuckDB: ``COUNT(DISTINCT ...), SUM, MIN, MAX ... GROUP BY customer_id`` on the
+  polars frame (an Arrow view registered in the setup) or on ``read_parquet(path)``;
+- pandas: ``groupby(sort=False).agg(...)`` on a pandas frame (for Parquet:
+  ``pd.read_parquet`` included; not run on the lazy layout).
 
-Part 2 writes M order lines (default 100M; ``--quick`` 10M) as Parquet files under
-/tmp (not in the repository; kept between runs, delete with --clean) and streams
-them through ``rfm_table(pl.scan_parquet(...))``, printing time and peak memory.
+Each case runs in a fresh process (benchmarks/harness.py): the data are built in
+the setup (not timed), then one call is timed and its peak extra memory read.
+Every case is repeated ``--repeat`` times (default 3) in fresh processes; the
+table shows the fastest time and the median peak. Ratios are the anchor's time
+over custlab's (above 1: custlab is faster) and custlab's peak over the anchor's.
+The load average of the machine before and after the run is printed.
 
-    python benchmarks/bench_rfm.py [--quick] [--lines N] [--stream-lines M] [--clean]
+    python benchmarks/bench_rfm.py [--quick] [--lines N] [--repeat K] [--layouts ordered,shuffled,...] [--clean]
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import shutil
+import statistics
 import sys
 from functools import partial
 from pathlib import Path
@@ -40,24 +45,42 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness import measure, print_table  # noqa: E402
+from harness import Timing, measure  # noqa: E402
 
-STREAM_DIR = Path("/tmp/custlab_bench_rfm")
-CHUNK = 10_000_000
+DATA_DIR = Path("/tmp/custlab_bench_rfm")
 DAYS = 730
+LAYOUTS = ("ordered", "shuffled", "parquet", "lazy")
+DUCKDB_SQL = """
+    SELECT customer_id,
+           COUNT(DISTINCT order_id) AS frequency,
+           SUM(amount) AS monetary,
+           MIN(order_date) AS first_order,
+           MAX(order_date) AS last_order
+    FROM {source}
+    GROUP BY customer_id
+"""
+DUCKDB_FINISH = """
+    WITH per AS ({per}), day AS (SELECT CAST(MAX(last_order) AS DATE) + 1 AS as_of FROM per)
+    SELECT customer_id, frequency, monetary, monetary / frequency AS avg_order_value, first_order, last_order,
+           date_diff('day', CAST(last_order AS DATE), as_of) AS recency,
+           date_diff('day', CAST(first_order AS DATE), as_of) AS tenure
+    FROM per, day
+"""
 
 
-def make_lines(n_lines: int, *, seed: int = 0, offset: int = 0, n_customers: int | None = None):
-    """n_lines order lines: about 5 lines per order, 10 per customer, two years of dates.
+# -- data --------------------------------------------------------------------------------------------
 
-    Returns numpy arrays (customer_id, order_id, order_date as datetime64[us], amount).
-    ``offset`` shifts order ids, so that chunks of one data set do not share orders.
+def make_lines(n_lines: int, *, seed: int = 0):
+    """n_lines order lines (numpy arrays customer_id, order_id, order_date as datetime64[us], amount).
+
+    About 5 lines per order and 10 per customer, two years of dates, gamma-distributed amounts in cents.
+    The lines of an order are next to each other, orders in order_id order.
     """
     import numpy as np
 
     rng = np.random.default_rng(seed)
     n_orders = max(1, n_lines // 5)
-    n_customers = n_customers or max(1, n_lines // 10)
+    n_customers = max(1, n_lines // 10)
     order_customer = rng.integers(0, n_customers, n_orders)
     order_seconds = rng.integers(0, DAYS * 86_400, n_orders)
     line_order = np.sort(rng.integers(0, n_orders, n_lines))
@@ -65,38 +88,99 @@ def make_lines(n_lines: int, *, seed: int = 0, offset: int = 0, n_customers: int
         "timedelta64[us]"
     )
     amount = np.round(rng.gamma(2.0, 12.0, n_lines), 2)
-    return order_customer[line_order].astype(np.int64), (line_order + offset).astype(np.int64), dates, amount
+    return order_customer[line_order].astype(np.int64), line_order.astype(np.int64), dates, amount
 
 
-def lines(n_lines: int, *, kind: str = "polars", shuffled: bool = False):
-    """The benchmark's order lines as a polars or pandas frame; ``shuffled`` scatters the lines of each order."""
+def polars_lines(n_lines: int, shuffled: bool = False):
     import numpy as np
+    import polars as pl
 
     columns = make_lines(n_lines)
     if shuffled:
         perm = np.random.default_rng(1).permutation(n_lines)
         columns = [c[perm] for c in columns]
-    data = dict(zip(("customer_id", "order_id", "order_date", "amount"), columns))
-    if kind == "pandas":
-        import pandas as pd
+    return pl.DataFrame(dict(zip(("customer_id", "order_id", "order_date", "amount"), columns, strict=True)))
 
-        return pd.DataFrame(data)
+
+def parquet_file(n_lines: int) -> Path:
+    """The ordered lines as one Parquet file with 1M-line row groups; written once, reused."""
+    path = DATA_DIR / f"lines_{n_lines}.parquet"
+    if not path.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        partial_path = path.with_suffix(".partial")
+        polars_lines(n_lines).write_parquet(partial_path, row_group_size=1_000_000)
+        partial_path.rename(path)
+    return path
+
+
+def setup(layout: str, kind: str, n_lines: int):
+    """The data as ``kind`` ("polars", "pandas" or "duckdb") for ``layout``; built before the timer starts.
+
+    Every process imports custlab, polars and DuckDB here, so that no timed call pays for an import.
+    """
+    import duckdb  # noqa: F401
+    import polars  # noqa: F401
+
+    import custlab.segments  # noqa: F401
+
+    if layout == "parquet":
+        return str(parquet_file(n_lines))
+    frame = polars_lines(n_lines, shuffled=layout == "shuffled")
+    if kind == "pandas":
+        return frame.to_pandas()
+    if kind == "duckdb":
+        import duckdb
+
+        con = duckdb.connect()
+        con.register("lines", frame.to_arrow())
+        con.sql("SELECT COUNT(*) FROM lines").fetchall()  # warm the connection
+        return con
+    return frame.lazy() if layout == "lazy" else frame
+
+
+# -- methods -----------------------------------------------------------------------------------------
+
+def custlab_rfm(data):
     import polars as pl
 
-    return pl.DataFrame(data)
+    from custlab.segments import rfm_table
+
+    return rfm_table(pl.scan_parquet(data) if isinstance(data, str) else data)
 
 
-def custlab_rfm(frame):
-    from custlab.rfm import rfm_table
+def plain_polars(data):
+    import polars as pl
 
-    return rfm_table(frame)
+    frame = pl.scan_parquet(data) if isinstance(data, str) else data
+    query = frame.group_by("customer_id").agg(
+        frequency=pl.col("order_id").n_unique(),
+        monetary=pl.col("amount").sum(),
+        first_order=pl.col("order_date").min(),
+        last_order=pl.col("order_date").max(),
+    )
+    per = query.collect() if isinstance(query, pl.LazyFrame) else query
+    day = pl.col("last_order").max().dt.date() + pl.duration(days=1)
+    return per.with_columns(
+        recency=(day - pl.col("last_order").dt.date()).dt.total_days(),
+        tenure=(day - pl.col("first_order").dt.date()).dt.total_days(),
+        avg_order_value=pl.col("monetary") / pl.col("frequency"),
+    )
 
 
-def pandas_idiom(df):
+def duckdb_rfm(data):
+    import duckdb
+
+    if isinstance(data, str):
+        con, source = duckdb.connect(), f"read_parquet('{data}')"
+    else:
+        con, source = data, "lines"
+    return con.sql(DUCKDB_FINISH.format(per=DUCKDB_SQL.format(source=source))).pl()
+
+
+def pandas_rfm(data):
     import pandas as pd
 
-    # sort=False: the groups in order of appearance, pandas' fastest named-aggregation path (custlab's
-    # table is sorted by customer, which it pays for). observed= only matters for categorical keys.
+    df = pd.read_parquet(data) if isinstance(data, str) else data
     out = df.groupby("customer_id", sort=False).agg(
         first_order=("order_date", "min"),
         last_order=("order_date", "max"),
@@ -110,127 +194,76 @@ def pandas_idiom(df):
     return out
 
 
-def pandas_lambda_idiom(df):
-    import pandas as pd
-
-    as_of = df["order_date"].max().normalize() + pd.Timedelta(days=1)
-    return df.groupby("customer_id").agg(
-        {
-            "order_date": lambda x: (as_of - x.max()).days,
-            "order_id": "nunique",
-            "amount": "sum",
-        }
-    )
+METHODS = {  # name: (function, data kind)
+    "custlab rfm_table": ("custlab_rfm", "polars"),
+    "plain polars group_by": ("plain_polars", "polars"),
+    "DuckDB": ("duckdb_rfm", "duckdb"),
+    "pandas groupby.agg": ("pandas_rfm", "pandas"),
+}
 
 
-def lifetimes_summary(df):
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from lifetimes.utils import summary_data_from_transaction_data
-
-        end = df["order_date"].max()
-        return summary_data_from_transaction_data(
-            df, "customer_id", "order_date", monetary_value_col="amount", observation_period_end=end, freq="D"
-        )
-
+# -- running -----------------------------------------------------------------------------------------
 
 def _here():
     """This module under its own name: the harness spawns fresh processes, which must import what they run."""
     return importlib.import_module("bench_rfm")
 
 
-def part_one(n_lines: int, lifetimes_timeout: float) -> None:
+def best_of(name: str, layout: str, n_lines: int, repeat: int) -> Timing:
     b = _here()
-    ours = measure("custlab rfm_table", partial(b.lines, n_lines), b.custlab_rfm)
-    pandas = measure("pandas groupby.agg (named)", partial(b.lines, n_lines, kind="pandas"), b.pandas_idiom)
-    print_table(f"rfm_table vs pandas idiom, {n_lines:,} order lines", [ours, pandas])
-    ours_shuffled = measure("custlab rfm_table", partial(b.lines, n_lines, shuffled=True), b.custlab_rfm)
-    pandas_shuffled = measure("pandas groupby.agg (named)", partial(b.lines, n_lines, kind="pandas", shuffled=True),
-                              b.pandas_idiom)
-    print_table(f"rfm_table vs pandas idiom, the same {n_lines:,} lines shuffled", [ours_shuffled, pandas_shuffled])
-
-    small = max(n_lines // 10, 1000)
-    ours_small = measure("custlab rfm_table", partial(b.lines, small), b.custlab_rfm)
-    lam = measure("pandas groupby.agg with lambda", partial(b.lines, small, kind="pandas"), b.pandas_lambda_idiom)
-    print_table(f"rfm_table vs the tutorial lambda idiom, {small:,} order lines", [ours_small, lam])
-
-    life = measure("lifetimes summary_data_from_...", partial(b.lines, n_lines, kind="pandas"), b.lifetimes_summary,
-                   timeout=lifetimes_timeout)
-    if life.seconds == life.seconds:
-        print_table(f"rfm_table vs lifetimes, {n_lines:,} order lines", [ours, life])
-    else:
-        print(f"\nlifetimes at {n_lines:,} lines: {life.note}; retrying at {small:,} lines")
-        life = measure("lifetimes summary_data_from_...", partial(b.lines, small, kind="pandas"), b.lifetimes_summary,
-                       timeout=lifetimes_timeout)
-        print_table(f"rfm_table vs lifetimes, {small:,} order lines", [ours_small, life])
+    function, kind = METHODS[name]
+    runs = [measure(name, partial(b.setup, layout, kind, n_lines), getattr(b, function), timeout=1800)
+            for _ in range(repeat)]
+    good = [t for t in runs if t.seconds == t.seconds]
+    if not good:
+        return runs[0]
+    fastest = min(good, key=lambda t: t.seconds)
+    return Timing(name, fastest.seconds, statistics.median(t.peak_mb for t in good), fastest.note)
 
 
-def write_parquet(n_lines: int) -> Path:
-    """Write n_lines as Parquet chunks of 10M lines (one customer pool); reuse them when present."""
-    import polars as pl
-
-    folder = STREAM_DIR / f"lines_{n_lines}"
-    done = folder / "_complete"
-    if done.exists():
-        return folder
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    n_customers = max(1, n_lines // 10)
-    start = 0
-    part = 0
-    while start < n_lines:
-        size = min(CHUNK, n_lines - start)
-        cust, order, dates, amount = make_lines(size, seed=part + 1, offset=start, n_customers=n_customers)
-        pl.DataFrame({"customer_id": cust, "order_id": order, "order_date": dates, "amount": amount}).write_parquet(
-            folder / f"part-{part:04d}.parquet", row_group_size=1_000_000
-        )
-        start += size
-        part += 1
-    done.touch()
-    return folder
-
-
-def stream_rfm(folder: Path):
-    import polars as pl
-
-    from custlab.rfm import rfm_table
-
-    return rfm_table(pl.scan_parquet(folder / "*.parquet"))
-
-
-def part_two(n_lines: int) -> None:
-    print(f"\n## Streaming {n_lines:,} order lines from Parquet ({STREAM_DIR})")
-    b = _here()
-    wrote = measure("write Parquet (setup, once)", partial(int, n_lines), b.write_parquet, timeout=7200)
-    folder = STREAM_DIR / f"lines_{n_lines}"
-    size_gb = sum(p.stat().st_size for p in folder.glob("*.parquet")) / 1e9
-    status = "" if wrote.seconds == wrote.seconds else f" ({wrote.note})"
-    print(f"files: {folder} ({size_gb:.2f} GB on disk); writing them took {wrote.seconds:.1f} s{status}")
-    t = measure("custlab rfm_table(scan_parquet)", partial(Path, folder), b.stream_rfm, timeout=7200)
-    print(f"{'method':<34}{'seconds':>10}{'peak MB':>10}  note")
-    print(f"{t.name:<34}{t.seconds:>10.1f}{t.peak_mb:>10.0f}  {t.note}")
-    print(f"peak memory {t.peak_mb / 1024:.2f} GB (target: under 8 GB)")
+def run_layout(layout: str, n_lines: int, repeat: int) -> list[Timing]:
+    names = [n for n in METHODS if not (layout == "lazy" and n.startswith("pandas"))]
+    rows = [best_of(name, layout, n_lines, repeat) for name in names]
+    ours = rows[0]
+    print(f"\n## rfm_table, {n_lines:,} order lines, {layout}")
+    print(f"{'method':<24}{'seconds':>9}{'peak MB':>9}{'time ratio':>12}{'memory ratio':>14}  note")
+    for t in rows:
+        ratio = t.seconds / ours.seconds if ours.seconds > 0 else float("nan")
+        memory = ours.peak_mb / t.peak_mb if t.peak_mb > 0 else float("nan")
+        mark = ("1.00x", "1.00") if t is ours else (f"{ratio:.2f}x", f"{memory:.2f}")
+        print(f"{t.name:<24}{t.seconds:>9.3f}{t.peak_mb:>9.0f}{mark[0]:>12}{mark[1]:>14}  {t.note}")
+    return rows
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1M lines in memory, 10M streamed")
-    parser.add_argument("--lines", type=int, default=None, help="order lines for part 1 (default 10M)")
-    parser.add_argument("--stream-lines", type=int, default=None, help="order lines for part 2 (default 100M)")
-    parser.add_argument("--lifetimes-timeout", type=float, default=900.0)
-    parser.add_argument("--skip-stream", action="store_true")
-    parser.add_argument("--clean", action="store_true", help="delete the Parquet files under /tmp and exit")
+    parser.add_argument("--quick", action="store_true", help="1M lines, one run per case")
+    parser.add_argument("--lines", type=int, default=None, help="order lines (default 10M)")
+    parser.add_argument("--repeat", type=int, default=None, help="fresh-process runs per case (default 3)")
+    parser.add_argument("--layouts", default=",".join(LAYOUTS), help=f"comma-separated subset of {LAYOUTS}")
+    parser.add_argument("--clean", action="store_true", help=f"delete the Parquet files under {DATA_DIR} and exit")
     args, _ = parser.parse_known_args(argv)  # benchmarks/run.py passes its own arguments along
     if args.clean:
-        shutil.rmtree(STREAM_DIR, ignore_errors=True)
+        shutil.rmtree(DATA_DIR, ignore_errors=True)
         return
     n_lines = args.lines or (1_000_000 if args.quick else 10_000_000)
-    n_stream = args.stream_lines or (10_000_000 if args.quick else 100_000_000)
-    part_one(n_lines, args.lifetimes_timeout)
-    if not args.skip_stream:
-        part_two(n_stream)
+    repeat = args.repeat or (1 if args.quick else 3)
+    layouts = [x for x in args.layouts.split(",") if x]
+    unknown = sorted(set(layouts) - set(LAYOUTS))
+    if unknown:
+        parser.error(f"unknown layout(s) {unknown}; choose from {LAYOUTS}")
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
+    summary = []
+    for layout in layouts:
+        rows = {t.name: t for t in run_layout(layout, n_lines, repeat)}
+        ours = rows["custlab rfm_table"]
+        summary.append((layout, ours, rows["plain polars group_by"], rows["DuckDB"]))
+    print(f"\n## Summary, {n_lines:,} lines (time ratio: anchor / custlab; memory ratio: custlab / anchor)")
+    print(f"{'layout':<10}{'vs polars':>11}{'vs DuckDB':>11}{'memory vs DuckDB':>18}")
+    for layout, ours, plain, duck in summary:
+        print(f"{layout:<10}{plain.seconds / ours.seconds:>10.2f}x{duck.seconds / ours.seconds:>10.2f}x"
+              f"{ours.peak_mb / duck.peak_mb:>18.2f}")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

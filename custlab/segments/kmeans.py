@@ -1,11 +1,11 @@
 """K-means customer segments on RFM, behaviour and preferences, with readable names.
 
-RFM rule tables (:mod:`custlab.rfm`) cut customers by fixed score boxes.
-:func:`kmeans_segments` lets the data find the groups instead: it builds one
-row of features per customer (:func:`customer_features`: recency, frequency,
-monetary value, and when the data have them category shares, channel mix,
-browsing intensity from events and price level), log-transforms and
-standardises them, fits scikit-learn's ``KMeans`` for each k in a range,
+RFM rule tables (:mod:`custlab.segments.rule_tables`) cut customers by fixed
+score boxes. :func:`kmeans_segments` lets the data find the groups instead: it
+builds one row of features per customer (:func:`customer_features`: recency,
+frequency, monetary value, and when the data have them category shares,
+channel mix, browsing intensity from events and price level), log-transforms
+and standardises them, fits scikit-learn's ``KMeans`` for each k in a range,
 keeps the k with the best silhouette score, and names each cluster from the
 features that set it apart ("recent frequent high-spend cosmetics buyers").
 """
@@ -15,46 +15,25 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import polars as pl
 
+from custlab._dates import as_datetime, as_of_after, parse_within
+from custlab._i18n import check_language, t
+from custlab._types import DateLike, Frame, Language
+from custlab.data.schema import check_frame, validate
 from custlab.exceptions import CustlabError, SchemaError
-from custlab.rfm import DateLike, rfm_table
-from custlab.schema import as_datetime
-from custlab.schema import Frame, check_frame, validate
+from custlab.segments.rfm import rfm_table
 
-Language = Literal["en", "zh"]
+__all__ = ["DEFAULT_FEATURES", "KMeansSegments", "LOG_FEATURES", "customer_features", "kmeans_segments"]
 
 #: Features that are counts, days or money: clustered on log(1 + x).
 LOG_FEATURES = ("recency", "frequency", "monetary", "avg_order_value", "tenure", "events_per_month", "price_level")
 #: Features used by default when present (shares are added by prefix).
 DEFAULT_FEATURES = ("recency", "frequency", "monetary", "events_per_month", "price_level")
 SHARE_PREFIXES = ("cat_", "channel_")
-
-_WORDS = {
-    "en": {
-        ("recency", -1): "recent", ("recency", 1): "lapsed",
-        ("frequency", 1): "frequent", ("frequency", -1): "one-off",
-        ("monetary", 1): "high-spend", ("monetary", -1): "low-spend",
-        ("avg_order_value", 1): "big-basket", ("avg_order_value", -1): "small-basket",
-        ("tenure", 1): "long-standing", ("tenure", -1): "newly acquired",
-        ("price_level", 1): "premium-price", ("price_level", -1): "bargain",
-        ("events_per_month", 1): "heavy browsers", ("events_per_month", -1): "rarely browsing",
-        "noun": "buyers", "average": "average buyers", "via": "mostly {x}",
-    },
-    "zh": {
-        ("recency", -1): "近期活跃", ("recency", 1): "久未购买",
-        ("frequency", 1): "高频", ("frequency", -1): "低频",
-        ("monetary", 1): "高消费", ("monetary", -1): "低消费",
-        ("avg_order_value", 1): "大单", ("avg_order_value", -1): "小单",
-        ("tenure", 1): "老客", ("tenure", -1): "新客",
-        ("price_level", 1): "偏好高价", ("price_level", -1): "偏好低价",
-        ("events_per_month", 1): "高浏览", ("events_per_month", -1): "少浏览",
-        "noun": "客户", "average": "一般客户", "via": "以{x}为主",
-    },
-}
 
 
 def _share_columns(frame: pl.LazyFrame, key: str, prefix: str, *, top: int, weight: pl.Expr) -> pl.DataFrame | None:
@@ -80,8 +59,8 @@ def customer_features(
     *,
     events: Frame | None = None,
     as_of: DateLike | None = None,
-    max_categories: int = 8,
-    browse_days: int = 90,
+    top_n: int = 8,
+    within: str | int | dt.timedelta = "90d",
 ) -> pl.DataFrame:
     """One row of behaviour and preference features per customer.
 
@@ -94,23 +73,26 @@ def customer_features(
         Optional canonical events (``customer_id``, ``event_time``,
         ``event``) for browsing intensity.
     as_of
-        Analysis date (default: the day after the last order); orders and
-        events from ``as_of`` on are not used.
-    max_categories
-        Category shares are kept for the categories with the most revenue;
-        the rest are pooled as "other".
-    browse_days
-        Window before ``as_of`` over which events are counted.
+        The first instant that is not history (see :mod:`custlab._dates`;
+        default: the midnight after the last order); orders and events from
+        ``as_of`` on are not used.
+    top_n
+        Category (and channel) shares are kept for the ``top_n`` categories
+        with the most revenue (channels with the most orders); the rest are
+        pooled as "other".
+    within
+        Window before ``as_of`` over which events are counted ("90d", a
+        number of days or a timedelta).
 
     Returns
     -------
     polars.DataFrame
-        Sorted by ``customer_id``: the columns of :func:`custlab.rfm.rfm_table`
+        Sorted by ``customer_id``: the columns of :func:`custlab.segments.rfm_table`
         (``recency``, ``frequency``, ``monetary``, ``avg_order_value``,
         ``tenure``, ...), then, when the data allow:
         ``cat_<category>`` (Float64, share of the customer's spend),
         ``channel_<channel>`` (Float64, share of the customer's orders),
-        ``events_per_month`` (Float64, events in the ``browse_days`` before
+        ``events_per_month`` (Float64, events in the ``within`` window before
         ``as_of`` per 30 days; 0 without events), ``price_level`` (Float64,
         mean over the customer's lines of unit price divided by the median
         unit price of the line's category, or of all lines without
@@ -127,19 +109,22 @@ def customer_features(
     [(1, 2, 0.75, 0.25), (2, 1, 1.0, 0.0)]
     """
     check_frame(transactions, argument="transactions")
+    window = parse_within(within)
+    if not isinstance(top_n, int) or isinstance(top_n, bool) or top_n < 1:
+        raise CustlabError(f"top_n must be a positive whole number of categories, got {top_n!r}.")
     base = rfm_table(transactions, as_of=as_of)
     as_of_dt = as_datetime(as_of)
     if as_of_dt is None:
-        as_of_dt = dt.datetime.combine(base["last_order"].max().date() + dt.timedelta(days=1), dt.time())
+        as_of_dt = as_of_after(base["last_order"].max())
     frame = validate(transactions.lazy(), "transactions").filter(pl.col("order_date") < as_of_dt)
     names = frame.collect_schema().names()
     out = base
     if "category" in names:
-        shares = _share_columns(frame, "category", "cat_", top=max_categories, weight=pl.col("amount").sum())
+        shares = _share_columns(frame, "category", "cat_", top=top_n, weight=pl.col("amount").sum())
         if shares is not None:
             out = out.join(shares, on="customer_id", how="left")
     if "channel" in names:
-        shares = _share_columns(frame, "channel", "channel_", top=max_categories,
+        shares = _share_columns(frame, "channel", "channel_", top=top_n,
                                 weight=pl.col("order_id").n_unique().cast(pl.Float64))
         if shares is not None:
             out = out.join(shares, on="customer_id", how="left")
@@ -157,10 +142,11 @@ def customer_features(
     if events is not None:
         check_frame(events, argument="events")
         ev = validate(events.lazy(), "events")
-        start = as_of_dt - dt.timedelta(days=browse_days)
+        start = as_of_dt - window
+        per_month = dt.timedelta(days=30) / window
         counts = (
             ev.filter((pl.col("event_time") >= start) & (pl.col("event_time") < as_of_dt))
-            .group_by("customer_id").agg(events_per_month=pl.len().cast(pl.Float64) * 30.0 / browse_days)
+            .group_by("customer_id").agg(events_per_month=pl.len().cast(pl.Float64) * per_month)
             .collect()
         )
         if counts["customer_id"].dtype != out["customer_id"].dtype:
@@ -170,9 +156,12 @@ def customer_features(
     return out.with_columns(pl.col(share_cols).fill_null(0.0)).sort("customer_id")
 
 
-@dataclass
+@dataclass(frozen=True)
 class KMeansSegments:
     """The result of :func:`kmeans_segments`.
+
+    ``to_frame()`` gives one row per customer with its cluster and name;
+    ``summary`` one row per cluster (the profiles).
 
     Attributes
     ----------
@@ -186,7 +175,7 @@ class KMeansSegments:
         One row per customer: ``customer_id``, ``cluster`` (Int64, 0 = the
         highest revenue per customer), ``segment`` (Enum of the cluster
         names, in cluster order), ``recency``, ``frequency``, ``monetary``.
-        It can be passed to :func:`custlab.rfm.segment_summary`.
+        It can be passed to :func:`custlab.segments.segment_summary`.
     profiles
         One row per cluster: ``cluster``, ``segment``, ``customers``,
         ``customer_share``, ``revenue_share``, then the mean of each raw
@@ -211,9 +200,24 @@ class KMeansSegments:
     profiles: pl.DataFrame
     z_scores: pl.DataFrame
     features: pl.DataFrame = field(repr=False)
-    feature_names: list[str]
+    feature_names: tuple[str, ...]
     model: Any = field(repr=False)
     scaler: Any = field(repr=False)
+
+    def to_frame(self) -> pl.DataFrame:
+        """One row per customer: ``customer_id``, ``cluster``, ``segment``, ``recency``, ``frequency``, ``monetary``."""
+        return self.segments
+
+    @property
+    def summary(self) -> pl.DataFrame:
+        """One row per cluster: name, size, revenue share and mean features (``profiles``)."""
+        return self.profiles
+
+    def __repr__(self) -> str:
+        chosen = self.silhouette.filter(pl.col("chosen"))["silhouette"]
+        score = f", silhouette {chosen[0]:.3f}" if chosen.len() else ""
+        names = ", ".join(f"{s!s} ({p:.0%})" for s, p in self.profiles.select("segment", "customer_share").rows())
+        return f"KMeansSegments(k={self.k}{score}, {self.segments.height:,} customers: {names})"
 
 
 def _design(features: pl.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray, Any]:
@@ -233,52 +237,55 @@ def _design(features: pl.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.
     return z, z * weights, scaler
 
 
-def _phrase(feature: str, sign: int, words: dict) -> str:
+def _phrase(feature: str, sign: int, language: Language) -> str:
     if feature.startswith("cat_"):
         return feature.removeprefix("cat_")
     if feature.startswith("channel_"):
-        return words["via"].format(x=feature.removeprefix("channel_"))
-    return words.get((feature, sign), "")
+        return t("segments.kmeans.via", language, channel=feature.removeprefix("channel_"))
+    if feature in LOG_FEATURES:
+        return t(f"segments.kmeans.{feature}.{'high' if sign > 0 else 'low'}", language)
+    return ""
 
 
 def _name(z: dict[str, float], language: Language, threshold: float) -> tuple[str, list[str]]:
     """A readable name from the features far from average; also the features used."""
-    words = _WORDS[language]
     used: list[str] = []
     adjectives = []
     for feature in ("recency", "frequency", "monetary", "price_level"):
         value = z.get(feature)
         if value is not None and abs(value) >= threshold:
-            adjectives.append(_phrase(feature, 1 if value > 0 else -1, words))
+            adjectives.append(_phrase(feature, 1 if value > 0 else -1, language))
             used.append(feature)
     cats = {f: v for f, v in z.items() if f.startswith("cat_") and v >= threshold}
     category = None
     if cats:
         best = max(cats, key=cats.get)
         used.append(best)
-        category = _phrase(best, 1, words)
+        category = _phrase(best, 1, language)
     extras = []
     chans = {f: v for f, v in z.items() if f.startswith("channel_") and v >= threshold}
     if chans:
         best = max(chans, key=chans.get)
-        extras.append(_phrase(best, 1, words))
+        extras.append(_phrase(best, 1, language))
         used.append(best)
     value = z.get("events_per_month")
     if value is not None and abs(value) >= threshold:
-        extras.append(_phrase("events_per_month", 1 if value > 0 else -1, words))
+        extras.append(_phrase("events_per_month", 1 if value > 0 else -1, language))
         used.append("events_per_month")
     if not adjectives and not category and not extras:
-        return words["average"], used
-    if language == "en":
-        name = " ".join([*adjectives, *([category] if category else []), words["noun"]])
-        return (name + (", " + ", ".join(extras) if extras else "")), used
-    name = "、".join(adjectives) + (f" {category} " if category else "") + words["noun"]
-    return (name + ("，" + "，".join(extras) if extras else "")).strip(), used
+        return t("segments.kmeans.average", language), used
+    words = {"adjectives": t("segments.kmeans.adjective_sep", language).join(adjectives),
+             "noun": t("segments.kmeans.noun", language)}
+    name = (t("segments.kmeans.name_category", language, category=category, **words) if category
+            else t("segments.kmeans.name", language, **words)).strip()
+    if extras:
+        name = t("segments.kmeans.with_extras", language, name=name,
+                 extras=t("segments.kmeans.extra_sep", language).join(extras))
+    return name, used
 
 
 def _unique_names(names: list[str], used: list[list[str]], z_rows: list[dict[str, float]],
                   language: Language) -> list[str]:
-    words = _WORDS[language]
     out = list(names)
     for name in set(names):
         idx = [i for i, n in enumerate(names) if n == name]
@@ -288,9 +295,8 @@ def _unique_names(names: list[str], used: list[list[str]], z_rows: list[dict[str
             rest = {f: v for f, v in z_rows[i].items() if f not in used[i]}
             if rest:
                 best = max(rest, key=lambda f: abs(rest[f]))
-                sign = 1 if rest[best] > 0 else -1
-                extra = _phrase(best, sign, words) or best
-                out[i] = f"{name} ({extra})" if language == "en" else f"{name}（{extra}）"
+                extra = _phrase(best, 1 if rest[best] > 0 else -1, language) or best
+                out[i] = t("segments.kmeans.disambiguated", language, name=name, extra=extra)
     for name in set(out):  # still equal: number them
         idx = [i for i, n in enumerate(out) if n == name]
         if len(idx) > 1:
@@ -370,8 +376,7 @@ def kmeans_segments(
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
 
-    if language not in _WORDS:
-        raise CustlabError(f"language must be 'en' or 'zh', got {language!r}.")
+    check_language(language)
     features = customer_features(transactions, events=events, as_of=as_of)
     n = features.height
     if columns is None:
@@ -457,50 +462,4 @@ def kmeans_segments(
         "silhouette": pl.Series(scores, dtype=pl.Float64),
         "chosen": [kk == best_k for kk in candidates],
     })
-    return KMeansSegments(best_k, silhouette, segments, profiles, z_table, features, columns, model, scaler)
-
-
-def plot_cluster_profiles(result: KMeansSegments, *, language: Language = "en"):
-    """Heatmap of each cluster's standardised feature means (rows: clusters, columns: features).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        One heatmap Axes (plus its colour bar); row labels are the cluster
-        names with their customer share.
-
-    Examples
-    --------
-    >>> import polars as pl, datetime as dt
-    >>> end = dt.datetime(2024, 6, 28)
-    >>> rows = [(c, 100 * c + i, end - dt.timedelta(days=(3 + c % 5 if c < 20 else 200 + c) + 7 * i),
-    ...          (100.0 + c if c < 20 else 10.0 + c % 7))
-    ...         for c in range(40) for i in range(4 + c % 3 if c < 20 else 1)]
-    >>> tx = pl.DataFrame(rows, schema=["customer_id", "order_id", "order_date", "amount"], orient="row")
-    >>> fig = plot_cluster_profiles(kmeans_segments(tx, k=2))
-    >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
-    ['recency', 'frequency', 'monetary']
-    """
-    import pandas as pd
-    import seaborn as sns
-    from matplotlib.figure import Figure
-
-    title = {"en": "Cluster profiles (standard deviations from the average customer)",
-             "zh": "聚类画像（与平均客户相差的标准差）"}
-    if language not in title:
-        raise CustlabError(f"language must be 'en' or 'zh', got {language!r}.")
-    shares = result.profiles["customer_share"].to_list()
-    names = result.z_scores["segment"].cast(pl.String).to_list()
-    index = [f"{s} ({p:.0%})" for s, p in zip(names, shares, strict=True)]
-    table = pd.DataFrame(result.z_scores.select(result.feature_names).to_numpy(), index=index,
-                         columns=result.feature_names)
-    fig = Figure(figsize=(1.6 + 0.8 * len(result.feature_names), 1.5 + 0.55 * len(index)), layout="constrained")
-    ax = fig.subplots()
-    sns.heatmap(table, annot=True, fmt=".1f", cmap="RdBu_r", center=0.0, ax=ax)
-    ax.set_title(title[language])
-    ax.set_ylabel("")
-    return fig
-
-
-__all__ = ["DEFAULT_FEATURES", "KMeansSegments", "LOG_FEATURES", "customer_features", "kmeans_segments",
-           "plot_cluster_profiles"]
+    return KMeansSegments(best_k, silhouette, segments, profiles, z_table, features, tuple(columns), model, scaler)

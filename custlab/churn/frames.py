@@ -1,0 +1,423 @@
+"""Who is a customer at ``as_of``, and when each one churned: the survival frame and the threshold table.
+
+``as_of`` is the first instant that is not history (see :mod:`custlab._dates`):
+orders dated before it count. A customer has churned at ``as_of`` when their
+last purchase day is W = ``inactivity_days`` or more days before the calendar
+date of ``as_of``; the churn is dated last purchase day + W.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from custlab._dates import as_datetime, as_of_after
+from custlab._types import DateLike, Frame
+from custlab.churn._common import (
+    ChurnDataWarning,
+    _check_days,
+    _collect,
+    _day_number,
+    _fmt,
+    _from_day_number,
+)
+from custlab.data.schema import check_frame, require_columns, validate
+from custlab.exceptions import CustlabError, EmptyDataError, SchemaError
+
+__all__ = ["AGE_BINS", "churn_threshold_table", "survival_frame"]
+
+#: Default age bins: ages below 25, 25-34, 35-44, 45-54 and 55 or more.
+AGE_BINS: tuple[float, ...] = (25, 35, 45, 55)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """Transactions restricted to what an analysis at ``as_of`` may use."""
+
+    lines: pl.LazyFrame  # canonical lines with a customer, a date, dated before as_of; plus column _day
+    as_of: dt.datetime
+    as_of_day: int  # days since 1970-01-01
+    names: tuple[str, ...]
+
+
+def _prepare(transactions: Frame, as_of, *, caller: str) -> _Prepared:
+    """Validate, resolve ``as_of``, leave out unusable lines and warn with their counts."""
+    check_frame(transactions, argument="transactions")
+    tx = validate(transactions, "transactions").lazy()
+    names = tuple(tx.collect_schema().names())
+    stats = tx.select(
+        lines=pl.len(),
+        no_customer=pl.col("customer_id").is_null().sum(),
+        no_date=pl.col("order_date").is_null().sum(),
+        first=pl.col("order_date").min(),
+        last=pl.col("order_date").max(),
+    ).collect().row(0, named=True)
+    if stats["lines"] == 0 or stats["first"] is None:
+        raise EmptyDataError(f"{caller}: the transactions table has no dated lines; there is nothing to analyse.")
+    first, last = stats["first"], stats["last"]
+    default = as_of_after(last)
+    moment = as_datetime(as_of) if as_of is not None else default
+    if moment <= first:
+        raise CustlabError(
+            f"as_of={_fmt(moment)} is not after the data: the first order is dated {_fmt(first)}, so no "
+            f"customer has bought by then. Pass an as_of after {first:%Y-%m-%d}, or None for the day after "
+            f"the last order ({default:%Y-%m-%d})."
+        )
+    after = 0
+    if moment <= last:
+        after = int(tx.select((pl.col("order_date") >= moment).sum()).collect().item())
+    excluded = {
+        "without a customer_id": int(stats["no_customer"]),
+        "without an order_date": int(stats["no_date"]),
+        f"dated at or after as_of={_fmt(moment)}": after,
+    }
+    if any(excluded.values()):
+        parts = ", ".join(f"{n:,} {why}" for why, n in excluded.items() if n)
+        warnings.warn(
+            f"{caller}: {sum(excluded.values()):,} of {stats['lines']:,} transaction lines were left out: {parts}.",
+            ChurnDataWarning,
+            stacklevel=3,
+        )
+    lines = tx.filter(
+        pl.col("customer_id").is_not_null() & pl.col("order_date").is_not_null() & (pl.col("order_date") < moment)
+    ).with_columns(_day=_day_number(pl.col("order_date")))
+    as_of_day = (moment.date() - dt.date(1970, 1, 1)).days
+    return _Prepared(lines, moment, as_of_day, names)
+
+
+def _side_table(frame: Frame | None, argument: str, table: str | None) -> pl.DataFrame | None:
+    """A customers-like frame, validated, with unique customer ids."""
+    if frame is None:
+        return None
+    check_frame(frame, argument=argument)
+    out = validate(frame, table) if table else frame
+    out = _collect(out)
+    require_columns(out, ["customer_id"], table=argument)
+    dup = out.filter(pl.col("customer_id").is_duplicated())
+    if dup.height:
+        ids = dup["customer_id"].unique(maintain_order=True).head(5).to_list()
+        raise SchemaError(
+            f"{argument} must have one row per customer, but {dup['customer_id'].n_unique():,} customer_id(s) "
+            f"appear more than once ({dup.height:,} rows), e.g. {ids}. Deduplicate it first."
+        )
+    nulls = out["customer_id"].null_count()
+    if nulls:
+        raise SchemaError(f"{argument} has {nulls:,} row(s) without a customer_id; remove or fill them.")
+    return out
+
+
+def _age_group(age: pl.Expr, bins: Sequence[float]) -> pl.Expr:
+    edges = [float(b) for b in bins]
+    if not edges or any(hi <= lo for lo, hi in zip(edges, edges[1:], strict=False)):
+        raise CustlabError(f"age_bins must be increasing ages, got {list(bins)}.")
+    expr = pl.when(age < edges[0]).then(pl.lit(f"<{edges[0]:g}"))
+    for lo, hi in zip(edges, edges[1:], strict=False):
+        expr = expr.when(age < hi).then(pl.lit(f"{lo:g}-{hi - 1:g}"))
+    return expr.when(age >= edges[-1]).then(pl.lit(f"{edges[-1]:g}+"))
+
+
+def _align_ids(side: pl.DataFrame, dtype: pl.DataType, argument: str) -> pl.DataFrame:
+    """Give ``side.customer_id`` the transactions' id dtype, refusing ids that cannot match."""
+    if side.schema["customer_id"] == dtype:
+        return side
+    cast = side["customer_id"].cast(dtype, strict=False)
+    bad = side["customer_id"].filter(cast.is_null())
+    if bad.len():
+        raise SchemaError(
+            f"{argument}.customer_id holds {side.schema['customer_id']} ids and the transactions hold {dtype} ids; "
+            f"{bad.len():,} of them cannot be matched, e.g. {bad.head(3).to_list()}. Use the same ids in both."
+        )
+    return side.with_columns(customer_id=cast)
+
+
+def _join_attributes(
+    base: pl.DataFrame,
+    customers: Frame | None,
+    segments: Frame | None,
+    segment_column: str,
+    age_bins: Sequence[float] | None,
+) -> pl.DataFrame:
+    """Join customer attributes and a segment column onto one-row-per-customer ``base``."""
+    cust = _side_table(customers, "customers", "customers")
+    if cust is not None:
+        clash = [c for c in cust.columns if c != "customer_id" and c in base.columns]
+        if clash:
+            raise SchemaError(
+                f"customers has column(s) {clash} that the survival frame computes itself; rename them first."
+            )
+        cust = _align_ids(cust, base.schema["customer_id"], "customers")
+        base = base.join(cust, on="customer_id", how="left")
+        if "age" in base.columns and "age_group" not in base.columns and age_bins:
+            base = base.with_columns(age_group=_age_group(pl.col("age"), age_bins))
+    seg = _side_table(segments, "segments", None)
+    if seg is not None:
+        require_columns(seg, [segment_column], table="segments", purpose="(the segment_column)")
+        if "segment" in base.columns:
+            raise SchemaError("customers already has a 'segment' column; pass segments=None or drop it there.")
+        seg = _align_ids(seg, base.schema["customer_id"], "segments").select(
+            "customer_id", pl.col(segment_column).cast(pl.String).alias("segment"),
+        )
+        base = base.join(seg, on="customer_id", how="left")
+    return base
+
+
+
+
+def survival_frame(
+    transactions: Frame,
+    *,
+    as_of: DateLike | None = None,
+    inactivity_days: int = 90,
+    customers: Frame | None = None,
+    segments: Frame | None = None,
+    segment_column: str = "segment",
+    age_bins: Sequence[float] | None = AGE_BINS,
+) -> pl.DataFrame:
+    """One row per customer: time from first purchase to churn or censoring, and covariates.
+
+    Definition (W = ``inactivity_days``; days are calendar days; ``D`` is the
+    date of ``as_of``): a customer has churned when their last purchase day
+    is at least W days before ``D``. The churn is dated last purchase day + W.
+    ``duration_days`` is first purchase day to churn date for churned
+    customers, and first purchase day to ``D`` for the others (censored).
+
+    Parameters
+    ----------
+    transactions
+        Canonical transactions (DataFrame or LazyFrame): ``customer_id``,
+        ``order_id``, ``order_date``, ``amount``; optional ``category`` and
+        ``channel`` give the covariates ``first_category``, ``first_channel``.
+    as_of
+        Analysis moment; orders dated before it count. Default: midnight
+        after the last order's day. Lines dated at or after it, and lines
+        without a customer or a date, are left out and counted in a
+        :class:`ChurnDataWarning`.
+    inactivity_days
+        W, the days of silence after which a customer counts as churned.
+        :func:`churn_threshold_table` helps choose it.
+    customers
+        Optional canonical customers table; its columns are joined (customers
+        absent from it get nulls, nothing is dropped). With ``age``, an
+        ``age_group`` column is added.
+    segments
+        Optional frame with ``customer_id`` and ``segment_column`` (for example
+        the RFM segments of :mod:`custlab.segments`), joined as ``segment``.
+        Segments computed from the whole history describe how customers
+        behaved, not what was known at their first purchase: use them to
+        compare retention curves, and read their Cox hazard ratios with care.
+    segment_column
+        Column of ``segments`` holding the segment name.
+    age_bins
+        Ages where ``age_group`` bins start (default 25, 35, 45, 55 give
+        ``<25``, ``25-34``, ``35-44``, ``45-54``, ``55+``); None for no
+        ``age_group``.
+
+    Returns
+    -------
+    pl.DataFrame
+        Sorted by ``customer_id``: ``customer_id``; ``first_purchase``,
+        ``last_purchase`` (Datetime, first and last order time);
+        ``n_orders`` (Int64, distinct orders); ``lifetime_days`` (Int64, last
+        minus first purchase day); ``days_since_last`` (Int64, ``D`` minus last
+        purchase day); ``churned`` (Boolean, the event); ``churn_date`` (Date,
+        null when censored); ``duration_days`` (Int64); ``first_order_value``
+        (Float64, sum of ``amount`` of the first order: the order id of the
+        earliest line, the smallest id when orders share that moment);
+        ``first_category`` (String, category of the first order's largest
+        line) and ``first_channel`` (String) when the transactions have them;
+        then the customers' columns, ``age_group`` (String) and ``segment``
+        (String) when given.
+
+    Raises
+    ------
+    CustlabError
+        ``inactivity_days`` not a positive whole number; ``as_of`` not after
+        the first order.
+    SchemaError
+        ``customers``/``segments`` with repeated or missing customer ids, or
+        columns that clash with the computed ones.
+
+    Examples
+    --------
+    >>> import polars as pl, datetime as dt
+    >>> tx = pl.DataFrame({"customer_id": [1, 1, 2], "order_id": ["a", "b", "c"],
+    ...     "order_date": [dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 11), dt.datetime(2024, 3, 1)],
+    ...     "amount": [10.0, 5.0, 8.0]})
+    >>> survival_frame(tx, as_of="2024-03-31", inactivity_days=30).select(
+    ...     "customer_id", "lifetime_days", "days_since_last", "churned", "duration_days")
+    shape: (2, 5)
+    ┌─────────────┬───────────────┬─────────────────┬─────────┬───────────────┐
+    │ customer_id ┆ lifetime_days ┆ days_since_last ┆ churned ┆ duration_days │
+    │ ---         ┆ ---           ┆ ---             ┆ ---     ┆ ---           │
+    │ i64         ┆ i64           ┆ i64             ┆ bool    ┆ i64           │
+    ╞═════════════╪═══════════════╪═════════════════╪═════════╪═══════════════╡
+    │ 1           ┆ 10            ┆ 80              ┆ true    ┆ 40            │
+    │ 2           ┆ 0             ┆ 30              ┆ true    ┆ 30            │
+    └─────────────┴───────────────┴─────────────────┴─────────┴───────────────┘
+    """
+    window = _check_days(inactivity_days, "inactivity_days")
+    prep = _prepare(transactions, as_of, caller="survival_frame")
+    base = _customer_base(prep, window)
+    return _join_attributes(base, customers, segments, segment_column, age_bins)
+
+
+def _customer_base(prep: _Prepared, window: int) -> pl.DataFrame:
+    names = prep.names
+    lines = prep.lines
+    main = lines.group_by("customer_id").agg(
+        first_purchase=pl.col("order_date").min(),
+        last_purchase=pl.col("order_date").max(),
+        n_orders=pl.col("order_id").n_unique().cast(pl.Int64),
+        _first_day=pl.col("_day").min(),
+        _last_day=pl.col("_day").max(),
+        _first_order=pl.col("order_id").sort_by(["order_date", "order_id"]).first(),
+    ).collect().lazy()
+    # The lines of each customer's first order, with only the columns needed (fewer columns to gather).
+    described = [c for c in ("category", "channel") if c in names]
+    first_lines = lines.select("customer_id", "order_id", "amount", *described).join(
+        main.select("customer_id", "_first_order"),
+        left_on=["customer_id", "order_id"], right_on=["customer_id", "_first_order"], how="semi",
+    )
+    extra = [f"first_{c}" for c in described]
+    first = [pl.col("amount").sum().alias("first_order_value")]
+    if "category" in names:
+        first.append(pl.col("category").sort_by([pl.col("amount"), pl.col("category")], descending=[True, False],
+                                                 nulls_last=True).first().alias("first_category"))
+    if "channel" in names:
+        first.append(pl.col("channel").sort_by("channel", nulls_last=True).first().alias("first_channel"))
+    firsts = first_lines.group_by("customer_id").agg(first)
+    d = prep.as_of_day
+    return (
+        main.join(firsts, on="customer_id", how="left")
+        .with_columns(
+            lifetime_days=pl.col("_last_day") - pl.col("_first_day"),
+            days_since_last=pl.lit(d, dtype=pl.Int64) - pl.col("_last_day"),
+        )
+        .with_columns(churned=pl.col("days_since_last") >= window)
+        .with_columns(
+            churn_date=pl.when(pl.col("churned")).then(_from_day_number(pl.col("_last_day") + window)),
+            duration_days=pl.when(pl.col("churned"))
+            .then(pl.col("lifetime_days") + window)
+            .otherwise(pl.lit(d, dtype=pl.Int64) - pl.col("_first_day")),
+        )
+        .sort("customer_id")
+        .select(
+            "customer_id", "first_purchase", "last_purchase", "n_orders", "lifetime_days", "days_since_last",
+            "churned", "churn_date", "duration_days", "first_order_value", *extra,
+        )
+        .collect()
+    )
+
+
+# ---------------------------------------------------------------------------
+# Purchase days, gaps and the threshold helper
+# ---------------------------------------------------------------------------
+
+
+def _purchase_days(prep: _Prepared) -> pl.LazyFrame:
+    """One row per customer and purchase day with the gap to the next purchase day."""
+    return (
+        prep.lines.group_by("customer_id", "_day")
+        .agg(order_value=pl.col("amount").sum(), orders=pl.col("order_id").n_unique().cast(pl.Int64))
+        .sort("customer_id", "_day")
+        .with_columns(
+            purchase_number=(pl.int_range(pl.len()) + 1).over("customer_id").cast(pl.Int64),
+            _next=pl.col("_day").shift(-1).over("customer_id"),
+            _first=pl.col("_day").first().over("customer_id"),
+        )
+        .with_columns(
+            repurchased=pl.col("_next").is_not_null(),
+            gap_days=pl.coalesce(pl.col("_next"), pl.lit(prep.as_of_day, dtype=pl.Int64)) - pl.col("_day"),
+            days_since_first=pl.col("_day") - pl.col("_first"),
+        )
+    )
+
+
+def churn_threshold_table(
+    transactions: Frame,
+    *,
+    as_of: DateLike | None = None,
+    thresholds: Sequence[int] = (30, 60, 90, 120, 180, 270, 365),
+) -> pl.DataFrame:
+    """How the churn share and the fate of silences depend on the inactivity window.
+
+    For each candidate window W: how many customers count as churned at
+    ``as_of``, and of the silences that reached W days, how many ended with
+    a purchase and how many are still going on. A good W is one after which
+    few silences end with a return, while it is not so long that churn is
+    only seen very late.
+
+    Parameters
+    ----------
+    transactions, as_of
+        As in :func:`survival_frame`.
+    thresholds
+        Candidate windows in days (positive whole numbers).
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per threshold: ``inactivity_days`` (Int64); ``customers``
+        (Int64); ``churned`` (Int64, customers silent at least W days at
+        ``as_of``); ``churn_share`` (Float64); ``silences`` (Int64, gaps between
+        purchase days, or from the last purchase day to ``as_of``, that reached
+        W days); ``returned`` (Int64, of those, the ones that ended with a
+        purchase); ``never_returned_share`` (Float64, ``churned / silences``:
+        silences with no purchase after them by ``as_of``; an upper bound,
+        since a silence still going on may yet end); ``gaps_within`` (Float64,
+        share of all completed repurchase gaps shorter than W: how much of the
+        normal buying rhythm the window leaves alone).
+
+    Examples
+    --------
+    >>> import polars as pl, datetime as dt
+    >>> tx = pl.DataFrame({"customer_id": [1, 1, 2], "order_id": [1, 2, 3],
+    ...     "order_date": [dt.datetime(2024, 1, 1), dt.datetime(2024, 3, 1), dt.datetime(2024, 1, 5)],
+    ...     "amount": [1.0, 1.0, 1.0]})
+    >>> churn_threshold_table(tx, as_of="2024-04-01", thresholds=[30, 80]).select(
+    ...     "inactivity_days", "churned", "silences", "returned", "never_returned_share")
+    shape: (2, 5)
+    ┌─────────────────┬─────────┬──────────┬──────────┬──────────────────────┐
+    │ inactivity_days ┆ churned ┆ silences ┆ returned ┆ never_returned_share │
+    │ ---             ┆ ---     ┆ ---      ┆ ---      ┆ ---                  │
+    │ i64             ┆ i64     ┆ i64      ┆ i64      ┆ f64                  │
+    ╞═════════════════╪═════════╪══════════╪══════════╪══════════════════════╡
+    │ 30              ┆ 2       ┆ 3        ┆ 1        ┆ 0.666667             │
+    │ 80              ┆ 1       ┆ 1        ┆ 0        ┆ 1.0                  │
+    └─────────────────┴─────────┴──────────┴──────────┴──────────────────────┘
+    """
+    windows = [_check_days(t, "thresholds") for t in thresholds]
+    if not windows:
+        raise CustlabError("thresholds is empty; pass candidate windows such as (30, 60, 90, 180).")
+    prep = _prepare(transactions, as_of, caller="churn_threshold_table")
+    gaps = _purchase_days(prep).select("repurchased", "gap_days").collect()
+    closed = gaps.filter(pl.col("repurchased"))["gap_days"].to_numpy()
+    open_ = gaps.filter(~pl.col("repurchased"))["gap_days"].to_numpy()
+    closed_sorted = np.sort(closed)
+    rows = []
+    for w in sorted(set(windows)):
+        churned = int((open_ >= w).sum())
+        returned = int(closed.size - np.searchsorted(closed_sorted, w, side="left"))
+        silences = churned + returned
+        rows.append({
+            "inactivity_days": w,
+            "customers": int(open_.size),
+            "churned": churned,
+            "churn_share": churned / open_.size,
+            "silences": silences,
+            "returned": returned,
+            "never_returned_share": churned / silences if silences else None,
+            "gaps_within": float(np.searchsorted(closed_sorted, w, side="left") / closed.size) if closed.size else None,
+        })
+    return pl.DataFrame(rows, schema={
+        "inactivity_days": pl.Int64, "customers": pl.Int64, "churned": pl.Int64, "churn_share": pl.Float64,
+        "silences": pl.Int64, "returned": pl.Int64, "never_returned_share": pl.Float64, "gaps_within": pl.Float64,
+    })
+
+
+# ---------------------------------------------------------------------------

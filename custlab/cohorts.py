@@ -1,0 +1,228 @@
+"""Acquisition cohorts: who comes back, month by month after the first purchase, and what they spend.
+
+``as_of`` has the package's one meaning (:mod:`custlab._dates`): the first
+instant that is not history; orders with ``order_date < as_of`` count. A
+date means its midnight; the default is the midnight after the last order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from custlab._dates import as_datetime, as_of_after
+from custlab._i18n import labels
+from custlab._plotting import figure_axes
+from custlab._types import DateLike, Frame, Language
+from custlab.data.schema import check_frame, require_columns, validate
+from custlab.exceptions import CustlabError, EmptyDataError
+
+__all__ = ["RETENTION_VALUES", "cohort_matrix", "cohort_retention", "plot_cohort_heatmap"]
+
+#: The columns of :func:`cohort_retention` that :func:`cohort_matrix` and the heatmap can spread.
+RETENTION_VALUES = (
+    "active_share", "active_customers", "revenue", "revenue_per_customer", "cumulative_revenue_per_customer",
+)
+
+
+def cohort_retention(
+    transactions: Frame,
+    *,
+    as_of: DateLike | None = None,
+    max_periods: int | None = None,
+) -> pl.DataFrame:
+    """Monthly acquisition cohorts x months since first purchase: active share and revenue.
+
+    A customer's cohort is the calendar month of their first order; period
+    *p* is the calendar month *p* months later. Every cohort gets a row for
+    every period up to the month of the last day before ``as_of`` (zeros
+    included), so the matrix is explicit about who did not come back.
+
+    Parameters
+    ----------
+    transactions
+        Canonical transactions: ``customer_id``, ``order_date``, ``amount``.
+        Pass cleaned data (:func:`custlab.data.clean.clean_transactions`): returns
+        left in would count as negative revenue.
+    as_of
+        Analysis date: orders at or after it are left out. Default: the day
+        after the last order.
+    max_periods
+        Keep periods 0..max_periods only.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``cohort`` (Date, first day of the month), ``period`` (Int64, months
+        since the first purchase), ``month`` (Date, the calendar month of the
+        period), ``cohort_size`` (Int64), ``active_customers`` (Int64, with
+        at least one order that month), ``active_share`` (Float64),
+        ``revenue`` (Float64), ``revenue_per_customer`` (Float64, revenue /
+        cohort size), ``cumulative_revenue_per_customer`` (Float64), and
+        ``period_complete`` (Boolean, false for a month that as_of cuts short).
+
+    Raises
+    ------
+    CustlabError
+        Orders without a customer_id (they belong to no cohort).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> import polars as pl
+    >>> tx = pl.DataFrame({"customer_id": [1, 1, 2, 3], "order_id": ["a", "b", "c", "d"],
+    ...                    "order_date": [dt.datetime(2024, 1, 5), dt.datetime(2024, 3, 2),
+    ...                                   dt.datetime(2024, 1, 20), dt.datetime(2024, 2, 1)],
+    ...                    "amount": [10.0, 20.0, 5.0, 8.0]})
+    >>> r = cohort_retention(tx)
+    >>> jan = r.filter(pl.col("cohort") == dt.date(2024, 1, 1))
+    >>> jan.select("period", "active_share", "cumulative_revenue_per_customer").rows()
+    [(0, 1.0, 7.5), (1, 0.0, 7.5), (2, 0.5, 17.5)]
+    """
+    check_frame(transactions, argument="transactions")
+    tx = validate(transactions, "transactions").lazy().select("customer_id", "order_date", "amount").collect()
+    if max_periods is not None and (not isinstance(max_periods, int) or max_periods < 0):
+        raise CustlabError(f"max_periods must be None or a whole number >= 0, got {max_periods!r}.")
+    missing = tx["customer_id"].null_count()
+    if missing:
+        raise CustlabError(
+            f"{missing:,} order line(s) have no customer_id and belong to no cohort. Remove them first: "
+            f"clean_transactions(tx, rules=('missing_customer', ...))."
+        )
+    tx = tx.drop_nulls("order_date")
+    if as_of is None:
+        if tx.height == 0:
+            raise EmptyDataError("The transactions have no orders with an order_date; there are no cohorts.")
+        as_of_dt = as_of_after(tx["order_date"].max())
+    else:
+        as_of_dt = as_datetime(as_of, "as_of")
+        tx = tx.filter(pl.col("order_date") < as_of_dt)
+    if tx.height == 0:
+        raise EmptyDataError(f"No orders before as_of={as_of_dt:%Y-%m-%d}; there are no cohorts.")
+    year, month = pl.col("order_date").dt.year().cast(pl.Int64), pl.col("order_date").dt.month().cast(pl.Int64)
+    month_index = year * 12 + month - 1
+    tx = tx.with_columns(_m=month_index).with_columns(_c=pl.col("_m").min().over("customer_id"))
+    last_day = as_of_dt - dt.timedelta(microseconds=1)
+    last_m = last_day.year * 12 + last_day.month - 1
+    agg = tx.group_by("_c", "_m").agg(
+        active_customers=pl.col("customer_id").n_unique().cast(pl.Int64), revenue=pl.col("amount").sum()
+    )
+    sizes = tx.group_by("_c").agg(cohort_size=pl.col("customer_id").n_unique().cast(pl.Int64))
+    grid = sizes.with_columns(_m=pl.int_ranges("_c", last_m + 1)).explode("_m")
+    out = (
+        grid.join(agg, on=["_c", "_m"], how="left")
+        .with_columns(
+            pl.col("active_customers").fill_null(0),
+            pl.col("revenue").fill_null(0.0),
+            period=pl.col("_m") - pl.col("_c"),
+        )
+        .sort("_c", "period")
+    )
+    if max_periods is not None:
+        out = out.filter(pl.col("period") <= max_periods)
+
+    def month_start(index: pl.Expr) -> pl.Expr:
+        return pl.date(index // 12, index % 12 + 1, 1)
+
+    next_month = pl.col("_m") + 1
+    return out.select(
+        cohort=month_start(pl.col("_c")),
+        period=pl.col("period").cast(pl.Int64),
+        month=month_start(pl.col("_m")),
+        cohort_size="cohort_size",
+        active_customers="active_customers",
+        active_share=pl.col("active_customers") / pl.col("cohort_size"),
+        revenue="revenue",
+        revenue_per_customer=pl.col("revenue") / pl.col("cohort_size"),
+        cumulative_revenue_per_customer=(pl.col("revenue").cum_sum() / pl.col("cohort_size"))
+        .over("_c", order_by="period"),
+        period_complete=month_start(next_month).cast(pl.Datetime("us")) <= pl.lit(as_of_dt),
+    )
+
+
+def cohort_matrix(retention: pl.DataFrame, value: str = "active_share") -> pl.DataFrame:
+    """Pivot :func:`cohort_retention` output to cohorts x periods.
+
+    Parameters
+    ----------
+    retention
+        Output of :func:`cohort_retention`.
+    value
+        Which column to spread: ``active_share``, ``active_customers``,
+        ``revenue``, ``revenue_per_customer`` or ``cumulative_revenue_per_customer``.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``cohort`` (Date), ``cohort_size`` (Int64), then one column per period
+        named "0", "1", ... (null where the period is not yet observed).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> import polars as pl
+    >>> tx = pl.DataFrame({"customer_id": [1, 1, 2], "order_id": ["a", "b", "c"],
+    ...                    "order_date": [dt.datetime(2024, 1, 5), dt.datetime(2024, 2, 2), dt.datetime(2024, 2, 9)],
+    ...                    "amount": [1.0, 1.0, 1.0]})
+    >>> cohort_matrix(cohort_retention(tx)).rows()
+    [(datetime.date(2024, 1, 1), 1, 1.0, 1.0), (datetime.date(2024, 2, 1), 1, 1.0, None)]
+    """
+    if value not in RETENTION_VALUES:
+        raise CustlabError(f"value must be one of {list(RETENTION_VALUES)}, got {value!r}.")
+    require_columns(retention, ["cohort", "period", "cohort_size", value], table="cohort_retention",
+                    purpose="(pass the output of cohort_retention)")
+    periods = sorted(retention["period"].unique().to_list())
+    wide = retention.with_columns(pl.col("period").cast(pl.String)).pivot(
+        on="period", index=["cohort", "cohort_size"], values=value, on_columns=[str(p) for p in periods]
+    )
+    return wide.sort("cohort")
+
+
+
+def plot_cohort_heatmap(retention: pl.DataFrame, *, value: str = "active_share", language: Language = "en", ax=None):
+    """Heatmap of :func:`cohort_retention`: cohorts down, months since first purchase across.
+
+    Parameters
+    ----------
+    retention
+        Output of :func:`cohort_retention`.
+    value
+        Column to show (see :func:`cohort_matrix`); shares are annotated as percentages.
+    language
+        Axis labels: "en" or "zh".
+    ax
+        A matplotlib Axes to draw on; by default a new Figure, made without
+        pyplot (nothing is shown twice in Jupyter).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One cell per cohort and period; unobserved periods are blank.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> import polars as pl
+    >>> tx = pl.DataFrame({"customer_id": [7, 8], "order_id": [1, 2], "amount": [5.0, 9.0],
+    ...                    "order_date": [dt.datetime(2023, 11, 30), dt.datetime(2023, 12, 1)]})
+    >>> fig = plot_cohort_heatmap(cohort_retention(tx))
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    ['2023-11', '2023-12']
+    """
+    import numpy as np
+    import seaborn as sns
+
+    text = labels("cohorts", language)
+    wide = cohort_matrix(retention, value)
+    periods = [c for c in wide.columns if c not in ("cohort", "cohort_size")]
+    values = wide.select(periods).to_numpy().astype(float)
+    share = value == "active_share"
+    fig, ax = figure_axes(ax, figsize=(max(6.0, 0.6 * len(periods) + 2), max(3.0, 0.4 * wide.height + 1.5)))
+    sns.heatmap(values, mask=np.isnan(values), annot=len(periods) <= 24, fmt=".0%" if share else ",.0f",
+                cmap="Blues", ax=ax, cbar_kws={"label": text[value]}, annot_kws={"fontsize": 7},
+                xticklabels=periods, yticklabels=[d.strftime("%Y-%m") for d in wide["cohort"].to_list()])
+    ax.set_xlabel(text["period"])
+    ax.set_ylabel(text["cohort"])
+    ax.set_title(text[value])
+    return fig

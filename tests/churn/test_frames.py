@@ -1,0 +1,235 @@
+"""The survival frame exactly (against a plain-Python reference), its inputs, the threshold table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import warnings
+from collections import defaultdict
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from custlab import churn
+from custlab.churn import ChurnDataWarning
+from custlab.exceptions import CustlabError, EmptyDataError, SchemaError
+
+from .helpers import AS_OF, W, _cycle_tx, _tx, d
+
+
+def _frame(**kwargs) -> pl.DataFrame:
+    with pytest.warns(ChurnDataWarning):
+        return churn.survival_frame(_tx(), as_of=AS_OF, inactivity_days=W, **kwargs)
+
+
+def test_survival_frame_known_durations_and_censoring():
+    sf = _frame()
+    got = {r["customer_id"]: r for r in sf.iter_rows(named=True)}
+    assert sorted(got) == ["A", "B", "C", "E", "F", "G"]
+    expected = {
+        # lifetime, days since last, churned, churn date, duration, orders, first order value, first category
+        "A": (10, 80, True, dt.date(2024, 2, 10), 40, 2, 40.0, "soap"),
+        "B": (0, 30, True, dt.date(2024, 3, 31), 30, 1, 7.0, "soap"),
+        "C": (0, 29, False, None, 29, 1, 9.0, "soap"),
+        "E": (34, 11, False, None, 45, 3, 6.0, "food"),
+        "F": (0, 0, False, None, 0, 1, 3.0, "cream"),
+        "G": (0, 86, True, dt.date(2024, 2, 4), 30, 1, 8.0, "toys"),
+    }
+    for cid, (life, since, churned, cdate, dur, n, value, cat) in expected.items():
+        row = got[cid]
+        assert (row["lifetime_days"], row["days_since_last"], row["churned"], row["churn_date"], row["duration_days"],
+                row["n_orders"], row["first_order_value"], row["first_category"]) == (
+                    life, since, churned, cdate, dur, n, value, cat), cid
+    assert got["E"]["first_purchase"] == d(2024, 2, 15, 10) and got["E"]["last_purchase"] == d(2024, 3, 20, 10)
+    assert sf.schema["duration_days"] == pl.Int64 and sf.schema["churned"] == pl.Boolean
+    assert sf.schema["churn_date"] == pl.Date
+
+
+def test_left_out_lines_are_counted_not_silently_dropped():
+    message = ("survival_frame: 3 of 13 transaction lines were left out: 1 without a customer_id, "
+               "2 dated at or after as_of=2024-03-31 12:00:00.")
+    with pytest.warns(ChurnDataWarning, match=re.escape(message)):
+        churn.survival_frame(_tx(), as_of=AS_OF, inactivity_days=W)
+
+
+def test_default_as_of_is_midnight_after_the_last_order():
+    tx = _tx().filter(pl.col("customer_id").is_not_null())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing is left out with the default as_of
+        sf = churn.survival_frame(tx, inactivity_days=W)
+    h = sf.filter(pl.col("customer_id") == "H").row(0, named=True)
+    assert (h["days_since_last"], h["duration_days"], h["churned"]) == (3, 3, False)  # D = 2024-04-03
+    g = sf.filter(pl.col("customer_id") == "G").row(0, named=True)
+    assert (g["lifetime_days"], g["days_since_last"], g["churned"]) == (88, 1, False)
+
+
+def test_same_timestamp_orders_take_the_smallest_id_and_largest_line_category():
+    tx = pl.DataFrame({
+        "customer_id": [1, 1, 1, 1], "order_id": ["z", "b", "b", "c"],
+        "order_date": [d(2024, 1, 1, 9)] * 3 + [d(2024, 1, 2)],
+        "amount": [100.0, 2.0, 5.0, 9.0], "category": ["x", "small", "big", "y"],
+    })
+    row = churn.survival_frame(tx, inactivity_days=W).row(0, named=True)
+    assert (row["first_order_value"], row["first_category"], row["n_orders"]) == (7.0, "big", 3)
+
+
+def test_lazy_input_gives_the_same_frame():
+    tx = _tx().filter(pl.col("customer_id").is_not_null())
+    eager = churn.survival_frame(tx, inactivity_days=W)
+    lazy = churn.survival_frame(tx.lazy(), inactivity_days=W)
+    assert eager.equals(lazy)
+
+
+def _reference_frame(rows, as_of: dt.datetime, window: int) -> dict:
+    """Plain-Python survival frame, written from the definition, for comparison."""
+    lines = defaultdict(list)
+    for cid, oid, ts, amount in rows:
+        if ts < as_of:
+            lines[cid].append((ts, oid, amount))
+    day = as_of.date()
+    out = {}
+    for cid, ls in lines.items():
+        first = min(ts for ts, _, _ in ls)
+        last = max(ts for ts, _, _ in ls)
+        first_order = min(oid for ts, oid, _ in ls if ts == first)
+        lifetime = (last.date() - first.date()).days
+        since = (day - last.date()).days
+        churned = since >= window
+        out[cid] = {
+            "first_purchase": first, "last_purchase": last, "n_orders": len({oid for _, oid, _ in ls}),
+            "lifetime_days": lifetime, "days_since_last": since, "churned": churned,
+            "churn_date": last.date() + dt.timedelta(days=window) if churned else None,
+            "duration_days": lifetime + window if churned else (day - first.date()).days,
+            "first_order_value": sum(a for _, oid, a in ls if oid == first_order),
+        }
+    return out
+
+
+line = st.tuples(
+    st.integers(0, 5), st.integers(0, 9), st.integers(0, 200), st.integers(0, 23), st.integers(1, 100)
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(line, min_size=1, max_size=40), st.integers(1, 260), st.integers(0, 23), st.integers(1, 120))
+def test_survival_frame_matches_the_definition(raw, as_of_day, as_of_hour, window):
+    start = d(2024, 1, 1)
+    rows = [(c, f"o{o}", start + dt.timedelta(days=day, hours=h), float(a)) for c, o, day, h, a in raw]
+    as_of = start + dt.timedelta(days=as_of_day, hours=as_of_hour)
+    assume(as_of > min(r[2] for r in rows))
+    tx = pl.DataFrame(rows, schema=["customer_id", "order_id", "order_date", "amount"], orient="row")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ChurnDataWarning)
+        sf = churn.survival_frame(tx, as_of=as_of, inactivity_days=window)
+    ref = _reference_frame(rows, as_of, window)
+    assert sorted(sf["customer_id"].to_list()) == sf["customer_id"].to_list() == sorted(ref)
+    for row in sf.iter_rows(named=True):
+        want = ref[row["customer_id"]]
+        assert {k: row[k] for k in want} == want
+        # invariants of the definition
+        assert 0 <= row["duration_days"] <= (as_of.date() - row["first_purchase"].date()).days
+        assert row["churned"] == (row["days_since_last"] >= window)
+        assert row["lifetime_days"] + row["days_since_last"] == (as_of.date() - row["first_purchase"].date()).days
+
+
+def test_customer_attributes_age_groups_and_segments_are_joined():
+    customers = pl.DataFrame({
+        "customer_id": ["A", "B", "C", "E", "Z"], "age": [19, 25, 34, None, 70],
+        "acquisition_channel": ["sms", "search", "sms", None, "sms"], "gender": ["f", "m", "f", "m", "f"],
+    })
+    segments = pl.DataFrame({"customer_id": ["A", "C"], "rfm_segment": ["champions", "at risk"]})
+    sf = _frame(customers=customers, segments=segments, segment_column="rfm_segment")
+    got = {r["customer_id"]: r for r in sf.iter_rows(named=True)}
+    assert sf.height == 6  # customer Z never bought; F and G are not in customers and keep their rows
+    assert [got[c]["age_group"] for c in "ABCEFG"] == ["<25", "25-34", "25-34", None, None, None]
+    assert got["A"]["acquisition_channel"] == "sms" and got["F"]["acquisition_channel"] is None
+    assert [got[c]["segment"] for c in "ABC"] == ["champions", None, "at risk"]
+    assert sf.schema["age"] == pl.Float64  # validated as the customers table
+
+
+def test_side_tables_must_have_one_row_per_customer():
+    customers = pl.DataFrame({"customer_id": ["A", "A", "B"], "gender": ["f", "f", "m"]})
+    with pytest.raises(SchemaError, match=re.escape(
+        "customers must have one row per customer, but 1 customer_id(s) appear more than once (2 rows), "
+        "e.g. ['A']. Deduplicate it first."
+    )):
+        _frame(customers=customers)
+    clash = pl.DataFrame({"customer_id": ["A"], "churned": [True]})
+    with pytest.raises(SchemaError, match=re.escape("customers has column(s) ['churned'] that the survival")):
+        _frame(customers=clash)
+
+
+@pytest.mark.parametrize("bad", [0, -5, 1.5, True, "90"])
+def test_inactivity_window_must_be_a_positive_number_of_days(bad):
+    with pytest.raises(CustlabError, match=re.escape("inactivity_days must be")):
+        churn.survival_frame(_tx(), inactivity_days=bad)
+
+
+def test_inactivity_window_messages():
+    with pytest.raises(CustlabError, match=re.escape(
+        "inactivity_days must be positive (a number of days), got 0. Churn is W days without a purchase; try 90."
+    )):
+        churn.survival_frame(_tx(), inactivity_days=0)
+    with pytest.raises(CustlabError, match=re.escape("inactivity_days must be a whole number of days, got 1.5.")):
+        churn.survival_frame(_tx(), inactivity_days=1.5)
+
+
+def test_as_of_before_the_data():
+    with pytest.raises(CustlabError, match=re.escape(
+        "as_of=2023-12-01 is not after the data: the first order is dated 2024-01-01 09:00:00, so no customer "
+        "has bought by then. Pass an as_of after 2024-01-01, or None for the day after the last order (2024-04-03)."
+    )):
+        churn.survival_frame(_tx(), as_of="2023-12-01")
+    with pytest.raises(CustlabError, match=re.escape("as_of must be a date such as '2011-12-10', got 'soon'.")):
+        churn.survival_frame(_tx(), as_of="soon")
+
+
+def test_empty_transactions():
+    with pytest.raises(EmptyDataError):
+        churn.survival_frame(_tx().clear())
+
+
+# ---------------------------------------------------------------------------
+# The threshold helper and the documents' diagnostics
+# ---------------------------------------------------------------------------
+
+
+def test_threshold_table_counts_silences():
+    tx = _tx().filter(pl.col("customer_id").is_not_null())
+    with pytest.warns(ChurnDataWarning):
+        table = churn.churn_threshold_table(tx, as_of=AS_OF, thresholds=[30, 10, 60])
+    assert table["inactivity_days"].to_list() == [10, 30, 60]
+    # purchase-day gaps: A 10 (closed) 80 (open); B 30; C 29; E 34 (closed) 11; F 0; G 86
+    rows = {r["inactivity_days"]: r for r in table.iter_rows(named=True)}
+    assert (rows[10]["churned"], rows[10]["returned"], rows[10]["silences"]) == (5, 2, 7)
+    assert (rows[30]["churned"], rows[30]["returned"], rows[30]["silences"]) == (3, 1, 4)
+    assert (rows[60]["churned"], rows[60]["returned"]) == (2, 0)
+    assert rows[30]["churn_share"] == pytest.approx(3 / 6)
+    assert rows[30]["gaps_within"] == pytest.approx(1 / 2)  # closed gaps 10 and 34
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(line, min_size=2, max_size=40), st.integers(1, 120))
+def test_threshold_table_agrees_with_the_survival_frame(raw, window):
+    start = d(2024, 1, 1)
+    rows = [(c, f"o{o}", start + dt.timedelta(days=day, hours=h), float(a)) for c, o, day, h, a in raw]
+    tx = pl.DataFrame(rows, schema=["customer_id", "order_id", "order_date", "amount"], orient="row")
+    table = churn.churn_threshold_table(tx, thresholds=[window, window + 30])
+    sf = churn.survival_frame(tx, inactivity_days=window)
+    first = table.row(0, named=True)
+    assert first["churned"] == sf["churned"].sum() and first["customers"] == sf.height
+    assert first["silences"] == first["churned"] + first["returned"]
+    assert table["churned"][1] <= table["churned"][0] and table["silences"][1] <= table["silences"][0]
+
+
+def test_customer_ids_of_another_type_must_match():
+    text_ids = pl.DataFrame({"customer_id": ["1", "2"], "gender": ["f", "m"]})
+    sf = churn.survival_frame(_cycle_tx(), customers=text_ids)
+    assert sf["gender"].to_list() == ["f", "m", None]
+    with pytest.raises(SchemaError, match=re.escape(
+        "customers.customer_id holds String ids and the transactions hold Int64 ids; 1 of them cannot be matched, "
+        "e.g. ['C1']. Use the same ids in both."
+    )):
+        churn.survival_frame(_cycle_tx(), customers=pl.DataFrame({"customer_id": ["C1", "2"]}))
