@@ -29,7 +29,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/run.py
 
 lab: $(VENV)/.installed
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/
 
 clean-venv:
 	rm -rf $(VENV)

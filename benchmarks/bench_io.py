@@ -16,8 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import compare  # noqa: E402
 
-from custlab.clean import NON_PRODUCT_IDS, clean_transactions  # noqa: E402
-from custlab.datasets import load_online_retail, online_retail_path  # noqa: E402
+from custlab.data.clean import NON_PRODUCT_IDS, clean_transactions  # noqa: E402
+from custlab.data.datasets import load_online_retail, online_retail_path  # noqa: E402
 
 AS_OF = "2011-12-10"
 

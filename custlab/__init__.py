@@ -1,54 +1,63 @@
 """custlab: notebook-first customer analytics for e-commerce.
 
-The data contract (canonical tables and columns) is in :mod:`custlab.schema`.
-Analysis modules are imported on first use, so ``import custlab`` stays fast::
+The data contract (canonical tables and columns) is in :mod:`custlab.data.schema`.
+Analysis packages are imported on first use, so ``import custlab`` stays fast::
 
     import custlab as cl
     tx = cl.read_transactions("orders.csv", columns={"InvoiceDate": "order_date"})
     clean, report = cl.clean_transactions(tx)
-    cl.rfm.rfm_table(clean)          # RFM, segments (custlab.rfm)
-    cl.clv                           # BG/NBD and Gamma-Gamma CLV
-    cl.churn                         # survival-style churn
-    cl.rules                         # association rules
-    cl.behaviour                     # funnels, cohorts, channels
+    cl.segments.rfm_table(clean)     # RFM, value tiers, K-means, migration, actions
+    cl.clv                           # BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma CLV and model choice
+    cl.churn                         # survival-style churn and the early-warning list
+    cl.repurchase                    # repurchase cycles and reminders
+    cl.rules                         # association, sequential and seasonal rules
+    cl.funnel, cl.cohorts, cl.channels, cl.activity, cl.portrait
+    cl.report                        # the monthly report
 """
 
 from __future__ import annotations
 
 import importlib
 
-from custlab.clean import DataQualityReport, clean_transactions
-from custlab.exceptions import ConvergenceError, CustlabError, EmptyDataError, ParseError, SchemaError
-from custlab.io import (
-    read_customers,
-    read_events,
-    read_marketing_spend,
-    read_reviews,
-    read_table,
-    read_transactions,
+from custlab.exceptions import (
+    ConvergenceError,
+    CustlabError,
+    CustlabWarning,
+    EmptyDataError,
+    ParseError,
+    SchemaError,
 )
-from custlab.schema import TABLES, validate
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-_SUBMODULES = {
-    "behaviour", "churn", "clean", "cli", "clv", "clv_plots", "datasets", "io", "monthly", "plots", "quality",
-    "report", "rfm", "rules", "schema", "segments", "synthetic",
+#: Subpackages and modules, imported on first attribute access.
+SUBPACKAGES = (
+    "activity", "channels", "churn", "cli", "clv", "cohorts", "data", "funnel", "portrait", "repurchase",
+    "report", "rules", "segments", "synthetic",
+)
+_FROM = {
+    "make_shop": "custlab.synthetic", "Shop": "custlab.synthetic",
+    "load_cdnow": "custlab.data", "load_online_retail": "custlab.data", "load_tables": "custlab.data",
+    "DataQualityReport": "custlab.data", "clean_transactions": "custlab.data", "validate": "custlab.data",
+    "TABLES": "custlab.data", "read_customers": "custlab.data", "read_events": "custlab.data",
+    "read_marketing_spend": "custlab.data", "read_reviews": "custlab.data", "read_table": "custlab.data",
+    "read_transactions": "custlab.data", "use_language_font": "custlab._plotting",
 }
 
 
 def __getattr__(name: str):
-    if name in _SUBMODULES:
+    if name in SUBPACKAGES:
         return importlib.import_module(f"custlab.{name}")
-    if name in {"make_shop", "Shop"}:
-        return getattr(importlib.import_module("custlab.synthetic"), name)
-    if name in {"load_cdnow", "load_online_retail"}:
-        return getattr(importlib.import_module("custlab.datasets"), name)
+    if name in _FROM:
+        return getattr(importlib.import_module(_FROM[name]), name)
     raise AttributeError(f"module 'custlab' has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), *SUBPACKAGES, *_FROM})
+
+
 __all__ = [
-    "TABLES", "ConvergenceError", "CustlabError", "DataQualityReport", "EmptyDataError", "ParseError",
-    "SchemaError", "clean_transactions", "load_cdnow", "load_online_retail", "make_shop", "read_customers",
-    "read_events", "read_marketing_spend", "read_reviews", "read_table", "read_transactions", "validate",
+    "ConvergenceError", "CustlabError", "CustlabWarning", "EmptyDataError", "ParseError", "SchemaError",
+    *_FROM,
 ]

@@ -1,21 +1,36 @@
 """The ``custlab`` command.
 
-``custlab report`` runs the monthly report notebook with papermill and writes,
-under ``--out/<data>/<month>/``, the executed notebook, an HTML report with the
-code hidden, ``key_figures.json`` and the customer lists in ``exports/``.
-``custlab quality`` writes the data-quality report. Parameters are checked
-before any notebook runs.
+``custlab report`` writes the monthly customer report (HTML, ``key_figures.json``
+and the CRM lists in ``exports/``) under ``--out/<data>/<month>/<language>/``;
+``custlab quality`` writes the data-quality report under
+``--out/<data>/data-quality/``. Both run a notebook shipped with custlab, after
+checking every parameter they can without loading the data. An error is one
+line on stderr and exit code 2; the last line on success names the report and
+the time taken.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from custlab.exceptions import CustlabError
+
+__all__ = ["build_parser", "main"]
+
+_SEPARATORS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad option in one line (exit 2) instead of the usage block."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"custlab: {message} (see {self.prog} --help)\n")
 
 
 def _columns(text: str) -> dict[str, str]:
@@ -25,122 +40,110 @@ def _columns(text: str) -> dict[str, str]:
         mapping = None
     if not isinstance(mapping, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
         raise argparse.ArgumentTypeError(
-            f'--columns takes a JSON object of user name to canonical name, e.g. \'{{"InvoiceDate": "order_date"}}\'; got {text!r}'
+            f'--columns takes a JSON object of your column name to the canonical one, e.g. \'{{"InvoiceDate": "order_date"}}\'; got {text!r}'
         )
     return mapping
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "data"
+def _separator(text: str) -> str:
+    return _SEPARATORS.get(text.lower(), text)
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _reading(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=None,
                         help="transactions file (CSV, Parquet, Excel) or folder of tables; default: the synthetic shop")
     parser.add_argument("--columns", type=_columns, default=None,
-                        help='JSON mapping of your column names to canonical ones, e.g. \'{"InvoiceDate": "order_date"}\'')
-    parser.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports/)")
+                        help='JSON mapping of your column names to canonical ones, e.g. \'{"InvoiceDate": "order_date"}\'; '
+                             "in a folder, columns of any table; an unknown name is an error")
+    parser.add_argument("--encoding", default=None, help="text encoding of CSV files, e.g. gbk (default: detected)")
+    parser.add_argument("--separator", type=_separator, default=None,
+                        help="CSV separator: ',', ';', '|' or 'tab' (default: detected)")
+    parser.add_argument("--decimal-comma", action="store_true", default=None,
+                        help="numbers are written with a decimal comma (12,5) (default: detected)")
+    parser.add_argument("--sheet", default=None, help="Excel sheet to read (default: every sheet with the same header)")
+    parser.add_argument("--timezone", default=None,
+                        help="time zone to convert zone-aware dates to, e.g. Asia/Shanghai (default: the data's own)")
     parser.add_argument("--customers", type=int, default=5000, help="size of the synthetic shop (default 5000)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic shop and of the models (default 0)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic shop, the sample and the models (default 0)")
+    parser.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports/)")
+    parser.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                        help="wait this long for another run writing the same folder (default: refuse at once)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="custlab", description="Customer analytics reports from the command line.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    """The ``custlab`` argument parser (subcommands ``report`` and ``quality``)."""
+    from custlab._types import LANGUAGES
+
+    parser = _Parser(prog="custlab", description="Customer analytics reports from the command line.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     rep = sub.add_parser("report", help="the monthly customer report (HTML, key figures, CRM exports)")
-    _common(rep)
-    rep.add_argument("--month", default="", help="month to analyse, YYYY-MM (default: the last month of the data)")
-    rep.add_argument("--language", default="en", choices=["en", "zh"], help="report language (default en)")
+    _reading(rep)
+    rep.add_argument("--month", default=None, help="month to analyse, YYYY-MM (default: the last complete month)")
+    rep.add_argument("--partial", action="store_true", help="accept a month the data stop in (analysed up to the last day)")
+    rep.add_argument("--language", default="en", choices=list(LANGUAGES), help="report language (default en)")
+    rep.add_argument("--currency", type=str.upper, default=None, help="ISO code of the amounts, e.g. GBP (default: none)")
+    rep.add_argument("--margin", type=float, default=None, help="profit share of revenue for CLV, e.g. 0.3 (default: CLV is revenue)")
     rep.add_argument("--sample-size", type=int, default=0, help="analyse a random sample of this many customers (0: all)")
+    rep.add_argument("--no-bom", dest="bom", action="store_false", help="CSV exports without the UTF-8 byte-order mark")
+    rep.add_argument("--excel", action="store_true", help="also write each export as an Excel workbook (.xlsx)")
     qual = sub.add_parser("quality", help="the data-quality report of a dataset")
-    _common(qual)
-    qual.add_argument("--as-of", default="", help="analysis date YYYY-MM-DD (default: no date cut)")
+    _reading(qual)
+    qual.add_argument("--as-of", default=None, help="analysis date YYYY-MM-DD (default: no date cut)")
+    qual.add_argument("--messy", type=float, default=0.02, help="share of problems planted in the synthetic shop (default 0.02)")
     return parser
 
 
-def _check_source(args: argparse.Namespace) -> None:
-    """Fail early on a missing file, a mapping of columns the file lacks, or a bad size."""
-    if args.customers <= 0:
-        raise CustlabError(f"--customers must be a positive number, got {args.customers}.")
-    if args.data is None:
-        return
-    if not args.data.exists():
-        raise CustlabError(f"--data {args.data}: no such file or folder.")
-    if args.columns and args.data.is_file():
-        from custlab.io import scan
-
-        present = scan(args.data).collect_schema().names()
-        unknown = [name for name in args.columns if name not in present]
-        if unknown:
-            raise CustlabError(f"--columns names {unknown}, which {args.data.name} does not have. Columns present: {present}.")
+def _common(args: argparse.Namespace) -> dict:
+    return {"out": args.out, "columns": args.columns, "encoding": args.encoding, "separator": args.separator,
+            "decimal_comma": args.decimal_comma, "sheet": args.sheet, "timezone": args.timezone,
+            "n_customers": args.customers, "seed": args.seed, "progress": not args.quiet, "wait": args.wait}
 
 
-def label(args: argparse.Namespace) -> str:
-    """The output folder of a data source; a sampled run gets a folder of its own."""
-    base = _slug(args.data.stem) if args.data else f"synthetic-shop-{args.customers}-seed{args.seed}"
-    sample = getattr(args, "sample_size", 0)
-    return f"{base}-sample{sample}-seed{args.seed}" if sample else base
+def _report(args: argparse.Namespace):
+    from custlab.report.runner import run_report
+
+    return run_report(args.data, month=args.month, partial=args.partial, language=args.language,
+                      currency=args.currency, margin=args.margin, sample_size=args.sample_size, bom=args.bom,
+                      excel=args.excel, **_common(args))
 
 
-def report(args: argparse.Namespace) -> Path:
-    """Validate the parameters, then run ``notebooks/monthly_report.ipynb``; return the HTML path."""
-    from custlab.monthly import check_month_in_data, latest_month, parse_month
-    from custlab.report import check_output_dir, run_notebook
+def _quality(args: argparse.Namespace):
+    from custlab.report.runner import run_quality
 
-    if args.month:
-        parse_month(args.month)
-    if args.sample_size < 0:
-        raise CustlabError(f"--sample-size must be 0 (all customers) or positive, got {args.sample_size}.")
-    _check_source(args)
-    out_root = check_output_dir(args.out)
-    from custlab.datasets import load_tables
-
-    print("custlab: reading the data ...", file=sys.stderr, flush=True)
-    tables = load_tables(args.data, columns=args.columns, n_customers=args.customers, seed=args.seed)
-    month = args.month or latest_month(tables["transactions"])
-    check_month_in_data(tables["transactions"], month)
-    out_dir = check_output_dir(out_root / label(args) / month)
-    params = {
-        "data_path": str(args.data.resolve()) if args.data else "",
-        "columns": args.columns or {},
-        "month": month,
-        "out_dir": str(out_dir.resolve()),
-        "language": args.language,
-        "seed": args.seed,
-        "n_customers": args.customers,
-        "sample_size": args.sample_size,
-    }
-    print(f"custlab: monthly report for {month} -> {out_dir}", file=sys.stderr, flush=True)
-    return run_notebook("monthly_report", out_dir, params, progress=not args.quiet)
+    return run_quality(args.data, as_of=args.as_of, messy=args.messy, **_common(args))
 
 
-def quality(args: argparse.Namespace) -> Path:
-    """Run ``notebooks/data_quality.ipynb``; return the HTML path."""
-    from custlab.report import check_output_dir, run_notebook
-
-    if args.as_of and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", args.as_of):
-        raise CustlabError(f"--as-of must look like 2011-12-10, got {args.as_of!r}.")
-    _check_source(args)
-    out_dir = check_output_dir(args.out) / f"data-quality-{label(args)}"
-    params = {
-        "data_path": str(args.data.resolve()) if args.data else "",
-        "columns": args.columns or {},
-        "n_customers": args.customers,
-        "seed": args.seed,
-        "as_of": args.as_of,
-    }
-    return run_notebook("data_quality", out_dir, params, progress=not args.quiet)
+def _terminate(signum, frame):  # noqa: ARG001 - signal handler signature
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command; return its exit code (0 written, 2 bad input or failed run, 130 interrupted)."""
     args = build_parser().parse_args(argv)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None  # a killed run sets its staging folder aside
     try:
-        path = {"report": report, "quality": quality}[args.command](args)
+        run = {"report": _report, "quality": _quality}[args.command](args)
     except (CustlabError, OSError) as err:
-        print(f"custlab: {err}", file=sys.stderr)
+        text = str(err) if isinstance(err, CustlabError) else f"{getattr(err, 'filename', '') or ''} {err.strerror or err}".strip()
+        print(f"custlab: {' '.join(text.split())}", file=sys.stderr)
         return 2
-    print(f"Report written to {path}")
+    except KeyboardInterrupt:
+        print("custlab: interrupted; no report was written (an earlier one, if any, is unchanged).", file=sys.stderr)
+        return 130
+    except Exception as err:  # one line, unless asked for the traceback
+        if os.environ.get("CUSTLAB_DEBUG"):
+            raise
+        print(f"custlab: internal error: {type(err).__name__}: {err} (set CUSTLAB_DEBUG=1 for the traceback)",
+              file=sys.stderr)
+        return 1
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+    for skipped in run.skipped:
+        print(f"custlab: skipped section {skipped.get('section')}: {skipped.get('reason', '')}".rstrip(), file=sys.stderr)
+    print(f"Report written to {run.html} in {run.seconds:.1f} s")
     return 0
 
 

@@ -11,11 +11,15 @@ from hypothesis import HealthCheck, settings
 
 matplotlib.use("Agg")
 
+# The shared real datasets sit beside the repository (../shared/data) unless CUSTLAB_DATA says otherwise;
+# the library itself never guesses this path.
+os.environ.setdefault("CUSTLAB_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+
 # Property tests draw the same examples on every run (fixed seeds), and a busy machine does not fail them.
 settings.register_profile("custlab", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("custlab")
 
-from custlab.datasets import shared_data_dir  # noqa: E402
+from custlab.data import shared_data_dir  # noqa: E402
 
 
 def shared_file(*parts: str) -> Path:
@@ -47,7 +51,7 @@ def rees46_file() -> Path:
 @pytest.fixture(scope="session")
 def online_retail(online_retail_file):
     """Raw Online Retail as canonical transactions (541,909 lines, nothing removed)."""
-    from custlab.datasets import load_online_retail
+    from custlab.data import load_online_retail
 
     return load_online_retail(online_retail_file)
 
@@ -55,7 +59,7 @@ def online_retail(online_retail_file):
 @pytest.fixture(scope="session")
 def online_retail_clean(online_retail):
     """Online Retail without cancellations, returns and lines lacking a customer (README figures)."""
-    from custlab.clean import clean_transactions
+    from custlab.data import clean_transactions
 
     clean, _ = clean_transactions(online_retail, rules=("cancelled", "returned", "missing_customer"))
     return clean

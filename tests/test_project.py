@@ -1,4 +1,4 @@
-"""Project housekeeping: environment.yml and pyproject.toml agree; notebooks are thin and clean."""
+"""Project housekeeping: environment.yml and pyproject.toml agree; notebooks ship in the package, thin and clean."""
 
 from __future__ import annotations
 
@@ -42,7 +42,31 @@ def test_environment_yml_installs_the_project():
     assert "- -e ." in (ROOT / "environment.yml").read_text()
 
 
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted((ROOT / "custlab" / "notebooks").glob("*.ipynb"))
+
+
+def test_notebooks_are_package_data_and_the_top_level_folder_points_at_them():
+    assert (ROOT / "notebooks").is_symlink() and (ROOT / "notebooks").resolve() == (ROOT / "custlab" / "notebooks")
+    tool = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]
+    assert "notebooks/*.ipynb" in tool["setuptools"]["package-data"]["custlab"]
+    assert "locale/*/*.json" in tool["setuptools"]["package-data"]["custlab"]
+    testpaths = tool["pytest"]["ini_options"]["testpaths"]
+    assert "notebooks" not in testpaths and "custlab" in testpaths  # each notebook collected once, through custlab/
+
+
+def test_library_code_computes_no_path_from_the_repository_layout():
+    offenders = []
+    for path in sorted((ROOT / "custlab").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if re.search(r"__file__|parents\[\d\]", text):  # package data is found with importlib.resources
+            offenders.append(path.relative_to(ROOT).as_posix())
+    assert offenders == []
+
+
+def test_make_lab_runs_as_root_too():
+    makefile = (ROOT / "Makefile").read_text()
+    lab = re.search(r"^lab:.*\n((?:\t.*\n)+)", makefile, re.M)
+    assert lab and "--allow-root" in lab.group(1) and "id -u" in lab.group(1)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])

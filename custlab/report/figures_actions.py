@@ -1,0 +1,231 @@
+"""Problems, actions and methods: what the figures above mean for the month, and how they were made.
+
+Problems are thresholds applied to this month's figures, each sentence citing
+the figure that crossed it. Actions are ranked by expected impact::
+
+    impact = customers x mean P(alive) x expected order value x response rate
+
+-- the revenue of one more order from each customer who is still active and
+responds. Response rates are assumed (:data:`~custlab.report.context.RESPONSE_RATES`,
+stated in the report, overridable), never measured here. Each action cites the
+figure that triggered it and has its customer list in ``exports/actions/``.
+Methods and data quality close the report: the data, the month's cleaning
+(counted for the analysed month, not the whole file), the definitions and
+settings, and the sections that could not be shown, with why.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from custlab.report.context import Context
+from custlab.report.exports_tables import finish_export
+from custlab.report.figures_churn import HIGH_RISK, warning_table
+from custlab.report.figures_customers import clv_values, segment_table
+from custlab.report.parts import Action, Finding, SectionFigures, Table
+from custlab.report.text import (
+    Count, Data, Day, Days, Items, Label, Lang, Money, MonthName, Num, Pct, Text, render,
+)
+
+__all__ = ["actions", "methods", "problems"]
+
+#: Thresholds of the problems section.
+THRESHOLDS = {"dormant_share": 0.30, "early_churn_share": 0.50, "funnel_drop": 0.70, "roi": 1.0,
+              "revenue_fall": -0.05, "top_share": 0.20}
+_DORMANT = ("Dormant", "Can't lose them", "Can't Lose Them", "Lost", "At risk", "At Risk")
+
+
+def problems(ctx: Context) -> SectionFigures:
+    """Section "Problems": each figure that crossed a threshold, with the figure."""
+    found: list[Text] = []
+    shares = ctx.value("segments", "segments") or {}
+    dormant = sum(v["customer_share"] for k, v in shares.items() if k in _DORMANT)
+    if shares and dormant >= THRESHOLDS["dormant_share"]:
+        found.append(Text("report.problem.dormant", {"share": Pct(dormant), "days": Count(ctx.setting("dormant_days"))}))
+    early = ctx.value("retention", "early_churn_share")
+    if early is not None and early >= THRESHOLDS["early_churn_share"]:
+        found.append(Text("report.problem.early_churn", {"share": Pct(early)}))
+    drop = ctx.value("funnel", "worst_drop")
+    if drop is not None and drop >= THRESHOLDS["funnel_drop"]:
+        found.append(Text("report.problem.funnel", {"step": Label(ctx.value("funnel", "worst_step")), "drop": Pct(drop)}))
+    for channel, roi in (ctx.value("channels", "roi") or {}).items():
+        if roi is not None and roi < THRESHOLDS["roi"]:
+            found.append(Text("report.problem.roi", {"channel": Label(channel), "roi": Num(roi, 2)}))
+    change = ctx.value("trend", "revenue_change")
+    if change is not None and change <= THRESHOLDS["revenue_fall"]:
+        key = "report.problem.revenue_partial" if ctx.month.partial else "report.problem.revenue"
+        found.append(Text(key, {"change": Pct(-change), "days": Count(ctx.month.days)}))
+    top = ctx.value("segments", "top_share_50")
+    if top is not None and top <= THRESHOLDS["top_share"]:
+        found.append(Text("report.problem.concentration", {"top": Pct(top)}))
+    high = ctx.value("early_warning", "high_risk")
+    if high:
+        found.append(Text("report.problem.warning", {"n": Count(high), "value": Money(ctx.value("early_warning", "value_at_risk")),
+                                                     "p": Pct(HIGH_RISK, 0)}))
+    paragraphs = tuple(found) or (Text("report.problem.none", {}),)
+    return SectionFigures("problems", paragraphs, values={"problems": len(found)})
+
+
+# -- actions ----------------------------------------------------------------------------------------------------
+def _customer_values(ctx: Context) -> pl.DataFrame:
+    """customer_id, segment, recency, frequency, monetary, p_alive and expected order value of every customer."""
+    seg = segment_table(ctx).select("customer_id", "segment", "recency", "frequency", "monetary")
+    value = clv_values(ctx).values.select("customer_id", "p_alive", "expected_spend")
+    aov = ctx.history.group_by("customer_id").agg(aov=pl.col("amount").sum() / pl.col("order_id").n_unique())
+    return (seg.join(value, on="customer_id", how="left").join(aov, on="customer_id", how="left")
+            .with_columns(order_value=pl.coalesce(pl.col("expected_spend"), pl.col("aov")).fill_null(0.0),
+                          p_alive=pl.col("p_alive").fill_null(0.0)))
+
+
+def _action_export(ctx: Context, frame: pl.DataFrame, action: str) -> pl.DataFrame:
+    rate = ctx.response_rates.get(action, 0.05)
+    reasons = [render(Text("report.reason.action", {"segment": Label(s), "days": Days(r), "orders": Count(f),
+                                                    "spend": Money(m, compact=False), "p": Pct(p)}),
+                      ctx.language, ctx.currency)
+               for s, r, f, m, p in frame.select("segment", "recency", "frequency", "monetary", "p_alive").iter_rows()]
+    out = frame.select(pl.col("customer_id").cast(pl.String), "segment", "recency", "frequency", "monetary", "p_alive",
+                       expected_order_value="order_value").with_columns(
+        reason=pl.Series(reasons, dtype=pl.String),
+        priority=pl.col("p_alive") * pl.col("expected_order_value") * rate)
+    return finish_export(out, money=("monetary", "expected_order_value", "priority"), shares=("p_alive",))
+
+
+def _action(ctx: Context, key: str, members: pl.DataFrame, trigger: Text, export: str | None) -> Action:
+    return Action(key, members.height, float(members["p_alive"].mean() or 0.0),
+                  float(members["order_value"].mean() or 0.0), ctx.response_rates.get(key, 0.05), trigger, export)
+
+
+def actions(ctx: Context) -> SectionFigures:
+    """Section "Actions": ranked by expected impact, each with its trigger and its customer list."""
+    from custlab import segments as sg
+
+    people = _customer_values(ctx)
+    plan = sg.action_lists(people.select("customer_id", "segment", "recency", "frequency", "monetary")).select(
+        "customer_id", "action_id", "action")
+    people = people.join(plan, on="customer_id", how="left")
+    found: list[Action] = []
+    exports: dict[str, pl.DataFrame] = {}
+    for (action_id,), members in people.group_by("action_id", maintain_order=True):
+        if action_id is None or members.height == 0:
+            continue
+        segment = members["segment"][0]
+        trigger = Text("report.action.segment_trigger", {
+            "segment": Label(segment), "n": Count(members.height), "days": Days(members["recency"].median()),
+            "spend": Money(float(members["monetary"].sum()))})
+        path = f"actions/{action_id}.csv"
+        exports[path] = _action_export(ctx, members, action_id)
+        found.append(_action(ctx, action_id, members, trigger, path))
+    try:
+        risk = warning_table(ctx).filter(pl.col("p_churn") >= HIGH_RISK).select("customer_id", "p_churn")
+    except Exception:  # noqa: BLE001 - the outreach action needs the early-warning model; the rest goes on
+        risk = None
+    if risk is not None and risk.height:
+        members = people.join(risk, on="customer_id", how="inner")
+        trigger = Text("report.action.warning_trigger", {"n": Count(members.height), "p": Pct(HIGH_RISK, 0),
+                                                         "days": Count(ctx.setting("inactivity_days"))})
+        path = "actions/early_warning_outreach.csv"
+        exports[path] = _action_export(ctx, members, "early_warning_outreach")
+        found.append(_action(ctx, "early_warning_outreach", members, trigger, path))
+    early, day = ctx.value("retention", "early_churn_share"), ctx.value("retention", "intervention_day")
+    if early is not None and early >= THRESHOLDS["early_churn_share"] and day is not None:
+        first = ctx.history.group_by("customer_id").agg(first=pl.col("order_date").min())
+        new = first.filter(pl.col("first") >= ctx.start).select("customer_id")
+        members = people.join(new, on="customer_id", how="inner")
+        if members.height:
+            trigger = Text("report.action.second_order_trigger", {"share": Pct(early), "day": Count(day),
+                                                                  "n": Count(members.height)})
+            path = "actions/second_order_nudge.csv"
+            exports[path] = _action_export(ctx, members, "second_order_nudge")
+            found.append(_action(ctx, "second_order_nudge", members, trigger, path))
+    ranked = sorted(found, key=lambda a: -a.impact)
+    table = pl.DataFrame({
+        "action": [_action_label(a.key) for a in ranked], "customers": [a.customers for a in ranked],
+        "p_alive": [a.p_alive for a in ranked], "order_value": [a.value for a in ranked],
+        "response_rate": [a.response_rate for a in ranked], "impact": [a.impact for a in ranked],
+        "export": [a.export or "" for a in ranked],
+    }, schema={"action": pl.String, "customers": pl.Int64, "p_alive": pl.Float64, "order_value": pl.Float64,
+               "response_rate": pl.Float64, "impact": pl.Float64, "export": pl.String})
+    paragraphs = [Text("report.action.line", {"action": Label(_action_label(a.key)), "trigger": a.trigger,
+                                              "impact": Money(a.impact), "rate": Pct(a.response_rate, 0)})
+                  for a in ranked[:6]]
+    findings = tuple(Finding(Text("report.finding.action", {"action": Label(_action_label(a.key)),
+                                                            "impact": Money(a.impact), "n": Count(a.customers)}),
+                             a.impact, "actions") for a in ranked[:1])
+    tables = (Table(Text("report.action.table", {}), table,
+                    {"action": "label", "customers": "count", "p_alive": "pct", "order_value": "money",
+                     "response_rate": "pct", "impact": "money", "export": "data"}),)
+    values = {"actions": {a.key: {"customers": a.customers, "impact": a.impact} for a in ranked}}
+    notes = (Text("report.action.note", {}),)
+    return SectionFigures("actions", tuple(paragraphs), tables, (), values, findings, exports, tuple(ranked), notes)
+
+
+def _action_label(action_id: str) -> str:
+    """The catalogue key of an action's short name (``action.<id>``, translated as a value)."""
+    return f"action.{action_id}"
+
+
+# -- methods ------------------------------------------------------------------------------------------------------
+def _cleaning(ctx: Context) -> tuple[list[Text], Table | None]:
+    quality = ctx.quality
+    if quality is None:
+        return [Text("report.methods.no_quality", {})], None
+    removed = quality.removed_rows
+    removed = removed.collect() if isinstance(removed, pl.LazyFrame) else removed
+    month = MonthName(ctx.month.month)
+    in_month = removed.filter(pl.col("order_date") >= ctx.start, pl.col("order_date") < ctx.as_of,
+                              pl.col("reason") != "after_as_of") if "order_date" in removed.columns else removed.clear()
+    kept = ctx.this_month.height
+    counts = in_month.group_by("reason").agg(rows=pl.len()).sort("rows", "reason", descending=[True, False])
+    texts = []
+    if counts.height == 0:
+        texts.append(Text("report.methods.clean_none", {"month": month, "kept": Count(kept)}))
+    else:
+        reasons = Items([Text("report.methods.reason_count", {"reason": Label(r), "n": Count(n)})
+                         for r, n in counts.iter_rows()])
+        texts.append(Text("report.methods.clean_month", {"month": month, "removed": Count(in_month.height),
+                                                         "lines": Count(in_month.height + kept),
+                                                         "reasons": reasons}))
+    undated = removed.filter(pl.col("order_date").is_null()).height if "order_date" in removed.columns else 0
+    key = "report.methods.clean_file_undated" if undated else "report.methods.clean_file"
+    texts.append(Text(key, {"rows": Count(quality.rows_in), "kept": Count(quality.rows_kept), "undated": Count(undated)}))
+    whole = quality.removed.filter(pl.col("rows") > 0).select("reason", "rows")
+    table = whole.join(counts.rename({"rows": "month_rows"}), on="reason", how="left").with_columns(
+        pl.col("month_rows").fill_null(0))
+    return texts, Table(Text("report.methods.clean_table", {"month": month}), table,
+                        {"reason": "label", "month_rows": "count", "rows": "count"})
+
+
+def methods(ctx: Context) -> SectionFigures:
+    """Section "Methods and data quality" (collapsed in the page)."""
+    month = ctx.month
+    paragraphs = [Text("report.methods.source", {
+        "source": ctx.source_name, "first": Day(ctx.first_date), "last": Day(month.last_day),
+        "as_of": Day(month.as_of), "month": MonthName(month.month)})]
+    if month.partial:
+        paragraphs.append(Text("report.methods.partial", {"days": Count(month.days), "month_days": Count(month.month_days),
+                                                          "last": Day(month.last_data_date)}))
+    if ctx.source.get("sample_size"):
+        paragraphs.append(Text("report.methods.sample", {"n": Count(ctx.source["sample_size"]),
+                                                         "seed": Data(ctx.source.get("seed", 0))}))
+    cleaning, table = _cleaning(ctx)
+    paragraphs += cleaning
+    present = [name for name, frame in (("customers", ctx.customers), ("events", ctx.events),
+                                        ("marketing_spend", ctx.spend), ("reviews", ctx.reviews)) if frame is not None]
+    absent = [name for name in ("customers", "events", "marketing_spend", "reviews") if name not in present]
+    paragraphs.append(Text("report.methods.tables", {"present": Items([Label("transactions"), *map(Label, present)]),
+                                                     "absent": Items([Label(a) for a in absent]) if absent else
+                                                     Text("report.methods.nothing", {})}))
+    paragraphs.append(Text("report.methods.definitions", {
+        "dormant": Count(ctx.setting("dormant_days")), "churn": Count(ctx.setting("inactivity_days")),
+        "months": Count(ctx.setting("clv_months")), "rate": Pct(ctx.setting("annual_discount_rate"), 0),
+        "support": Pct(ctx.setting("rules_min_support")), "confidence": Pct(ctx.setting("rules_min_confidence"), 0)}))
+    used = [a.key for a in (ctx.parts["actions"].actions if "actions" in ctx.parts else ())]
+    if used:
+        paragraphs.append(Text("report.methods.response_rates", {"rates": Items([
+            Text("report.methods.rate_item", {"action": Label(_action_label(k)), "rate": Pct(ctx.response_rates[k], 0)})
+            for k in used])}))
+    for skip in ctx.skipped:
+        paragraphs.append(Text("report.methods.skipped", {"section": Text(f"report.section.{skip.section}", {}),
+                                                          "reason": Lang(dict(skip.reason)), "fix": Lang(dict(skip.fix))}))
+    return SectionFigures("methods", tuple(paragraphs), (table,) if table is not None else ())
+

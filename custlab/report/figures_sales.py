@@ -1,0 +1,312 @@
+"""What happened and who the customers are: the trend, the KPI tiles, the portrait.
+
+Everything here is computed straight from the cleaned orders (no model): the
+monthly series, this month's KPIs against last month and the same month a
+year earlier (for a partial month, the same first days of those months), and
+the portrait -- the customers table's attributes, geography from a
+``country``/``region`` column, and the busiest times ranked by volume.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import partial
+
+import polars as pl
+
+from custlab._types import LANGUAGES
+from custlab.report import charts
+from custlab.report.context import Context
+from custlab.report.parts import KPI, Chart, Finding, SectionFigures, Table
+from custlab.report.text import (
+    PP, Change, Count, Data, Day, Items, Label, Lang, Money, MonthName, Pct, Text,
+)
+
+__all__ = ["kpis", "masthead", "monthly_series", "partial_note", "portrait", "trend", "window_metrics"]
+
+#: Columns of transactions (or customers) read as geography, in order of preference.
+GEOGRAPHY = ("country", "region", "state", "province", "city")
+#: Customers-table columns never shown as portrait attributes.
+_NOT_ATTRIBUTES = {"customer_id", "signup_date", "age", "email", "phone", "name", "first_name", "last_name", "zip",
+                   "zip_code", "postcode", "address"}
+_AGE_BANDS = ((25, "<25"), (35, "25-34"), (45, "35-44"), (55, "45-54"), (65, "55-64"))
+
+
+# -- metrics of a span of days ---------------------------------------------------------------------------
+def window_metrics(ctx: Context, start: dt.datetime, end: dt.datetime) -> dict[str, float | int | None]:
+    """Revenue, orders, active/new/returning customers, AOV, repeat rate and churned customers in ``[start, end)``.
+
+    New customers ordered for the first time in the span; the repeat rate is
+    the share of the span's customers who had ordered before it. Churned: the
+    customers whose silence reached ``inactivity_days`` in the span (last order
+    ``L`` with ``start < L + W <= end`` on calendar days, orders before ``end`` only).
+    """
+    history = ctx.history.filter(pl.col("order_date") < end)
+    span = history.filter(pl.col("order_date") >= start)
+    revenue = float(span["amount"].sum())
+    orders = int(span["order_id"].n_unique())
+    active = int(span["customer_id"].n_unique())
+    firsts = history.group_by("customer_id").agg(first=pl.col("order_date").min(),
+                                                 last=pl.col("order_date").max().dt.date())
+    new = int(firsts.filter(pl.col("first") >= start).height)
+    days = ctx.setting("inactivity_days")
+    reached = pl.col("last") + pl.duration(days=days)
+    churned = int(firsts.filter((reached > pl.lit(start.date())) & (reached <= pl.lit(end.date()))).height)
+    return {
+        "revenue": revenue, "orders": orders, "active_customers": active, "new_customers": new,
+        "returning_customers": active - new, "aov": revenue / orders if orders else None,
+        "repeat_rate": (active - new) / active if active else None, "churned_customers": churned,
+    }
+
+
+def monthly_series(ctx: Context) -> pl.DataFrame:
+    """Revenue, orders, active, new and returning customers per calendar month, the last ``trend_months``."""
+    history = ctx.history
+    first = history.group_by("customer_id").agg(first=pl.col("order_date").min().dt.truncate("1mo").dt.date())
+    per_month = (
+        history.group_by(month=pl.col("order_date").dt.truncate("1mo").dt.date())
+        .agg(revenue=pl.col("amount").sum(), orders=pl.col("order_id").n_unique(),
+             active_customers=pl.col("customer_id").n_unique())
+        .join(first.group_by(month="first").agg(new_customers=pl.len()), on="month", how="left")
+        .with_columns(pl.col("new_customers").fill_null(0).cast(pl.Int64))
+        .with_columns(returning_customers=pl.col("active_customers").cast(pl.Int64) - pl.col("new_customers"),
+                      aov=pl.col("revenue") / pl.col("orders"))
+        .sort("month")
+    )
+    return per_month.tail(ctx.setting("trend_months"))
+
+
+# -- the trend ---------------------------------------------------------------------------------------------
+def _change(now: float | None, before: float | None) -> float | None:
+    return (now - before) / before if now is not None and before else None
+
+
+def trend(ctx: Context) -> SectionFigures:
+    """Section "What happened": the month's sales and customers against the months before."""
+    now = window_metrics(ctx, ctx.start, ctx.as_of)
+    prev_window, year_window = ctx.previous_window, ctx.year_ago_window
+    prev = window_metrics(ctx, prev_window.start, prev_window.end) if prev_window else None
+    year = window_metrics(ctx, year_window.start, year_window.end) if year_window else None
+    monthly = monthly_series(ctx)
+    month = MonthName(ctx.month.month)
+    paragraphs = [Text("report.trend.month", {
+        "month": month, "revenue": Money(now["revenue"]), "orders": Count(now["orders"]),
+        "active": Count(now["active_customers"]), "new": Count(now["new_customers"]), "aov": Money(now["aov"]),
+    })]
+    revenue_change = _change(now["revenue"], prev["revenue"]) if prev else None
+    year_change = _change(now["revenue"], year["revenue"]) if year else None
+    if revenue_change is not None and year_change is not None:
+        title = Text("report.trend.title_both", {"revenue": Money(now["revenue"]), "month": month,
+                                                 "change": Change(revenue_change), "year": Change(year_change)})
+    elif revenue_change is not None:
+        title = Text("report.trend.title_month", {"revenue": Money(now["revenue"]), "month": month,
+                                                  "change": Change(revenue_change)})
+    else:
+        title = Text("report.trend.title_plain", {"revenue": Money(now["revenue"]), "month": month,
+                                                  "months": Count(monthly.height)})
+    if ctx.month.partial:
+        paragraphs.append(Text("report.trend.partial_compare", {"days": Count(ctx.month.days)}))
+    if prev and now["repeat_rate"] is not None and prev["repeat_rate"] is not None:
+        paragraphs.append(Text("report.trend.repeat", {
+            "rate": Pct(now["repeat_rate"]), "change": PP(now["repeat_rate"] - prev["repeat_rate"])}))
+    best = monthly.sort("revenue", descending=True).row(0, named=True) if monthly.height >= 6 else None
+    if best is not None:
+        paragraphs.append(Text("report.trend.best_month", {"month": MonthName(best["month"]),
+                                                           "revenue": Money(best["revenue"]),
+                                                           "months": Count(monthly.height)}))
+    findings = []
+    if prev and revenue_change is not None:
+        key = "report.finding.revenue_up" if revenue_change >= 0 else "report.finding.revenue_down"
+        findings.append(Finding(Text(key, {"revenue": Money(now["revenue"]), "change": Change(revenue_change)}),
+                                now["revenue"] - prev["revenue"], "trend"))
+    shown = monthly.sort("month", descending=True).head(13)
+    table = Table(
+        Text("report.trend.table", {}), shown,
+        {"month": "month", "revenue": "money", "orders": "count", "active_customers": "count", "new_customers": "count",
+         "returning_customers": "count", "aov": "money"}, max_rows=13,
+    )
+    chart = Chart("trend", title, partial(_draw_trend, monthly, ctx.currency, ctx.month.partial), height=5.6)
+    values = {**now, "revenue_change": revenue_change, "revenue_year_change": year_change}
+    return SectionFigures("trend", tuple(paragraphs), (table,), (chart,), values, tuple(findings))
+
+
+def _draw_trend(monthly: pl.DataFrame, currency: str | None, is_partial: bool, language: str):
+    return charts.trend_chart(monthly, currency=currency, partial=is_partial, language=language)
+
+
+# -- the tiles ---------------------------------------------------------------------------------------------
+#: KPI tiles: (key, kind, up is good).
+TILES = (
+    ("revenue", "money", True), ("orders", "count", True), ("active_customers", "count", True),
+    ("new_customers", "count", True), ("aov", "money", True), ("repeat_rate", "pct", True),
+    ("churned_customers", "count", False), ("clv_total", "money", True),
+)
+
+
+def kpis(ctx: Context) -> tuple[KPI, ...]:
+    """The first screen's tiles; last month's and last year's values from the data, CLV's from last month's file."""
+    now = window_metrics(ctx, ctx.start, ctx.as_of)
+    prev_window, year_window = ctx.previous_window, ctx.year_ago_window
+    prev = window_metrics(ctx, prev_window.start, prev_window.end) if prev_window else {}
+    year = window_metrics(ctx, year_window.start, year_window.end) if year_window else {}
+    note = Text("report.kpi.partial_note", {"days": Count(ctx.month.days)}) if ctx.month.partial else None
+    tiles = []
+    for key, kind, up in TILES:
+        if key == "clv_total":
+            value = ctx.value("clv", "clv_total")
+            if value is None:
+                continue
+            before = None
+            if ctx.previous and not ctx.month.partial:
+                before = (ctx.previous.get("kpis") or {}).get("clv_total")
+            refit = ctx.value("clv", "refit_note")
+            tiles.append(KPI(key, value, kind, before, None, up,
+                             Text("report.kpi.clv_refit", {}) if refit and before is not None else None))
+            continue
+        tiles.append(KPI(key, now.get(key), kind, prev.get(key), year.get(key), up, note))
+    return tuple(tiles)
+
+
+# -- masthead ---------------------------------------------------------------------------------------------------
+def masthead(ctx: Context) -> tuple[Text, ...]:
+    """The lines under the title: data, period analysed, currency."""
+    lines = [Text("report.masthead.data", {"source": ctx.source_name,
+                                           "first": Day(ctx.first_date), "as_of": Day(ctx.month.last_day)})]
+    if ctx.currency:
+        lines.append(Text("report.masthead.currency", {"currency": Data(ctx.currency)}))
+    else:
+        lines.append(Text("report.masthead.no_currency", {}))
+    if ctx.previous_given and ctx.previous is None:
+        lines.append(Text("report.masthead.previous_other", {}))
+    return tuple(lines)
+
+
+def partial_note(ctx: Context) -> Text | None:
+    """The banner of a partial month."""
+    if not ctx.month.partial:
+        return None
+    return Text("report.partial_banner", {"month": MonthName(ctx.month.month), "days": Count(ctx.month.days),
+                                          "month_days": Count(ctx.month.month_days),
+                                          "last": Day(ctx.month.last_data_date)})
+
+
+# -- the portrait ---------------------------------------------------------------------------------------------
+def _age_band(age: pl.Expr) -> pl.Expr:
+    expr = pl.when(age.is_null()).then(pl.lit(None, pl.String))
+    for limit, name in _AGE_BANDS:
+        expr = expr.when(age < limit).then(pl.lit(name))
+    return expr.otherwise(pl.lit("65+"))
+
+
+def _attributes(people: pl.DataFrame) -> list[str]:
+    out = []
+    for name, dtype in people.schema.items():
+        if name in _NOT_ATTRIBUTES or name == "revenue" or name.endswith("_id"):
+            continue
+        if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
+            if 2 <= people[name].n_unique() <= 25:
+                out.append(name)
+    return out
+
+
+def _share_table(people: pl.DataFrame, column: str) -> pl.DataFrame:
+    return (
+        people.group_by(pl.col(column).cast(pl.String).alias("group"))
+        .agg(customers=pl.len(), revenue=pl.col("revenue").sum())
+        .with_columns(customer_share=pl.col("customers") / pl.col("customers").sum(),
+                      revenue_share=pl.col("revenue") / pl.col("revenue").sum())
+        .sort("revenue", "group", descending=[True, False], nulls_last=True)
+    )
+
+
+def _geography(ctx: Context, revenue: pl.DataFrame) -> tuple[str, pl.DataFrame] | None:
+    for column in GEOGRAPHY:
+        if column in ctx.history.columns:  # each customer's most frequent value
+            where = (ctx.history.filter(pl.col(column).is_not_null()).group_by("customer_id", column).agg(n=pl.len())
+                     .sort("n", column, descending=[True, False]).unique("customer_id", keep="first"))
+            return column, revenue.join(where.select("customer_id", column), on="customer_id", how="left")
+    return None
+
+
+def portrait(ctx: Context) -> SectionFigures:
+    """Section "Who the customers are": attributes, geography, busiest times."""
+    revenue = ctx.history.group_by("customer_id").agg(revenue=pl.col("amount").sum())
+    n = revenue.height
+    paragraphs = [Text("report.portrait.customers", {"customers": Count(n), "first": Day(ctx.first_date),
+                                                     "active": Count(ctx.this_month["customer_id"].n_unique()),
+                                                     "month": MonthName(ctx.month.month)})]
+    tables, chart_list, values = [], [], {"customers_to_date": n}
+    geo = _geography(ctx, revenue)
+    if geo is not None:
+        column, people = geo
+        table = _share_table(people, column)
+        top = table.filter(pl.col("group").is_not_null()).head(10)
+        lead = top.row(0, named=True)
+        paragraphs.append(Text("report.portrait.geography", {
+            "top": Data(lead["group"]), "rev": Pct(lead["revenue_share"]), "cust": Pct(lead["customer_share"]),
+            "places": Count(table["group"].drop_nulls().n_unique())}))
+        values["top_geography"] = lead["group"]
+        tables.append(Table(Text("report.portrait.geo_table", {}), top,
+                            {"group": "data", "customers": "count", "customer_share": "pct", "revenue": "money",
+                             "revenue_share": "pct"}, max_rows=10))
+        chart_list.append(Chart("geography", Text("report.portrait.geo_title", {
+            "top": Data(lead["group"]), "rev": Pct(lead["revenue_share"])}),
+            partial(_draw_shares, top["group"].to_list(), top["revenue"].to_list(), top["revenue_share"].to_list(),
+                    ctx.currency)))
+    if ctx.customers is None:
+        paragraphs.append(Text("report.portrait.no_customers", {}))
+    else:
+        people = ctx.customers.unique("customer_id", keep="first").join(revenue, on="customer_id", how="inner")
+        paragraphs.append(Text("report.portrait.coverage", {"covered": Count(people.height), "customers": Count(n),
+                                                            "share": Pct(people.height / n if n else None)}))
+        if "age" in people.columns and people.schema["age"].is_numeric():
+            people = people.with_columns(age_band=_age_band(pl.col("age")))
+        for column in _attributes(people):
+            if geo is not None and column == geo[0]:
+                continue
+            table = _share_table(people, column)
+            known = table.filter(pl.col("group").is_not_null())
+            if known.height == 0:
+                continue
+            top = known.row(0, named=True)
+            paragraphs.append(Text("report.portrait.attribute", {
+                "attribute": Label(column), "top": Label(top["group"]), "cust": Pct(top["customer_share"]),
+                "rev": Pct(top["revenue_share"])}))
+            tables.append(Table(Text("report.portrait.attr_table", {"attribute": Label(column)}), table,
+                                {"group": "label", "customers": "count", "customer_share": "pct",
+                                 "revenue_share": "pct"}, max_rows=10))
+    peaks = _busiest(ctx)
+    if peaks is not None:
+        paragraphs.append(peaks)
+    return SectionFigures("portrait", tuple(paragraphs), tuple(tables), tuple(chart_list), values)
+
+
+def _draw_shares(labels: list, revenue: list, shares: list, currency: str | None, language: str):
+    from custlab._i18n import t
+
+    return charts.bar_chart([str(v) for v in labels], revenue, kind="money", currency=currency, language=language,
+                            xlabel=t("report.axis.revenue", language))
+
+
+def _busiest(ctx: Context) -> Text | None:
+    """The busiest times, overall and for the categories with most orders (ranked by volume)."""
+    from custlab import activity
+
+    month = ctx.this_month if ctx.this_month.height >= 50 else ctx.history
+    overall = {lang: activity.peak_times(activity.weekday_hour(month, measure="orders", language=lang),
+                                         language=lang) for lang in LANGUAGES}
+    if overall["en"].height == 0 or overall["en"]["summary"][0] is None:
+        return None
+    parts = {lang: overall[lang]["summary"][0] for lang in LANGUAGES}
+    if "category" not in month.columns:
+        return Text("report.portrait.peak", {"when": Lang(parts)})
+    by = {lang: activity.peak_times(activity.weekday_hour(month, measure="orders", by="category", language=lang),
+                                    top_n=4, language=lang) for lang in LANGUAGES}
+    rows = by["en"].filter(pl.col("summary").is_not_null())
+    groups = [Text("report.portrait.peak_group", {
+        "category": Label(row["category"]), "orders": Count(row["total"]),
+        "when": Lang({lang: by[lang].filter(pl.col("category").eq_missing(row["category"]))["summary"][0]
+                      for lang in LANGUAGES}),
+    }) for row in rows.iter_rows(named=True)]
+    return Text("report.portrait.peak_by", {"when": Lang(parts), "groups": Items(groups)})
+

@@ -1,0 +1,367 @@
+"""Sentences of the monthly report, and the one way it writes numbers, dates and ids.
+
+The figures (:mod:`custlab.report.figures`) never hold finished prose: they
+hold :class:`Text` objects, a template key of ``custlab/locale/<lang>/report.json``
+plus typed fields (:class:`Money`, :class:`Pct`, :class:`PP`, :class:`Change`,
+:class:`Count`, :class:`Day`, :class:`Id`, :class:`Label`, ...). :func:`render`
+formats the fields for one language, so the same figures give the English or
+the Chinese report and every number is written the same way everywhere:
+
+- money with the currency symbol or code, thousands separators, no decimals
+  from 100 up, compact from a million (``£8.31M``, ``¥831.4万``);
+- shares as ``45.7%``, changes of shares in percentage points (``+3.2 pp``),
+  relative changes as ``+12.3%`` and, from ten-fold on, ``+1,172%`` (never
+  ``11.72``); nothing rounds to ``-0.0``;
+- ids as written in the data, without separators (``12346``, not ``12,346``);
+- dates as people write them (``1 Nov 2011``, ``2011年11月1日``).
+
+The rendered strings are plain text; :mod:`custlab.report.html` escapes them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from custlab._i18n import label, t
+
+__all__ = [
+    "PP", "Change", "Count", "Data", "Day", "Days", "Field", "Id", "Items", "Label", "Lang", "Money", "MonthName", "Num", "Pct",
+    "Text", "fmt_change", "fmt_count", "fmt_date", "fmt_id", "fmt_money", "fmt_month", "fmt_num", "fmt_pct",
+    "fmt_pp", "render", "render_value", "tr",
+]
+
+#: Symbols of the currencies people most often report in; other ISO codes are written as the code.
+CURRENCY_SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€", "CNY": "¥", "RMB": "¥", "JPY": "¥", "BRL": "R$",
+                    "HKD": "HK$", "TWD": "NT$", "INR": "₹", "KRW": "₩", "AUD": "A$", "CAD": "C$"}
+_SNAKE = re.compile(r"[a-z0-9]+(?:_[a-z0-9+]+)+")
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTHS_LONG_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+                   "October", "November", "December")
+
+
+# -- typed fields -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Field:
+    """A value of a sentence; the subclass says how it is written."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class Money(Field):
+    """An amount of money; ``compact`` writes millions as ``8.31M`` (万/亿 in Chinese)."""
+
+    compact: bool = True
+
+
+@dataclass(frozen=True)
+class Pct(Field):
+    """A share between 0 and 1, written as a percentage."""
+
+    decimals: int = 1
+
+
+@dataclass(frozen=True)
+class Num(Field):
+    """A plain number with a fixed number of decimals (lift, ratios, parameters)."""
+
+    decimals: int = 1
+    suffix: str = ""
+
+
+class Count(Field):
+    """A whole number of things (customers, orders), with thousands separators."""
+
+
+class PP(Field):
+    """A difference of two shares, written in percentage points (``+3.2 pp``)."""
+
+
+class Change(Field):
+    """A relative change (``0.12`` = +12%), always signed."""
+
+
+class Days(Field):
+    """A number of days (the template says "days")."""
+
+
+class Day(Field):
+    """A calendar date, written the way people read dates."""
+
+
+class MonthName(Field):
+    """A calendar month (``November 2011`` / ``2011年11月``) from a date or ``YYYY-MM``."""
+
+
+class Id(Field):
+    """An identifier from the data (customer, invoice, product code): written as is, no separators."""
+
+
+class Label(Field):
+    """A categorical value the library produces (segment, reason, step): translated."""
+
+
+class Data(Field):
+    """A value from the user's data (product name, country): written as is."""
+
+
+@dataclass(frozen=True)
+class Lang:
+    """Text a library function already wrote in each language: ``{"en": ..., "zh": ...}``."""
+
+    values: Mapping[str, str]
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self.values.items())))
+
+
+@dataclass(frozen=True)
+class Items:
+    """Several fields joined with the language's list separator."""
+
+    values: Sequence[Any]
+    last: bool = False  # join the last item with "and"/"和"
+
+
+@dataclass(frozen=True)
+class Text:
+    """A sentence: the key of a template in the report catalogue and its fields.
+
+    >>> render(Text("report.finding.revenue_up", {"revenue": Money(1234.5), "change": Change(0.123)}), "en")
+    'Revenue 1,235 in the month, +12.3% on the month before.'
+    """
+
+    key: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    def __hash__(self) -> int:  # fields is a dict: hash by key only
+        return hash(self.key)
+
+
+# -- formatting ---------------------------------------------------------------------------------------------
+def _finite(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and not math.isfinite(value))
+
+
+def _na(language: str) -> str:
+    return t("report.na", language)
+
+
+def _signed(text: str, value: float) -> str:
+    if text.lstrip("-").replace("0", "").replace(".", "").replace(",", "").strip() == "":
+        return text.lstrip("-")  # zero after rounding: no sign, never "-0.0"
+    return ("+" if value > 0 else "") + text
+
+
+def _fixed(value: float, decimals: int) -> str:
+    """``value`` with ``decimals`` places (halves rounded away from zero), separators, never "-0"."""
+    rounded = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    text = f"{rounded:,.{decimals}f}"
+    return text.lstrip("-") if rounded == 0 else text
+
+
+def fmt_money(value: float | None, currency: str | None = None, language: str = "en", *, compact: bool = True,
+              decimals: int | None = None) -> str:
+    """Money with the currency symbol (or code) and thousands separators.
+
+    >>> fmt_money(8314520.3, "GBP")
+    '£8.31M'
+    >>> fmt_money(8314520.3, "GBP", "zh")
+    '£831.5万'
+    >>> fmt_money(23.456, "EUR"), fmt_money(1234.5, None), fmt_money(-0.004, "USD")
+    ('€23.46', '1,235', '$0.00')
+    >>> fmt_money(1200.0, "CHF", compact=False)
+    'CHF 1,200'
+    """
+    if not _finite(value):
+        return _na(language)
+    value = float(value)
+    size = abs(value)
+    if compact and language == "zh" and size >= 1e8:
+        text = f"{_fixed(value / 1e8, 2)}亿"
+    elif compact and language == "zh" and size >= 1e5:
+        text = f"{_fixed(value / 1e4, 1)}万"
+    elif compact and language != "zh" and size >= 1e6:
+        text = f"{_fixed(value / 1e6, 2)}M"
+    else:
+        places = decimals if decimals is not None else (0 if size >= 100 else 2)
+        text = _fixed(value, places)
+    if not currency:
+        return text
+    code = currency.upper()
+    symbol = CURRENCY_SYMBOLS.get(code)
+    sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
+    return f"{sign}{symbol}{digits}" if symbol else f"{sign}{code} {digits}"
+
+
+def fmt_count(value: int | float | None, language: str = "en") -> str:
+    """A count with thousands separators.
+
+    >>> fmt_count(4339), fmt_count(None)
+    ('4,339', 'n/a')
+    """
+    if not _finite(value):
+        return _na(language)
+    return f"{round(value):,}"
+
+
+def fmt_pct(value: float | None, language: str = "en", decimals: int = 1) -> str:
+    """A share as a percentage; a tiny non-zero share is ``<0.1%``, never ``0.0%`` or ``-0.0%``.
+
+    >>> fmt_pct(0.4567), fmt_pct(0.00004), fmt_pct(-0.00001), fmt_pct(1.0)
+    ('45.7%', '<0.1%', '0.0%', '100.0%')
+    """
+    if not _finite(value):
+        return _na(language)
+    value = float(value)
+    limit = 0.5 * 10 ** -(decimals + 2)
+    if 0 < value < limit:
+        return f"<{10 ** -decimals:.{decimals}f}%"
+    return _fixed(value * 100, decimals) + "%"
+
+
+def fmt_pp(value: float | None, language: str = "en") -> str:
+    """A change of a share in percentage points, signed.
+
+    >>> fmt_pp(0.0321), fmt_pp(-0.0004), fmt_pp(0.0321, "zh")
+    ('+3.2 pp', '0.0 pp', '+3.2个百分点')
+    """
+    if not _finite(value):
+        return _na(language)
+    return _signed(_fixed(float(value) * 100, 1), float(value)) + t("report.unit.pp", language)
+
+
+def fmt_change(value: float | None, language: str = "en") -> str:
+    """A relative change, signed; ten-fold and more without decimals.
+
+    >>> fmt_change(0.1234), fmt_change(-0.0499), fmt_change(11.72), fmt_change(-0.00001)
+    ('+12.3%', '-5.0%', '+1,172%', '0.0%')
+    """
+    if not _finite(value):
+        return _na(language)
+    value = float(value)
+    decimals = 0 if abs(value) >= 10 else 1
+    return _signed(_fixed(value * 100, decimals), value) + "%"
+
+
+def fmt_num(value: float | None, decimals: int = 1, language: str = "en", suffix: str = "") -> str:
+    """A plain number with ``decimals`` places and thousands separators.
+
+    >>> fmt_num(3.456), fmt_num(-0.01), fmt_num(12345.678, 2)
+    ('3.5', '0.0', '12,345.68')
+    """
+    if not _finite(value):
+        return _na(language)
+    return _fixed(float(value), decimals) + suffix
+
+
+def fmt_id(value: Any) -> str:
+    """An identifier as text: integers and integral floats without separators or ``.0``.
+
+    >>> fmt_id(12346), fmt_id(12346.0), fmt_id("C541433")
+    ('12346', '12346', 'C541433')
+    """
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def fmt_date(value: dt.date | dt.datetime | None, language: str = "en") -> str:
+    """A date as people write it.
+
+    >>> fmt_date(dt.date(2011, 11, 1)), fmt_date(dt.datetime(2011, 12, 9, 12), "zh")
+    ('1 Nov 2011', '2011年12月9日')
+    """
+    if value is None:
+        return _na(language)
+    if language == "zh":
+        return f"{value.year}年{value.month}月{value.day}日"
+    return f"{value.day} {_MONTHS_EN[value.month - 1]} {value.year}"
+
+
+def fmt_month(value: dt.date | str, language: str = "en", *, short: bool = False) -> str:
+    """A month: ``November 2011`` (``Nov 2011`` when short) or ``2011年11月``.
+
+    >>> fmt_month("2011-11"), fmt_month(dt.date(2011, 11, 1), "zh"), fmt_month("2011-11", short=True)
+    ('November 2011', '2011年11月', 'Nov 2011')
+    """
+    if isinstance(value, str):
+        value = dt.date(int(value[:4]), int(value[5:7]), 1)
+    if language == "zh":
+        return f"{value.year}年{value.month}月"
+    names = _MONTHS_EN if short else _MONTHS_LONG_EN
+    return f"{names[value.month - 1]} {value.year}"
+
+
+def tr(value: Any, language: str = "en") -> str:
+    """A library-produced categorical value in ``language`` (unknown values unchanged).
+
+    >>> tr("cancelled", "zh")
+    '取消订单'
+    """
+    out = label(value, language)
+    if out is None:
+        return ""
+    if language == "en" and out == value and isinstance(out, str) and _SNAKE.fullmatch(out):
+        return out.replace("_", " ")  # library codes such as "white_collar" read as words
+    return str(out)
+
+
+def render_value(value: Any, language: str = "en", currency: str | None = None) -> str:
+    """One field of a :class:`Text` as text in ``language``."""
+    if isinstance(value, Money):
+        return fmt_money(value.value, currency, language, compact=value.compact)
+    if isinstance(value, Count):
+        return fmt_count(value.value, language)
+    if isinstance(value, Pct):
+        return fmt_pct(value.value, language, value.decimals)
+    if isinstance(value, PP):
+        return fmt_pp(value.value, language)
+    if isinstance(value, Change):
+        return fmt_change(value.value, language)
+    if isinstance(value, Num):
+        return fmt_num(value.value, value.decimals, language, value.suffix)
+    if isinstance(value, Days):
+        return fmt_num(value.value, 0, language)
+    if isinstance(value, Day):
+        return fmt_date(value.value, language)
+    if isinstance(value, MonthName):
+        return fmt_month(value.value, language)
+    if isinstance(value, Id):
+        return fmt_id(value.value)
+    if isinstance(value, Label):
+        return tr(value.value, language)
+    if isinstance(value, Data):
+        return "" if value.value is None else fmt_id(value.value)
+    if isinstance(value, Lang):
+        return str(value.values.get(language) or value.values.get("en", ""))
+    if isinstance(value, Items):
+        parts = [render_value(v, language, currency) for v in value.values]
+        if value.last and len(parts) > 1:
+            return t("report.list_and", language, head=t("report.list_sep", language).join(parts[:-1]), last=parts[-1])
+        return t("report.list_sep", language).join(parts)
+    if isinstance(value, Text):
+        return render(value, language, currency)
+    if isinstance(value, bool) or value is None:
+        raise TypeError(f"report text field {value!r} has no type; wrap it in Count, Money, Label, Data, ...")
+    if isinstance(value, float):
+        return fmt_num(value, 1, language)
+    if isinstance(value, int):
+        return fmt_count(value, language)
+    return str(value)
+
+
+def render(text: Text | str, language: str = "en", currency: str | None = None) -> str:
+    """The sentence ``text`` in ``language``, every field formatted by its type."""
+    if isinstance(text, str):
+        return text
+    fields = {name: render_value(value, language, currency) for name, value in text.fields.items()}
+    return t(text.key, language, **fields)

@@ -1,0 +1,165 @@
+"""The ``custlab`` command: options, one-line errors with exit code 2, the report and its last line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import subprocess
+import sys
+
+import polars as pl
+import pytest
+
+from custlab.cli import build_parser, main
+from custlab.data import clean_transactions
+from custlab.synthetic import make_shop
+
+
+def _run(args: list[str], capsys) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_options_are_parsed():
+    args = build_parser().parse_args([
+        "report", "--month", "2011-11", "--partial", "--language", "zh", "--currency", "gbp", "--margin", "0.3",
+        "--columns", '{"InvoiceDate": "order_date"}', "--encoding", "gbk", "--separator", "tab", "--decimal-comma",
+        "--sheet", "Year 2010-2011", "--timezone", "Asia/Shanghai", "--sample-size", "500", "--seed", "7",
+        "--no-bom", "--excel", "--wait", "5"])
+    assert (args.month, args.partial, args.language, args.currency, args.margin) == ("2011-11", True, "zh", "GBP", 0.3)
+    assert args.columns == {"InvoiceDate": "order_date"} and args.separator == "\t" and args.decimal_comma is True
+    assert (args.sheet, args.timezone, args.sample_size, args.seed) == ("Year 2010-2011", "Asia/Shanghai", 500, 7)
+    assert args.bom is False and args.excel is True and args.wait == 5.0
+    defaults = build_parser().parse_args(["report"])
+    assert defaults.bom is True and defaults.decimal_comma is None and defaults.month is None
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["report", "--columns", "InvoiceDate=order_date"], "--columns takes a JSON object of your column name"),
+        (["report", "--language", "fr"], "argument --language: invalid choice: 'fr'"),
+        (["report", "--margin", "lots"], "argument --margin: invalid float value: 'lots'"),
+        (["report", "--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_bad_options_are_one_line_and_exit_2(capsys, args, message):
+    with pytest.raises(SystemExit) as caught:
+        main(args)
+    err = capsys.readouterr().err
+    assert caught.value.code == 2
+    assert err.count("\n") == 1 and err.startswith("custlab: ") and message in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--month", "2024-13"], "custlab: month must look like 2011-11 (YYYY-MM), got '2024-13'.\n"),
+        (["--month", "2030-01"], "custlab: month 2030-01 is outside the data: orders run from 2023-01-01 to 2024-12-31. "
+                                 "Choose a month between 2023-01 and 2024-12.\n"),
+        (["--currency", "pounds"], "custlab: --currency takes an ISO 4217 code such as GBP, EUR or CNY, got 'POUNDS'.\n"),
+        (["--separator", ";;"], "custlab: --separator must be one character (',', ';', '|' or 'tab'), got ';;'.\n"),
+    ],
+)
+def test_bad_values_are_one_line_and_exit_2(tmp_path, capsys, args, message):
+    code, out, err = _run(["report", "--out", str(tmp_path), "--customers", "300", "--quiet", *args], capsys)
+    assert (code, out, err) == (2, "", message)
+    assert not list(tmp_path.rglob("*.ipynb"))
+
+
+def test_unknown_column_and_missing_file(tmp_path, capsys, online_retail_file):
+    code, _, err = _run(["report", "--data", str(online_retail_file), "--columns", '{"Kunde": "customer_id"}',
+                         "--out", str(tmp_path)], capsys)
+    assert code == 2 and "--columns names ['Kunde'], which online_retail.parquet does not have." in err
+    code, _, err = _run(["report", "--data", str(tmp_path / "missing.csv")], capsys)
+    assert code == 2 and err == f"custlab: --data {tmp_path / 'missing.csv'}: no such file or folder.\n"
+
+
+def test_incomplete_month_needs_partial(tmp_path, capsys, online_retail_file):
+    code, _, err = _run(["report", "--data", str(online_retail_file), "--month", "2011-12", "--out", str(tmp_path)], capsys)
+    assert code == 2
+    assert "month 2011-12 is incomplete: the data end on 2011-12-09. The last complete month is 2011-11; pass --partial" in err
+
+
+def test_synthetic_report_next_month_and_chinese_beside_it(tmp_path, capsys):
+    out = tmp_path / "reports"
+    base = ["report", "--out", str(out), "--customers", "800", "--seed", "2", "--quiet"]
+    code, stdout, err = _run([*base, "--month", "2024-11"], capsys)
+    assert code == 0, err
+    folder = out / "synthetic-shop-800-seed2" / "2024-11" / "en"
+    assert re.fullmatch(rf"Report written to {re.escape(str(folder / 'monthly_report.html'))} in \d+\.\d s\n", stdout)
+    assert sorted(p.name for p in folder.iterdir()) == ["exports", "key_figures.json", "monthly_report.html",
+                                                        "monthly_report.ipynb"]
+    figures = json.loads((folder / "key_figures.json").read_text())
+    clean, _ = clean_transactions(make_shop(800, seed=2).transactions, as_of="2024-12-01")
+    november = clean.filter(pl.col("order_date") >= dt.datetime(2024, 11, 1))
+    assert figures["month"] == "2024-11"
+    assert figures["kpis"]["revenue"] == pytest.approx(november["amount"].sum(), rel=1e-9)
+    executed = json.loads((folder / "monthly_report.ipynb").read_text())
+    injected = next(c for c in executed["cells"] if "injected-parameters" in c["metadata"].get("tags", []))
+    assert 'out_dir = "."' in injected["source"] or "out_dir = '.'" in injected["source"]
+    assert all(not o.get("output_type") == "error" for c in executed["cells"] for o in c.get("outputs", []))
+
+    code, _, err = _run([*base, "--month", "2024-12"], capsys)
+    assert code == 0, err
+    december = json.loads((out / "synthetic-shop-800-seed2" / "2024-12" / "en" / "key_figures.json").read_text())
+    assert december["kpis"]["revenue"] != figures["kpis"]["revenue"]
+    kpis = {k: v for k, v in december.items() if k == "previous"} or december
+    assert kpis  # the month-over-month comparison itself is tested with the figures
+
+    english = (folder / "monthly_report.html").read_bytes()
+    code, _, err = _run([*base, "--month", "2024-11", "--language", "zh"], capsys)
+    assert code == 0, err
+    chinese = (out / "synthetic-shop-800-seed2" / "2024-11" / "zh" / "monthly_report.html").read_text()
+    assert "客户" in chinese and (folder / "monthly_report.html").read_bytes() == english
+
+
+def test_online_retail_lists_skipped_sections_and_exits_0(tmp_path, capsys, online_retail_file):
+    code, stdout, err = _run(["report", "--data", str(online_retail_file), "--month", "2011-11", "--out", str(tmp_path),
+                              "--quiet", "--excel"], capsys)
+    assert code == 0, err
+    folder = next(tmp_path.glob("online_retail-*")) / "2011-11" / "en"
+    figures = json.loads((folder / "key_figures.json").read_text())
+    skipped = {s["section"] for s in figures["skipped"]}
+    assert {"funnel", "channels"} <= skipped
+    for section in skipped:
+        assert f"custlab: skipped section {section}: " in err
+    assert stdout.startswith(f"Report written to {folder / 'monthly_report.html'} in ")
+    csvs = sorted(p for p in (folder / "exports").rglob("*.csv"))
+    assert csvs and all(p.read_bytes().startswith(b"\xef\xbb\xbf") for p in csvs)
+    assert all(p.with_suffix(".xlsx").is_file() for p in csvs)
+    assert "README.txt" in {p.name for p in (folder / "exports").iterdir()}
+
+
+def test_a_failing_notebook_is_one_line_and_kept_under_failed(tmp_path, capsys, monkeypatch):
+    from custlab.report import runner
+
+    real = runner.report_parameters
+    monkeypatch.setattr(runner, "report_parameters", lambda **kw: {**real(**kw), "month": "2030-01"})
+    code, out, err = _run(["report", "--out", str(tmp_path), "--customers", "300", "--quiet"], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert re.match(r"custlab: monthly_report\.ipynb failed in cell 'load' \(index \d+\): CustlabError: month 2030-01 "
+                    r"is outside the data.* The partly executed notebook is in .*failed-\d{8}-\d{6}-en\.$", err)
+    month = tmp_path / "synthetic-shop-300-seed0" / "2024-12"
+    assert not (month / "en").exists()
+    failed = next(month.glob("failed-*-en"))
+    assert sorted(p.name for p in failed.iterdir()) == ["error.txt", "monthly_report.ipynb"]
+
+
+def test_quality_report(tmp_path, capsys):
+    code, stdout, err = _run(["quality", "--out", str(tmp_path), "--customers", "300", "--quiet"], capsys)
+    assert code == 0, err
+    html = tmp_path / "synthetic-shop-300-seed0-messy0.02" / "data-quality" / "data_quality.html"
+    assert stdout.startswith(f"Report written to {html} in ")
+    text = html.read_text()
+    assert "Cleaning" in text and "import custlab" not in text
+
+
+def test_the_command_runs_as_a_module_without_kernel_noise(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "custlab.cli", "report", "--out", str(tmp_path), "--customers", "300",
+                           "--month", "2024-12"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "without encryption" not in done.stderr and "Traceback" not in done.stderr
+    assert done.stdout.count("\n") == 1 and done.stdout.startswith("Report written to ")

@@ -1,0 +1,331 @@
+"""Every figure the monthly report quotes: equal to an independent computation, strict JSON, honest when unsure."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import polars as pl
+import pytest
+
+from custlab.data import clean_transactions
+from custlab.exceptions import ConvergenceError
+from custlab.report import figures as fg
+from custlab.report.context import Context
+from custlab.report.figures_baskets import stem, variants
+from custlab.report.figures_customers import _alive_vs_churn, empirical_alive
+from custlab.report.html import render_html
+from custlab.report.months import check_month
+from custlab.report.parts import SectionFigures
+from custlab.report.text import render
+
+from .conftest import compute_retail, compute_shop, month_range
+
+ALL_SECTIONS = ("trend", "portrait", "segments", "clv", "retention", "early_warning", "baskets", "funnel", "channels",
+                "problems", "actions", "methods")
+
+
+def _texts(part: SectionFigures, language: str = "en") -> list[str]:
+    return [render(p, language, "GBP") for p in part.paragraphs]
+
+
+# -- the built-in shop --------------------------------------------------------------------------------------------
+def test_every_section_of_the_shop_renders_and_key_figures_are_strict_json(shop_figures):
+    assert shop_figures.sections == ALL_SECTIONS
+    assert shop_figures.skipped == ()
+    text = json.dumps(shop_figures.key_figures(), allow_nan=False)  # raises on NaN or inf
+    assert "NaN" not in text and "Infinity" not in text
+    figures = json.loads(text)
+    assert figures["month"] == "2024-12" and figures["partial"] is False
+    assert all(isinstance(v, (int, float)) for v in figures["kpis"].values())
+
+
+def test_kpis_equal_the_orders_of_the_month(shop_tables, shop_figures):
+    clean = shop_tables["transactions"]
+    start, end = month_range("2024-12")
+    month = clean.filter(pl.col("order_date") >= start, pl.col("order_date") < end)
+    firsts = clean.group_by("customer_id").agg(pl.col("order_date").min())
+    kpis = {k.key: k for k in shop_figures.kpis}
+    assert kpis["revenue"].value == pytest.approx(month["amount"].sum(), rel=1e-12)
+    assert kpis["orders"].value == month["order_id"].n_unique()
+    assert kpis["active_customers"].value == month["customer_id"].n_unique()
+    new = firsts.filter(pl.col("order_date") >= start, pl.col("order_date") < end).height
+    assert kpis["new_customers"].value == new
+    assert kpis["repeat_rate"].value == pytest.approx(1 - new / month["customer_id"].n_unique())
+    last = clean.filter(pl.col("order_date") < end).group_by("customer_id").agg(
+        pl.col("order_date").max().dt.date().alias("last"))
+    reached = [day + dt.timedelta(days=90) for day in last["last"].to_list()]  # the day the silence reaches 90 days
+    assert kpis["churned_customers"].value == sum(dt.date(2024, 12, 1) < day <= dt.date(2025, 1, 1) for day in reached)
+
+
+def test_kpi_tiles_compare_with_last_month_and_last_year(shop_tables, shop_november, shop_figures):
+    kpis = {k.key: k for k in shop_figures.kpis}
+    start, end = month_range("2024-11")
+    november = shop_tables["transactions"].filter(pl.col("order_date") >= start, pl.col("order_date") < end)
+    assert kpis["revenue"].previous == pytest.approx(november["amount"].sum())
+    start, end = month_range("2023-12")
+    a_year_ago = shop_tables["transactions"].filter(pl.col("order_date") >= start, pl.col("order_date") < end)
+    assert kpis["orders"].year_ago == a_year_ago["order_id"].n_unique()
+    # CLV has no history in the data: its month-over-month value comes from last month's key figures
+    assert kpis["clv_total"].previous == pytest.approx(shop_november.key_figures()["kpis"]["clv_total"])
+    assert {k.key for k in shop_figures.kpis} >= {"revenue", "orders", "active_customers", "new_customers", "aov",
+                                                  "repeat_rate", "churned_customers", "clv_total"}
+
+
+def test_exports_are_ready_for_a_crm(shop_figures):
+    exports = shop_figures.exports()
+    assert {"segments.csv", "early_warning.csv", "rules.csv", "cross_sell.csv"} <= set(exports)
+    assert any(path.startswith("actions/") for path in exports)
+    for path, frame in exports.items():
+        assert {"reason", "priority"} <= set(frame.columns), path
+        assert frame["reason"].null_count() == 0 and (frame["reason"].str.len_chars() > 10).all(), path
+        assert frame["priority"].is_sorted(descending=True, nulls_last=True), path
+        if "customer_id" in frame.columns:
+            assert frame.schema["customer_id"] == pl.String, path
+        for name, dtype in frame.schema.items():
+            if dtype == pl.Float64:
+                values = frame[name].drop_nulls()
+                assert values.is_finite().all(), (path, name)
+                assert ((values * 1e4).round(6) == (values * 1e4).round(0)).all(), (path, name)  # at most 4 decimals
+            if isinstance(dtype, pl.Datetime):
+                assert (frame[name].dt.microsecond() == 0).all(), (path, name)
+    rules = exports["rules.csv"]
+    assert {"antecedent_ids", "antecedent_names", "consequent_ids", "consequent_names"} <= set(rules.columns)
+    assert "score" not in rules.columns  # no column that only repeats another
+
+
+def test_no_high_value_customer_is_silent_beyond_the_dormant_threshold(shop_figures):
+    dormant = shop_figures.settings["dormant_days"]
+    for path, frame in shop_figures.exports().items():
+        if {"segment", "recency"} <= set(frame.columns):
+            silent = frame.filter(pl.col("segment") == "High value", pl.col("recency") >= dormant)
+            assert silent.height == 0, path
+    assert shop_figures.parts["segments"].values["high_value_silent"] == 0
+
+
+def test_actions_are_ranked_by_expected_impact_and_cite_their_trigger(shop_figures):
+    part = shop_figures.parts["actions"]
+    impacts = [a.impact for a in part.actions]
+    assert impacts == sorted(impacts, reverse=True) and impacts[0] > 0
+    for action in part.actions:
+        assert action.impact == pytest.approx(action.customers * action.p_alive * action.value * action.response_rate)
+        assert action.export in part.exports
+        assert render(action.trigger, "en", None)[:1].isalnum()
+    texts = _texts(part)
+    assert len(texts) == min(6, len(part.actions))
+    first = part.actions[0]
+    assert f"{first.customers:,}" in texts[0]
+
+
+def test_busiest_times_are_ranked_by_volume(shop_figures, shop_tables):
+    text = " ".join(_texts(shop_figures.parts["portrait"]))
+    start, end = month_range("2024-12")
+    month = shop_tables["transactions"].filter(pl.col("order_date") >= start, pl.col("order_date") < end)
+    by_orders = (month.group_by("category", "order_id").len().group_by("category").len()
+                 .sort(["len", "category"], descending=[True, False]))
+    named = [c.replace("_", " ") for c in by_orders["category"].head(4).to_list()]
+    positions = [text.index(f"{c} (") for c in named]
+    assert positions == sorted(positions)  # the busiest categories first, not the first alphabetically
+
+
+def test_a_failing_cox_step_leaves_every_other_section(shop_tables, monkeypatch):
+    from custlab import repurchase
+
+    def fail(self, frame):
+        raise ConvergenceError("Convergence halted: the Cox model did not converge (forced by the test).")
+
+    monkeypatch.setattr(repurchase.RepurchaseModel, "fit", fail)
+    figures = compute_shop(shop_tables, "2024-12")
+    failed = [s for s in figures.skipped if s.kind == "failed"]
+    assert [s.section for s in failed] == ["early_warning"]
+    assert failed[0].error.startswith("ConvergenceError: Convergence halted")
+    assert "could not be computed" in failed[0].reason["en"] and "本节无法计算" in failed[0].reason["zh"]
+    assert figures.sections == ALL_SECTIONS  # the failed section is shown, saying so
+    assert set(figures.parts) == set(ALL_SECTIONS) - {"early_warning"}
+    assert "actions/early_warning_outreach.csv" not in figures.exports()
+    page = render_html(figures)
+    assert "This section could not be computed: ConvergenceError: Convergence halted" in page
+    json.dumps(figures.key_figures(), allow_nan=False)
+
+
+def test_a_section_is_one_function_and_one_entry(shop_tables, monkeypatch):
+    def extra(ctx):
+        return SectionFigures("extra", values={"customers": ctx.history["customer_id"].n_unique()})
+
+    monkeypatch.setattr(fg, "SECTIONS", (*fg.SECTIONS[:2], ("extra", extra)))
+    figures = compute_shop(shop_tables, "2024-12")
+    assert figures.sections == ("trend", "portrait", "extra")
+    assert figures.key_figures()["sections"]["extra"]["customers"] == shop_tables["transactions"]["customer_id"].n_unique()
+
+
+def test_p_alive_that_contradicts_the_churn_figures_gets_a_sentence(shop_tables):
+    data = {k: v for k, v in shop_tables.items() if not k.startswith("_")}
+    ctx = Context(data, month=check_month(data["transactions"], "2024-12"))
+    alive = empirical_alive(ctx.history, ctx.as_of)
+    recency = ctx.history.group_by("customer_id").agg(
+        recency=(pl.lit(ctx.as_of) - pl.col("order_date").max()).dt.total_days())
+    values = alive.join(recency, on="customer_id")
+    assert _alive_vs_churn(ctx, values) is None  # the same estimate: nothing to explain
+    optimistic = values.with_columns(p_alive=pl.lit(0.99))
+    sentence = render(_alive_vs_churn(ctx, optimistic), "en")
+    assert sentence.startswith("Read P(alive) with care: for customers silent 90+ days the model gives 99.0%")
+
+
+def test_a_refit_that_moves_clv_is_labelled(shop_tables, shop_november, shop_figures):
+    now = shop_figures.parts["clv"].values
+    assert now["method"] != "historical"  # the shop is made by a purchase process the models describe
+    previous = json.loads(json.dumps(shop_november.key_figures()))
+
+    def with_clv(params, total):
+        previous["sections"]["clv"] = {"method": now["method"], "params": params, "clv_total": total}
+        return compute_shop(shop_tables, "2024-12", previous=previous).parts["clv"]
+
+    same_model = with_clv(now["params"], now["clv_total"] * 0.5)  # the customers changed, not the model
+    assert same_model.values["refit_note"] is False
+    refit = with_clv({k: v * 3 for k, v in now["params"].items()}, now["clv_total"] * 1.001)
+    assert refit.values["refit_note"] is True
+    assert any("comes from refitting the model on one more month" in t for t in _texts(refit))
+
+
+def test_no_model_beating_the_naive_baseline_is_said_and_the_historical_value_used(shop_tables, monkeypatch):
+    from custlab import clv
+
+    real = clv.compare_models
+
+    def naive_wins(calhold, models=None):
+        table = real(calhold, models=models)
+        return table.with_columns(mae=pl.when(pl.col("model") == "naive").then(0.0).otherwise(pl.col("mae")))
+
+    monkeypatch.setattr(clv, "compare_models", naive_wins)
+    figures = compute_shop(shop_tables, "2024-12")
+    part = figures.parts["clv"]
+    assert part.values["method"] == "historical" and part.values["choice"] == "no_model_beats_naive"
+    assert any(t.startswith("No model beats the naive baseline on the holdout period") for t in _texts(part))
+    assert part.values["clv_total"] > 0
+
+
+# -- rules --------------------------------------------------------------------------------------------------------
+def test_product_variants_share_a_stem():
+    assert stem("REGENCY TEA PLATE GREEN") == stem("REGENCY TEA PLATE PINK") == stem("REGENCY TEA PLATE ROSES")
+    assert variants("POPPY'S PLAYHOUSE BEDROOM", "POPPY'S PLAYHOUSE KITCHEN")
+    assert not variants("REGENCY SUGAR BOWL GREEN", "REGENCY MILK JUG PINK")
+    assert not variants("LUNCH BAG", "ALARM CLOCK")
+
+
+# -- Online Retail ------------------------------------------------------------------------------------------------
+def test_online_retail_portrait_uses_the_country(retail_november):
+    figures, _ = retail_november
+    part = figures.parts["portrait"]
+    assert part.values["top_geography"] == "United Kingdom"
+    assert any(t.startswith("Most revenue comes from United Kingdom") for t in _texts(part))
+    assert not any("no customers table" in t and "geograph" in t for t in _texts(part))
+    assert {s.section for s in figures.skipped} == {"funnel", "channels"}  # no events, no spend: absent, not failed
+    assert all(s.kind == "absent" for s in figures.skipped)
+
+
+def test_the_cleaning_sentence_counts_the_analysed_month(retail_november):
+    figures, quality = retail_november
+    removed = quality.removed_rows
+    removed = removed.collect() if isinstance(removed, pl.LazyFrame) else removed
+    start, end = month_range("2011-11")
+    in_month = removed.filter(pl.col("order_date") >= start, pl.col("order_date") < end,
+                              pl.col("reason") != "after_as_of")
+    assert in_month.height < quality.rows_in - quality.rows_kept  # not the whole file's removals
+    sentence = next(t for t in _texts(figures.parts["methods"]) if t.startswith("Cleaning removed"))
+    assert sentence.startswith(f"Cleaning removed {in_month.height:,} of the ")
+    assert "of November 2011" in sentence
+
+
+def test_online_retail_early_warning_is_sorted_by_value_at_risk(retail_november):
+    figures, _ = retail_november
+    warning = figures.exports()["early_warning.csv"]
+    assert warning["value_at_risk"].is_sorted(descending=True, nulls_last=True)
+    assert warning["priority"].to_list() == warning["value_at_risk"].to_list()
+    assert (warning["days_since_last"] < 90).all()
+    assert warning["reason"].str.contains("silent").all()
+
+
+def test_online_retail_rules_shown_link_different_products(retail_november):
+    figures, _ = retail_november
+    part = figures.parts["baskets"]
+    if not part.tables:
+        pytest.skip("no rule at this support in the sample")
+    shown = part.tables[0].frame
+    for a, b in shown.select("antecedent_names", "consequent_names").iter_rows():
+        assert not any(variants(x, y) for x in a.split(" + ") for y in b.split(" + ")), (a, b)
+    rules = figures.exports()["rules.csv"]
+    assert rules["variant"].sum() >= 0 and rules.height >= shown.height
+
+
+def test_a_partial_month_compares_the_same_days(retail_sample):
+    figures, _ = compute_retail(retail_sample, "2011-12", partial=True)
+    assert figures.month.partial and figures.month.days == 9
+    kpis = {k.key: k for k in figures.kpis}
+    clean, _ = clean_transactions(retail_sample, as_of=dt.datetime(2011, 12, 10))
+    first_days = clean.filter(pl.col("order_date") >= dt.datetime(2011, 11, 1),
+                              pl.col("order_date") < dt.datetime(2011, 11, 10))
+    assert kpis["orders"].previous == first_days["order_id"].n_unique()  # 1-9 November, not the whole month
+    assert kpis["revenue"].previous == pytest.approx(first_days["amount"].sum())
+    assert all(k.note is not None for k in figures.kpis if k.key != "clv_total")
+    if "clv_total" in kpis:
+        assert kpis["clv_total"].previous is None  # a whole-month figure is withheld
+    page = render_html(figures)
+    assert "Partial month: December 2011 is analysed up to 9 Dec 2011, 9 of its 31 days." in page
+
+
+def test_a_revenue_fall_is_worded_without_a_double_negative(shop_tables, shop_november):
+    previous = json.loads(json.dumps(shop_november.key_figures()))
+    figures = compute_shop(shop_tables, "2024-12", previous=previous)
+    change = figures.parts["trend"].values["revenue_change"]
+    problems = " ".join(_texts(figures.parts["problems"]))
+    if change <= -0.05:
+        assert f"Revenue fell {-change:.1%} against last month." in problems
+    else:
+        assert "Revenue fell" not in problems
+    assert "fell -" not in problems
+
+
+def test_events_without_funnel_steps_say_so(shop_tables):
+    tables = {**shop_tables, "events": shop_tables["events"].filter(pl.col("event") == "exposure")}
+    figures = compute_shop(tables, "2024-12")
+    skipped = {s.section: s for s in figures.skipped}
+    assert skipped["funnel"].kind == "absent"
+    assert skipped["funnel"].reason["en"].startswith("The events hold fewer than two steps of a known funnel")
+    assert "funnel" not in figures.sections
+
+
+def test_tier_movements_equal_the_segments_migration(shop_tables, shop_figures):
+    from custlab import segments
+
+    clean = shop_tables["transactions"].filter(pl.col("order_date") < dt.datetime(2025, 1, 1))
+    last = segments.segment_migration(clean).summary.row(-1, named=True)
+    sentence = next(t for t in _texts(shop_figures.parts["segments"]) if t.startswith("Since last month"))
+    assert sentence == (f"Since last month {last['moved_up']:,} customers moved up a tier, {last['slipped']:,} slipped, "
+                        f"{last['reactivated']:,} came back after 60+ days without an order and {last['new']:,} are new.")
+
+
+def test_customers_whose_orders_were_cancelled_are_on_no_list_with_spend(retail_november):
+    figures, _ = retail_november
+    checked = 0
+    for path, frame in figures.exports().items():
+        if "customer_id" not in frame.columns:
+            continue
+        for column in (c for c in ("monetary", "clv", "expected_order_value") if c in frame.columns):
+            spend = dict(frame.select("customer_id", pl.col(column).fill_null(0.0)).iter_rows())
+            assert spend.get("12346", 0.0) == 0.0, (path, column)  # C541433 cancelled its only order, 77,183.60
+            assert spend.get("16446", 0.0) < 100, (path, column)  # C581484 cancelled the 168,469.60 order
+            checked += 1
+    assert checked >= 3
+
+
+def test_channels_are_not_measured_on_a_sample(shop_tables):
+    data = {k: v for k, v in shop_tables.items() if not k.startswith("_")}
+    spec = check_month(data["transactions"], "2024-12")
+    figures = fg.compute_month(data, month=spec, source={"name": "shop", "sample_size": 300},
+                               options={"dormant_days": 60})
+    skipped = {s.section: s for s in figures.skipped}
+    assert skipped["channels"].kind == "absent"
+    assert "the marketing spend is the whole budget" in skipped["channels"].reason["en"]
+    assert "--sample-size" in skipped["channels"].fix["en"]
+    with pytest.raises(ValueError, match=r"Unknown report option\(s\) \['dormant'\]"):
+        fg.compute_month(data, month=spec, options={"dormant": 60})

@@ -1,0 +1,207 @@
+"""The HTML page: one self-contained document, navigable, in the reader's language, and safe with hostile data."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import re
+from html.parser import HTMLParser
+
+import polars as pl
+import pytest
+
+from custlab.data import clean_transactions
+from custlab.report.figures import SECTIONS, compute_month
+from custlab.report.fonts import needs_cjk_font
+from custlab.report.html import render_html, section_html
+from custlab.report.months import check_month
+from custlab.synthetic import make_shop
+
+#: Names of methods and formats a Chinese report writes in Latin letters, as Chinese analysts do.
+TECHNICAL = {"BG/NBD", "MBG/NBD", "Pareto/NBD", "NBD", "ROI", "CLV", "RFM", "CAC", "custlab", "App"}
+
+
+class _Page(HTMLParser):
+    """Tags, attributes and visible text of a page (style contents left out)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag in ("style", "title"):
+            self._skip += 1
+
+    def handle_endtag(self, tag):
+        if tag in ("style", "title"):
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.text.append(data)
+
+
+def parse(page: str) -> _Page:
+    parser = _Page()
+    parser.feed(page)
+    return parser
+
+
+def visible(page: str) -> str:
+    return " ".join(parse(page).text)
+
+
+def test_language_title_and_policy(shop_html):
+    for language, lang_attr, title in (("en", "en", "Customer report, December 2024"), ("zh", "zh-CN", "2024年12月客户分析报告")):
+        page = shop_html[language]
+        assert page.startswith("<!DOCTYPE html>")
+        assert f'<html lang="{lang_attr}">' in page
+        assert re.search(rf"<title>{re.escape(title)} · ", page)
+        policy = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', page).group(1)
+        assert "script-src 'none'" in html.unescape(policy) and "default-src 'none'" in html.unescape(policy)
+        assert '<meta name="viewport"' in page and "@media print" in page and "@media (max-width" in page
+        assert "<script" not in page.lower() and "http://" not in page and "https://" not in page
+
+
+def test_table_of_contents_anchors_resolve_and_sections_are_in_order(shop_html, shop_figures):
+    page = parse(shop_html["en"])
+    ids = [a["id"] for _, a in page.tags if "id" in a]
+    assert len(ids) == len(set(ids))
+    links = [a["href"] for tag, a in page.tags if tag == "a"]
+    assert links == [f"#sec-{key}" for key in shop_figures.sections]
+    assert all(link[1:] in ids for link in links)
+
+
+def test_no_image_is_embedded_twice(shop_html):
+    for page in shop_html.values():
+        images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+        assert len(images) >= 8
+        assert len(images) == len(set(images))
+
+
+def test_charts_draw_without_pyplot(shop_figures):
+    import matplotlib.pyplot as plt
+
+    from custlab.report.html import chart_png
+
+    plt.close("all")
+    charts = [c for key in ("trend", "segments", "retention") for c in shop_figures.parts[key].charts]
+    for chart in charts:
+        png = base64.b64decode(chart_png(chart, language="zh", width=6.0))
+        assert png.startswith(b"\x89PNG")
+    assert plt.get_fignums() == []  # nothing left for an inline backend to show a second time
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_no_missing_value_reaches_the_reader(shop_html, retail_html, language):
+    for page in (shop_html[language], retail_html if language == "en" else ""):
+        text = visible(page)
+        for word in ("nan", "NaN", "inf", "None", "null"):
+            assert not re.search(rf"\b{word}\b", text), word
+        assert not re.search(r"-0(\.0+)?(%| pp)", text)
+
+
+def test_kpi_tiles_show_changes_with_arrows(shop_html):
+    page = shop_html["en"]
+    tiles = [(m.group(1), m.group(2)) for m in
+             re.finditer(r'<div class="tile" id="kpi-([a-z_]+)">(.*?)(?=<div class="tile"|</div></section>)', page)]
+    assert [k for k, _ in tiles][:7] == ["revenue", "orders", "active_customers", "new_customers", "aov", "repeat_rate",
+                                         "churned_customers"]
+    revenue = dict(tiles)["revenue"]
+    assert re.search(r'class="cmp (good|bad|flat)"><span aria-hidden="true">[▲▼▶]</span> [+-]?\d+\.\d% vs Nov 2024', revenue)
+    assert "vs Dec 2023" in revenue
+    assert re.search(r"[+-]\d+\.\d pp vs Nov 2024", dict(tiles)["repeat_rate"])  # a share changes by points
+
+
+def test_the_chinese_report_has_no_english_beyond_the_data(shop_html, shop_tables):
+    data_words = set()
+    for name, frame in shop_tables.items():
+        if name.startswith("_") or frame is None:
+            continue
+        for column, dtype in frame.schema.items():
+            if dtype == pl.String:
+                for value in frame[column].drop_nulls().unique().to_list():
+                    data_words.update(re.findall(r"[A-Za-z][A-Za-z_'/.-]*", value))
+    text = visible(shop_html["zh"])
+    # command-line options, file names, parameter names, the data's fingerprint and custlab's version are code
+    text = re.sub(r"(?<!\S)--[a-z-]+|\b[\w/]+\.csv\b|\bmonth = |synthetic:\d+:\d+:\d+|0\.test", " ", text)
+    words = set(re.findall(r"[A-Za-z][A-Za-z_'/.-]*[A-Za-z]", text))
+    assert sorted(words - data_words - TECHNICAL) == []
+    assert "高价值客户" in text and "沉睡客户" in text and "曝光" in text  # library values, translated
+
+
+def test_the_embedded_font_covers_every_chinese_character(shop_html):
+    from fontTools.ttLib import TTFont
+
+    page = shop_html["zh"]
+    match = re.search(r"src:url\(data:font/woff2;base64,([A-Za-z0-9+/=]+)\)", page)
+    assert match, "no embedded font"
+    font = TTFont(io.BytesIO(base64.b64decode(match.group(1))))
+    cmap = font.getBestCmap()
+    text = visible(page) + re.search(r"<title>(.*?)</title>", page).group(1)
+    needed = {c for c in text if needs_cjk_font(c)}
+    assert needed and not {c for c in needed if ord(c) not in cmap}
+    assert len(cmap) < 1500  # a subset, not the 65,000 glyphs of the font
+    assert "@font-face" not in shop_html["en"]  # an English page of ASCII data needs no CJK font
+
+
+def test_every_section_displays_on_its_own(shop_figures, retail_november):
+    for key in ("overview", *shop_figures.sections):
+        piece = section_html(shop_figures, key, language="zh")
+        assert piece.startswith('<div class="custlab-report"><style>')
+    figures, _ = retail_november
+    assert "The data have no events table" in section_html(figures, "funnel")  # absent: said, not an error
+    with pytest.raises(KeyError, match="'reviews_typo' is not a report section"):
+        section_html(figures, "reviews_typo")
+    assert [k for k, _ in SECTIONS][-1] == "methods"
+
+
+# -- hostile data --------------------------------------------------------------------------------------------------
+XSS = ["<script>alert(1)</script>", '<img src=x onerror="alert(2)">', "[c](javascript:alert(3))",
+       '"><svg onload=alert(4)>', "&lt;b&gt;entity&lt;/b&gt;", "javascript:alert(5)"]
+
+
+def _poison(values: pl.Series) -> pl.Series:
+    """Each distinct value prefixed with one of the payloads (distinct values stay distinct)."""
+    distinct = sorted(values.drop_nulls().unique().to_list())
+    mapping = {v: f"{XSS[i % len(XSS)]} {v}" for i, v in enumerate(distinct)}
+    return values.replace_strict(mapping, default=None, return_dtype=pl.String)
+
+
+def test_hostile_text_in_every_column_is_shown_never_run():
+    tables = make_shop(800, seed=11).tables()
+    tx = tables["transactions"].with_columns(
+        *(_poison(tables["transactions"][c]).alias(c) for c in ("product_id", "product_name", "category", "channel")),
+        country=pl.lit(XSS[1] + " Atlantis"))
+    customers = tables["customers"].with_columns(
+        *(_poison(tables["customers"][c]).alias(c) for c in ("gender", "region", "occupation", "acquisition_channel")))
+    spend = tables["marketing_spend"].with_columns(_poison(tables["marketing_spend"]["channel"]).alias("channel"))
+    events = tables["events"].with_columns(_poison(tables["events"]["channel"]).alias("channel"))
+    reviews = tables["reviews"].with_columns(text=pl.lit(XSS[0]))
+    clean, quality = clean_transactions(tx)
+    spec = check_month(clean, None)
+    figures = compute_month({"transactions": clean, "customers": customers, "events": events, "marketing_spend": spend,
+                             "reviews": reviews}, month=spec, quality=quality,
+                            source={"name": '<img src=x onerror="alert(6)">.csv'})
+    for language in ("en", "zh"):
+        page = render_html(figures, language=language, run_info={"parameters": {"data": XSS[0]}})
+        parsed = parse(page)
+        tags = {tag for tag, _ in parsed.tags}
+        assert tags <= {"html", "head", "meta", "title", "style", "body", "div", "header", "h1", "h2", "h3", "p", "section",
+                        "ol", "li", "nav", "a", "main", "figure", "img", "table", "caption", "thead", "tbody", "tr", "th",
+                        "td", "span", "details", "summary", "footer", "dl", "dt", "dd"}, tags
+        for tag, attrs in parsed.tags:
+            assert not any(name.startswith("on") for name in attrs), (tag, attrs)
+            if tag == "img":
+                assert attrs["src"].startswith("data:image/png;base64,")
+            if tag == "a":
+                assert attrs["href"].startswith("#sec-")
+        text = visible(page)
+        assert "<script>alert(1)</script>" in text  # shown as text
+        assert '<img src=x onerror="alert(6)">.csv' in text  # the file name too
+        assert "&lt;b&gt;entity" in text  # an entity in the data stays as typed
+        assert "alert(1)</script>" not in page.replace("&lt;script&gt;alert(1)&lt;/script&gt;", "")

@@ -1,0 +1,33 @@
+"""The label catalogue: every language has the same keys, and no key is translated twice."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import pytest
+
+from custlab._types import LANGUAGES
+
+
+def _entries(language: str) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    seen: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for entry in (resources.files("custlab") / "locale" / language).iterdir():
+        if entry.name.endswith(".json"):
+            data = json.loads(entry.read_text(encoding="utf-8"))
+            for kind in ("text", "values"):
+                for key, value in data.get(kind, {}).items():
+                    seen.setdefault((kind, key), []).append((entry.name, value))
+    return seen
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_key_is_defined_twice_with_different_words(language):
+    clashes = {k: v for k, v in _entries(language).items() if len({value for _, value in v}) > 1}
+    assert clashes == {}
+
+
+def test_every_english_text_has_a_chinese_one():
+    english = {k for k in _entries("en") if k[0] == "text"}
+    chinese = {k for k in _entries("zh") if k[0] == "text"}
+    assert sorted(key for _, key in english - chinese) == []
