@@ -65,6 +65,9 @@ class Lines:
     def n(self) -> int:
         return int(self.order.size)
 
+    def __repr__(self) -> str:
+        return f"Lines({self.n:,} order lines in {np.unique(self.order).size:,} orders)"
+
 
 def _chain(
     rng: np.random.Generator, start_idx: np.ndarray, cycle: float, orders: Orders,

@@ -55,6 +55,9 @@ class Customers:
     expected_revenue: np.ndarray
     high_value: np.ndarray  # indices of the planted high-value group
 
+    def __repr__(self) -> str:
+        return f"Customers({self.ids.size:,} customers, {self.high_value.size:,} planted high-value)"
+
     def high_value_truth(self) -> dict[str, Any]:
         total = self.revenue.sum()
         top_real = np.sort(self.revenue)[::-1][: self.high_value.size].sum() / total

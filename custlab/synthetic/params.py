@@ -51,6 +51,10 @@ STREAMS: tuple[str, ...] = (
     "reviews",  # reviews
     "marketing",  # marketing spend noise
     "messy",  # planted data problems
+    "campaign",  # randomised win-back campaign (make_shop(campaign=True))
+    "touches",  # marketing touch journeys (make_shop(touches=True))
+    "voice",  # delivery dates, bilingual reviews, NPS survey (make_shop(voice=True))
+    "demand",  # planted weekly demand panel for forecasting (custlab.synthetic.demand.make_demand)
 )
 
 
@@ -378,3 +382,92 @@ EPOCH = dt.datetime(1970, 1, 1)
 def product_ids() -> list[str]:
     """The catalogue's product ids, in CATALOG order (e.g. "COS-LIPSTICK")."""
     return [f"{CAT_PREFIX[c]}-{name.upper()}" for c, name, *_ in CATALOG]
+
+
+#: Stage "campaign" (make_shop(campaign=True)): a randomised win-back campaign among dormant customers,
+#: planted +28% relative repurchase within 30 days among the treated (custlab/synthetic/campaign.py).
+WIN_BACK = {
+    "campaign_id": "win_back_1",
+    "sent_at": 0.75,  # share of the period's days before the send (a midnight)
+    "dormant_days": (90, 365),  # dormant: last order in [send - 365 days, send - 90 days)
+    "treatment_share": 0.5,
+    "within_days": 30,
+    "relative_lift": 0.28,
+    "max_weight_orders": 4,  # response weight min(orders before the send, 4)
+    "response_delay_days": 7.0,  # mean of the truncated exponential delay of an induced order
+    "cost_per_treated": 1.0,
+    "channel": "sms",
+    "offer": "20 off 200",
+}
+
+#: Stage "touches" (make_shop(touches=True)): journeys from a planted first-order Markov chain
+#: (custlab/synthetic/touches.py). start -> channel and channel -> next channel with TOUCH_FIRST_P;
+#: channel -> conversion with TOUCH_CONVERT_P; channel -> no conversion with TOUCH_DROP_P.
+TOUCH_CHANNELS = ("live_stream", "community", "search", "organic", "sms")
+TOUCH_FIRST_P = (0.22, 0.20, 0.22, 0.20, 0.16)
+TOUCH_CONVERT_P = (0.24, 0.15, 0.08, 0.04, 0.015)
+TOUCH_DROP_P = 0.45
+TOUCH_MAX_STEPS = 30
+TOUCH_GAP_DAYS = 2.0
+TOUCH_UTM = {
+    "live_stream": ("douyin", "live"), "community": ("wechat", "community"), "search": ("baidu", "cpc"),
+    "organic": ("baidu", "organic"), "sms": ("sms", "sms"),
+}
+VISITOR_ID_START = 1_000_000_000
+
+__all__ += [
+    "TOUCH_CHANNELS", "TOUCH_CONVERT_P", "TOUCH_DROP_P", "TOUCH_FIRST_P", "TOUCH_GAP_DAYS", "TOUCH_MAX_STEPS",
+    "TOUCH_UTM", "VISITOR_ID_START", "WIN_BACK",
+]
+
+#: Stage "voice" (make_shop(voice=True); custlab/synthetic/voice.py): delivery dates, bilingual reviews that
+#: replace the plain ones, an NPS survey. Promised delivery days after the order day and the share of late
+#: orders, per region (remote regions later and more often late).
+VOICE_DELIVERY = {
+    "east": (2, 0.08), "south": (2, 0.08), "north": (3, 0.10), "central": (3, 0.10),
+    "southwest": (4, 0.20), "northeast": (4, 0.20), "northwest": (5, 0.25),
+}
+#: A late order arrives 1..4 days (uniform) after its promised day; an on-time one 1..promised days after the order.
+VOICE_LATE_DAYS = (1, 4)
+#: Share of delivered orders reviewed, 0..10 days after delivery (reviews past the period end are dropped).
+VOICE_REVIEW_P = 0.20
+#: Review language of a customer.
+VOICE_LANGUAGES = (("zh", 0.7), ("en", 0.3))
+#: Rating shares (1..5) of reviews of on-time and of late orders: means 4.27 and 3.52, a planted gap of 0.75;
+#: negative (1-2 stars) 8% against 26%.
+VOICE_RATING_P = {"on_time": (0.04, 0.04, 0.10, 0.25, 0.57), "late": (0.14, 0.12, 0.16, 0.24, 0.34)}
+#: The one complaint of a negative review (rating <= 2) of an on-time order, by category ("apparel" or "other");
+#: for a late order logistics has VOICE_LATE_LOGISTICS and the others share the rest in the on-time proportions.
+VOICE_ASPECTS = ("size", "quality", "logistics", "service", "price")
+VOICE_ASPECT_P = {"apparel": (0.40, 0.25, 0.08, 0.15, 0.12), "other": (0.0, 0.40, 0.15, 0.25, 0.20)}
+VOICE_LATE_LOGISTICS = 0.70
+#: Share of positive reviews (4-5 stars) that praise one aspect (uniform over those that apply: size for apparel).
+VOICE_PRAISE_P = 0.5
+#: NPS survey: share of customers asked, a few days after a random one of their delivered orders; promoter,
+#: passive and detractor shares after an on-time and after a late order (NPS +32 and -20).
+VOICE_SURVEY_P = 0.30
+VOICE_NPS_P = {"on_time": (0.50, 0.32, 0.18), "late": (0.25, 0.30, 0.45)}
+VOICE_NPS_SCORES = {
+    "promoter": ((9, 10), (0.5, 0.5)),
+    "passive": ((7, 8), (0.5, 0.5)),
+    "detractor": ((0, 1, 2, 3, 4, 5, 6), (0.05, 0.05, 0.10, 0.10, 0.15, 0.25, 0.30)),
+}
+
+__all__ += [
+    "VOICE_ASPECTS", "VOICE_ASPECT_P", "VOICE_DELIVERY", "VOICE_LANGUAGES", "VOICE_LATE_DAYS", "VOICE_LATE_LOGISTICS",
+    "VOICE_NPS_P", "VOICE_NPS_SCORES", "VOICE_PRAISE_P", "VOICE_RATING_P", "VOICE_REVIEW_P", "VOICE_SURVEY_P",
+]
+
+#: Stage "demand" (custlab/synthetic/demand.py): planted weekly unit demand. Mean units per week at the
+#: level (at the seasonal peak for sunscreen and down_jacket), the festival lift of gift_box, tea's growth
+#: over the period, and the rise of the last DEMAND_SURGE_WEEKS weeks of "surge".
+DEMAND_LEVELS = {
+    "sunscreen": 200.0, "down_jacket": 150.0, "gift_box": 60.0, "tea": 100.0,
+    "noise_20": 20.0, "noise_50": 50.0, "noise_100": 100.0, "surge": 80.0,
+}
+DEMAND_FESTIVAL_LIFT = 1.5
+DEMAND_TREND = 0.6
+DEMAND_SURGE = 0.6
+DEMAND_SURGE_WEEKS = 1
+
+__all__ += ["DEMAND_FESTIVAL_LIFT", "DEMAND_LEVELS", "DEMAND_SURGE", "DEMAND_SURGE_WEEKS", "DEMAND_TREND"]

@@ -69,6 +69,9 @@ class Orders:
     def n(self) -> int:
         return int(self.cust.size)
 
+    def __repr__(self) -> str:
+        return f"Orders({self.n:,} orders of {self.n_customers:,} customers)"
+
 
 def _simulate_purchases(rng: np.random.Generator, n: int, ndays: int, day_weights: np.ndarray) -> dict[str, np.ndarray]:
     r, alpha, a, b = BGNBD["r"], BGNBD["alpha"], BGNBD["a"], BGNBD["b"]
@@ -115,8 +118,11 @@ def _simulate_purchases(rng: np.random.Generator, n: int, ndays: int, day_weight
     }
 
 
-def simulate_orders(rng_buy: np.random.Generator, rng_value: np.random.Generator, n: int, cal: Calendar) -> Orders:
+def simulate_orders(
+    rng_buy: np.random.Generator, rng_value: np.random.Generator, n_customers: int, cal: Calendar,
+) -> Orders:
     """Order days and times (stream "purchases") and order totals (the first draws of stream "values")."""
+    n = n_customers
     sim = _simulate_purchases(rng_buy, n, cal.ndays, cal.acquisition_weight)
     o_cust, o_day = sim["o_cust"], sim["o_day"]
     n_orders = o_cust.size

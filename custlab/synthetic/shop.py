@@ -14,6 +14,10 @@ marketing     marketing_spend                             "marketing"
 events        the behaviour log                           "events"
 reviews       reviews                                     "reviews"
 messy         transactions (clean, then the mess)         "messy"
+campaign      campaigns, induced orders (campaign=True)   "campaign"
+touches       marketing touch journeys (touches=True)     "touches"
+voice         delivery dates, bilingual reviews, NPS      "voice"
+              survey (voice=True; replaces reviews)
 ============  ==========================================  ==============================
 
 Adding a stage
@@ -35,9 +39,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import polars as pl
 
+from custlab.exceptions import CustlabError
 from custlab.synthetic.baskets import fill_baskets
+from custlab.synthetic.campaign import win_back_campaign
 from custlab.synthetic.customers import draw_customers
 from custlab.synthetic.events import behaviour_log
 from custlab.synthetic.marketing import marketing_spend
@@ -52,6 +59,8 @@ from custlab.synthetic.params import (
 from custlab.synthetic.purchases import order_channels, simulate_orders
 from custlab.synthetic.reviews import write_reviews
 from custlab.synthetic.timeline import calendar, check_arguments
+from custlab.synthetic.touches import touch_journeys
+from custlab.synthetic.voice import voice_stage
 
 __all__ = ["Shop", "make_shop"]
 
@@ -84,6 +93,23 @@ class Shop:
         (String).
     truth : dict
         Every planted parameter; see :func:`make_shop` for the keys.
+    campaigns : polars.DataFrame or None
+        With ``campaign=True``: ``campaign_id``, ``customer_id``, ``group``
+        (treatment / control), ``sent_date`` (Datetime[us]), ``channel``,
+        ``offer`` (null for the control), ``cost`` (Float64); see
+        :mod:`custlab.synthetic.campaign`.
+    touches : polars.DataFrame or None
+        With ``touches=True``: ``customer_id``, ``touch_time``
+        (Datetime[us]), ``channel``, ``utm_source``, ``utm_medium``,
+        ``utm_campaign``; see :mod:`custlab.synthetic.touches`.
+    orders : polars.DataFrame or None
+        With ``voice=True``: one row per order, ``order_id``, ``customer_id``
+        (Int64), ``order_date``, ``promised_date``, ``delivered_date``
+        (Datetime[us]; null when not delivered by the period end); see
+        :mod:`custlab.synthetic.voice`.
+    surveys : polars.DataFrame or None
+        With ``voice=True``: NPS answers, ``customer_id``, ``survey_date``
+        (Datetime[us]), ``nps_score`` (Int64, 0-10), ``order_id``, ``channel``.
     """
 
     transactions: pl.DataFrame
@@ -92,6 +118,10 @@ class Shop:
     marketing_spend: pl.DataFrame
     reviews: pl.DataFrame
     truth: dict[str, Any] = field(repr=False)
+    campaigns: pl.DataFrame | None = field(default=None, repr=False)
+    touches: pl.DataFrame | None = field(default=None, repr=False)
+    orders: pl.DataFrame | None = field(default=None, repr=False)
+    surveys: pl.DataFrame | None = field(default=None, repr=False)
 
     def tables(self) -> dict[str, pl.DataFrame]:
         """Return the five tables by name.
@@ -107,12 +137,15 @@ class Shop:
         >>> sorted(make_shop(50, seed=1).tables())
         ['customers', 'events', 'marketing_spend', 'reviews', 'transactions']
         """
+        optional = {"campaigns": self.campaigns, "touches": self.touches,  # made on request only
+                    "orders": self.orders, "surveys": self.surveys}
         return {
             "transactions": self.transactions,
             "customers": self.customers,
             "events": self.events,
             "marketing_spend": self.marketing_spend,
             "reviews": self.reviews,
+            **{name: table for name, table in optional.items() if table is not None},
         }
 
     def __repr__(self) -> str:
@@ -137,6 +170,9 @@ def make_shop(
     seed: int = 0,
     messy: float = 0.0,
     events_per_customer: float = 4.0,
+    campaign: bool = False,
+    touches: bool = False,
+    voice: bool = False,
 ) -> Shop:
     """Generate a synthetic e-commerce shop with known planted parameters.
 
@@ -160,6 +196,20 @@ def make_shop(
         ``transactions`` (see ``truth["messy_counts"]``); 0 gives clean data.
     events_per_customer : float, keyword-only, default 4.0
         Mean number of behaviour events per customer in ``events``.
+    campaign : bool, keyword-only, default False
+        Also run a randomised win-back campaign with a planted +28% relative
+        repurchase (``Shop.campaigns``; its induced orders are appended to
+        ``transactions``; ``truth["campaign"]``). Off by default, so the
+        default tables never change.
+    touches : bool, keyword-only, default False
+        Also draw marketing touch journeys from a planted Markov chain
+        (``Shop.touches``, ``truth["touches"]``).
+    voice : bool, keyword-only, default False
+        Also plant the voice of the customer: delivery and promised dates
+        (``Shop.orders``), reviews in Chinese and English whose complaints
+        (size, quality, logistics, service, price) and late-delivery effect
+        are known (they replace ``reviews``), and an NPS survey
+        (``Shop.surveys``); ``truth["voice"]``, see :mod:`custlab.synthetic.voice`.
 
     Returns
     -------
@@ -282,6 +332,19 @@ def make_shop(
     )
     truth = _truth(cal, n, seed, messy, events_per_customer, orders, lines, customers)
     truth["messy_counts"] = messy_counts
+    for name, flag in (("campaign", campaign), ("touches", touches), ("voice", voice)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise CustlabError(f"{name} must be True or False, got {flag!r}")
+    campaigns = touch_table = order_table = surveys = None
+    if voice:
+        order_table, reviews, surveys, truth["voice"] = voice_stage(
+            stage_rng(seed, "voice"), orders, lines, o_id, o_chan, customers, cal)
+    if campaign:
+        campaigns, induced, truth["campaign"] = win_back_campaign(
+            stage_rng(seed, "campaign"), orders, customers, cal, int(transactions["order_id"].max()) + 1)
+        transactions = pl.concat([transactions, induced.cast(transactions.schema)])
+    if touches:
+        touch_table, truth["touches"] = touch_journeys(stage_rng(seed, "touches"), orders, customers, cal)
     truth["catalog"] = pl.DataFrame({
         "product_id": product_ids(),
         "product_name": [p[1] for p in CATALOG],
@@ -300,7 +363,7 @@ def make_shop(
     })
     return Shop(
         transactions=transactions, customers=customers.table, events=events, marketing_spend=spend,
-        reviews=reviews, truth=truth,
+        reviews=reviews, truth=truth, campaigns=campaigns, touches=touch_table, orders=order_table, surveys=surveys,
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from custlab._dates import as_datetime
 from custlab.exceptions import CustlabError
 from custlab.synthetic.params import CNY, EPOCH, FESTIVAL_ACQ_BOOST, FESTIVAL_WINDOW_DAYS, US_PER_DAY
 
@@ -43,6 +44,9 @@ class Calendar:
     def n_months(self) -> int:
         return int(self.month_idx_of_day[-1]) + 1
 
+    def __repr__(self) -> str:
+        return f"Calendar({self.start.isoformat()}..{self.end.isoformat()}, {self.ndays:,} days, {len(self.festivals)} festivals)"
+
     def truth(self) -> dict[str, Any]:
         return {
             "start": dt.datetime.combine(self.start, dt.time()),
@@ -61,16 +65,13 @@ def _is_real(x: object) -> bool:
 
 
 def _parse_start(start: object) -> dt.date:
-    if isinstance(start, dt.datetime):
-        return start.date()
-    if isinstance(start, dt.date):
-        return start
-    if isinstance(start, str):
-        for parse in (dt.date.fromisoformat, lambda t: dt.datetime.fromisoformat(t).date()):
-            try:
-                return parse(start.strip())
-            except ValueError:
-                pass
+    """The calendar day of ``start``, read by custlab's one date parser (:func:`custlab._dates.as_datetime`)."""
+    try:
+        moment = None if start is None else as_datetime(start, "start")  # type: ignore[arg-type]
+    except CustlabError:
+        moment = None
+    if moment is not None:
+        return moment.date()
     raise CustlabError(
         f"start must be a date such as '2023-01-01' (an ISO 'YYYY-MM-DD' string, "
         f"datetime.date or datetime.datetime), got {start!r}"
