@@ -17,7 +17,8 @@ customers
     ``household_size`` (Float64, or ordered bands such as ``45-54``, ``65+``,
     ``<25`` kept as an ``Enum`` in their natural order: see
     :mod:`custlab.data.bands`), ``gender``, ``region``, ``city_tier``,
-    ``occupation``, ``acquisition_channel`` (String).
+    ``occupation``, ``acquisition_channel`` (String), ``birth_date`` (Date;
+    birthday offers in :func:`custlab.recommend.next_best_action`).
 events
     Behaviour log, one row per event.
     Required: ``customer_id``, ``event_time`` (Datetime), ``event`` (String,
@@ -30,7 +31,48 @@ marketing_spend
 reviews
     One row per review.
     Required: ``customer_id``, ``review_date`` (Datetime), ``rating`` (Float64).
-    Optional: ``order_id`` (id), ``product_id`` (String), ``text`` (String).
+    Optional: ``order_id`` (id), ``product_id`` (String), ``text`` (String),
+    ``nps_score`` (Float64, a 0-10 "how likely are you to recommend us?"
+    answer given with the review; a 1-5 ``rating`` is CSAT, never NPS).
+
+Two more tables serve the voice of the customer (:mod:`custlab.reviews`):
+
+orders
+    One row per order, for logistics attribution.
+    Required: ``order_id`` (id).
+    Optional: ``customer_id``, ``order_date``, ``promised_date`` (the
+    promised or estimated delivery), ``delivered_date`` (Datetime; null
+    while not delivered), ``region`` (String).
+surveys
+    NPS answers, one row each.
+    Required: ``nps_score`` (Float64, whole numbers 0-10).
+    Optional: ``customer_id``, ``survey_date`` (Datetime), ``order_id``
+    (id, the order asked about), ``channel`` (String).
+
+Three more tables serve campaign measurement and attribution
+(:mod:`custlab.campaigns`, :mod:`custlab.attribution`):
+
+campaigns
+    One row per customer and campaign (who was sent what, or held out).
+    Required: ``campaign_id`` (id), ``customer_id``, ``group`` (String,
+    e.g. treatment / control), ``sent_date`` (Datetime).
+    Optional: ``channel``, ``offer`` (String; null for a control that got
+    nothing), ``cost`` (Float64, cost of reaching this customer).
+touches
+    Marketing touches, one row each (ad clicks, pushes, live-stream visits).
+    Required: ``customer_id`` (a visitor id for people who never bought),
+    ``touch_time`` (Datetime).
+    Optional: ``channel`` (String; else read from the UTM columns),
+    ``utm_source``, ``utm_medium``, ``utm_campaign`` (String),
+    ``session_id`` (id), ``cost`` (Float64).
+referrals
+    Referral events: a customer shares, a friend clicks, the friend orders.
+    Required: ``referrer_id`` (id), ``event`` (String: share, click, order),
+    ``event_time`` (Datetime).
+    Optional: ``customer_id`` (the friend, once known), ``share_id`` (id
+    linking a click or order to its share), ``channel`` (String).
+The events table may also carry ``utm_source``, ``utm_medium``,
+``utm_campaign`` (String) and ``referrer_id`` (id) on its rows.
 
 Columns outside the contract are kept as they are. Ids keep their integer or
 string type (a float id whose values are all whole numbers becomes Int64, as
@@ -78,7 +120,8 @@ __all__ = ["DATE_FAMILIES", "DATE_FORMATS", "NUMERIC_DATE_FORMATS", "SYNONYMS", 
            "TableSpec", "ValidationInfo", "Note", "check_frame", "is_lazy", "make_note", "rename_columns",
            "render_note", "require_columns", "validate", "validate_with_info"]
 
-TableName = Literal["transactions", "customers", "events", "marketing_spend", "reviews"]
+TableName = Literal["transactions", "customers", "events", "marketing_spend", "reviews", "campaigns", "touches",
+                    "referrals", "orders", "surveys"]
 Kind = Literal["id", "datetime", "date", "float", "band", "string"]
 
 
@@ -121,12 +164,14 @@ TABLES: dict[str, TableSpec] = {
             "city_tier": "string",
             "occupation": "string",
             "acquisition_channel": "string",
+            "birth_date": "date",
         },
     ),
     "events": TableSpec(
         "events",
         required={"customer_id": "id", "event_time": "datetime", "event": "string"},
-        optional={"session_id": "id", "channel": "string", "product_id": "string"},
+        optional={"session_id": "id", "channel": "string", "product_id": "string", "utm_source": "string",
+                  "utm_medium": "string", "utm_campaign": "string", "referrer_id": "id"},
     ),
     "marketing_spend": TableSpec(
         "marketing_spend",
@@ -136,7 +181,34 @@ TABLES: dict[str, TableSpec] = {
     "reviews": TableSpec(
         "reviews",
         required={"customer_id": "id", "review_date": "datetime", "rating": "float"},
-        optional={"order_id": "id", "product_id": "string", "text": "string"},
+        optional={"order_id": "id", "product_id": "string", "text": "string", "nps_score": "float"},
+    ),
+    "orders": TableSpec(
+        "orders",
+        required={"order_id": "id"},
+        optional={"customer_id": "id", "order_date": "datetime", "promised_date": "datetime",
+                  "delivered_date": "datetime", "region": "string"},
+    ),
+    "surveys": TableSpec(
+        "surveys",
+        required={"nps_score": "float"},
+        optional={"customer_id": "id", "survey_date": "datetime", "order_id": "id", "channel": "string"},
+    ),
+    "campaigns": TableSpec(
+        "campaigns",
+        required={"campaign_id": "id", "customer_id": "id", "group": "string", "sent_date": "datetime"},
+        optional={"channel": "string", "offer": "string", "cost": "float"},
+    ),
+    "touches": TableSpec(
+        "touches",
+        required={"customer_id": "id", "touch_time": "datetime"},
+        optional={"channel": "string", "utm_source": "string", "utm_medium": "string", "utm_campaign": "string",
+                  "session_id": "id", "cost": "float"},
+    ),
+    "referrals": TableSpec(
+        "referrals",
+        required={"referrer_id": "id", "event": "string", "event_time": "datetime"},
+        optional={"customer_id": "id", "share_id": "id", "channel": "string"},
     ),
 }
 
@@ -615,12 +687,8 @@ def _needs_data(dtype: pl.DataType, kind: Kind) -> bool:
 
 
 def validate(
-    frame: Frame,
-    table: TableName = "transactions",
-    *,
-    columns: Mapping[str, str] | None = None,
-    date_format: str | None = None,
-    timezone: str | None = None,
+    frame: Frame, table: TableName = "transactions", *, columns: Mapping[str, str] | None = None,
+    date_format: str | None = None, timezone: str | None = None,
 ) -> Frame:
     """Check a table against the data contract and cast it to canonical types.
 
@@ -630,7 +698,8 @@ def validate(
         A polars DataFrame or LazyFrame.
     table
         Which canonical table this is: ``"transactions"``, ``"customers"``,
-        ``"events"``, ``"marketing_spend"`` or ``"reviews"``.
+        ``"events"``, ``"marketing_spend"``, ``"reviews"``, ``"campaigns"``,
+        ``"touches"`` or ``"referrals"``.
     columns
         Mapping ``{user_name: canonical_name}`` applied first.
     date_format

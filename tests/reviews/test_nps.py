@@ -1,0 +1,66 @@
+"""NPS, CSAT and the 'would recommend' answer: figures against direct computation, interval coverage."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from custlab.exceptions import ParseError, SchemaError
+from custlab.reviews import age_band, csat, nps, nps_interval, recommend_share
+
+
+def test_nps_interval_covers_the_true_value_at_its_level():
+    rng = np.random.default_rng(3)
+    for shares, n in (((0.5, 0.3, 0.2), 150), ((0.1, 0.2, 0.7), 60), ((0.9, 0.08, 0.02), 40)):
+        truth = 100 * (shares[0] - shares[2])
+        draws = rng.multinomial(n, shares, size=2000)
+        lo, hi = nps_interval(draws[:, 0], draws[:, 1], draws[:, 2])
+        coverage = np.mean((lo <= truth) & (truth <= hi))
+        assert 0.93 <= coverage <= 0.985, (shares, n, coverage)
+
+
+def test_nps_by_group_and_month_against_direct_computation(voice_shop):
+    sv = voice_shop.surveys
+    result = nps(sv, by="channel", freq="1mo")
+    row = result.table.filter((pl.col("channel") == "app")).row(0, named=True)
+    part = sv.filter((pl.col("channel") == "app") & (pl.col("survey_date").dt.truncate("1mo").dt.date()
+                                                      == row["period"]))["nps_score"].to_numpy()
+    assert row["responses"] == part.size
+    assert row["nps"] == pytest.approx(100 * ((part >= 9).mean() - (part <= 6).mean()))
+    assert row["promoters"] + row["passives"] + row["detractors"] == pytest.approx(1.0)
+    overall = nps(sv).overall
+    assert overall["lower"] < overall["nps"] < overall["upper"]
+    # planted: NPS +32 after on-time orders, -20 after late ones; the mix depends on the shop's late share
+    by_region = nps(sv, by="region", customers=voice_shop.customers)
+    assert set(by_region.table["region"]) == set(voice_shop.customers["region"])
+
+
+def test_a_star_rating_is_csat_never_nps():
+    rv = pl.DataFrame({"rating": [5, 5, 4, 3, 2, 1, 5, 4]})
+    result = csat(rv)
+    assert result.kind == "csat" and result.overall["csat"] == pytest.approx(5 / 8)
+    assert result.overall["mean_rating"] == pytest.approx(np.mean([5, 5, 4, 3, 2, 1, 5, 4]))
+    assert "NPS" not in repr(result) and "NPS" not in " ".join(result.describe("en"))
+    with pytest.raises(SchemaError, match="nps_score"):
+        nps(rv)
+    with pytest.raises(ParseError, match="0-10"):
+        nps(pl.DataFrame({"nps_score": [3.0, 11.0, 7.5]}))
+    with pytest.raises(ParseError, match="1 to 5"):
+        csat(pl.DataFrame({"rating": [0, 6]}))
+
+
+def test_recommend_flag_as_the_survey_answer_it_is(womens):
+    overall = recommend_share(womens).overall
+    assert overall["responses"] == 23_486 and overall["recommending"] == 19_314  # README: 82.24%
+    assert overall["lower"] < 0.8224 < overall["upper"]
+    data = womens.with_columns(age_band=age_band(pl.col("age")))
+    result = recommend_share(data, by=["department", "age_band"])
+    tops = result.table.filter((pl.col("department") == "Tops") & (pl.col("age_band") == "35-44")).row(0, named=True)
+    direct = womens.filter((pl.col("department") == "Tops") & pl.col("age").is_between(35, 44))["recommended"]
+    assert tops["responses"] == direct.len() and tops["recommend_share"] == pytest.approx(direct.mean())
+    assert tops["lower"] < tops["recommend_share"] < tops["upper"] and tops["trusted"]
+    # the yes/no answer and the stars disagree sometimes (README: 16 one-star reviews recommend)
+    one_star = recommend_share(womens.filter(pl.col("rating") == 1)).overall
+    assert one_star["recommending"] == 16
+    assert result.table["department"].null_count() == 0  # 14 rows without a department are "(missing)"

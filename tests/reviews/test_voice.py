@@ -1,0 +1,151 @@
+"""voice_of_customer, the recovery list and the outcomes after reviews: against direct computation, no NaN for a reader."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+from matplotlib.figure import Figure
+
+from custlab.reviews import recovery_list, review_outcomes, voice_of_customer
+from custlab.reviews.plots import plot_voice
+from custlab.synthetic import make_shop
+
+
+def _readable(voc) -> None:
+    """No NaN/inf in the summary and trend, no 'nan'/'inf' in a sentence of either language."""
+    for frame in (voc.summary, voc.trend):
+        for name, dtype in frame.schema.items():
+            if dtype.is_float():
+                values = frame[name].drop_nulls()
+                assert values.is_finite().all(), name
+    assert voc.summary["value"].null_count() == 0
+    for language in ("en", "zh"):
+        text = " ".join(voc.describe(language))
+        assert not any(word in text.lower().split() for word in ("nan", "inf", "+nan", "-inf"))
+        assert "nan%" not in text.lower() and "{" not in text
+        assert isinstance(plot_voice(voc, language=language), Figure)
+
+
+def test_the_voice_stage_leaves_the_other_tables_unchanged():
+    plain = make_shop(400, seed=11, months=6)
+    voiced = make_shop(400, seed=11, months=6, voice=True)
+    for name in ("transactions", "customers", "events", "marketing_spend"):
+        assert getattr(plain, name).equals(getattr(voiced, name)), name
+    assert voiced.orders["order_id"].sort().equals(plain.transactions["order_id"].unique().sort())
+    assert plain.orders is None and plain.surveys is None
+
+
+def test_voice_of_customer_agrees_with_its_parts(voice_shop):
+    s = voice_shop
+    voc = voice_of_customer(s.reviews, transactions=s.transactions, orders=s.orders, customers=s.customers,
+                            surveys=s.surveys, language="auto")
+    rating = s.reviews["rating"].to_numpy()
+    figures = {r["metric"]: r for r in voc.summary.iter_rows(named=True)}
+    assert figures["reviews"]["n"] == s.reviews.height == voc.n_reviews
+    assert figures["csat"]["value"] == pytest.approx((rating >= 4).mean())
+    assert figures["mean_rating"]["value"] == pytest.approx(rating.mean())
+    score = s.surveys["nps_score"].to_numpy()
+    assert figures["nps"]["value"] == pytest.approx(100 * ((score >= 9).mean() - (score <= 6).mean()))
+    assert figures["late_rating_gap"]["value"] == voc.drivers.late_gap["mean_gap"]
+    assert figures["late_rating_gap"]["lower"] < -0.75 < figures["late_rating_gap"]["upper"]  # planted
+    # the trend's periods add up to the whole, and a month's CSAT is that month's share of 4-5 stars
+    assert voc.trend["reviews"].sum() == s.reviews.height
+    month = voc.trend.row(5, named=True)
+    part = s.reviews.filter(pl.col("review_date").dt.truncate("1mo").dt.date() == month["period"])["rating"]
+    assert month["csat"] == pytest.approx((part >= 4).mean())
+    # the fitted model reads the shop's bilingual texts well; quotes are negative reviews of their aspect
+    assert voc.sentiment["source"] == "fitted" and voc.sentiment["auc"] > 0.9 and voc.trusted["sentiment"]
+    top = voc.top_aspects(3)
+    assert top.height == 3 and set(top["aspect"]) <= {"size", "quality", "logistics", "service", "price"}
+    negative_texts = set(s.reviews.filter(pl.col("rating") <= 2)["text"])
+    for quotes in top["examples"]:
+        assert 2 <= len(quotes) <= 3 and set(quotes) <= negative_texts
+    assert "VoiceOfCustomer(" in repr(voc) and len(repr(voc)) < 300
+    _readable(voc)
+
+
+def test_a_tiny_shop_gives_words_not_nan():
+    s = make_shop(60, seed=6, months=3, voice=True)
+    voc = voice_of_customer(s.reviews, transactions=s.transactions, orders=s.orders, customers=s.customers,
+                            surveys=s.surveys)
+    assert not all(voc.trusted.values())
+    gap = voc.drivers.late_gap
+    assert gap is None or gap["mean_gap"] is None or math.isfinite(gap["mean_gap"])
+    assert "nan" not in repr(voc)
+    _readable(voc)
+
+
+def test_recovery_list_is_every_recent_negative_reviewer(voice_shop):
+    s = voice_shop
+    as_of = dt.datetime(2024, 12, 1)
+    result = recovery_list(s.reviews, transactions=s.transactions, customers=s.customers, as_of=as_of, within="30d")
+    recent = s.reviews.filter(pl.col("review_date").is_between(as_of - dt.timedelta(days=30), as_of, closed="left"))
+    expected = recent.filter(pl.col("rating") <= 2)
+    table = result.to_frame()
+    assert sorted(table["customer_id"]) == sorted(expected["customer_id"].unique())
+    counts = dict(expected.group_by("customer_id").len().iter_rows())
+    assert all(counts[c] == n for c, n in table.select("customer_id", "negative_reviews").iter_rows())
+    assert table["priority"].to_list() == list(range(1, table.height + 1))
+    high = table["high_value"].to_numpy()
+    assert not np.any(~high[:-1] & high[1:])  # the high-value customers come first
+    assert table["action"].null_count() == 0 and table["aspect"].null_count() == 0
+    zh = recovery_list(s.reviews, transactions=s.transactions, as_of=as_of, within="30d", language="zh")
+    assert zh.to_frame()["customer_id"].equals(table["customer_id"])
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in zh.to_frame()["action"][0])
+
+
+def test_repurchase_after_a_first_review_equals_a_direct_computation(voice_shop):
+    s = voice_shop
+    result = review_outcomes(s.reviews, s.transactions, within="90d")
+    end = result.as_of
+    first = s.reviews.sort("review_date").group_by("customer_id", maintain_order=True).first()
+    first = first.filter(pl.col("review_date") + dt.timedelta(days=90) <= end)
+    orders = s.transactions.select("customer_id", "order_date").unique()
+    back = (first.join(orders, on="customer_id").filter(
+        (pl.col("order_date") > pl.col("review_date"))
+        & (pl.col("order_date") <= pl.col("review_date") + dt.timedelta(days=90)))["customer_id"].unique())
+    first = first.with_columns(back=pl.col("customer_id").is_in(back.implode()))
+    rates = {r["review"]: r for r in result.repurchase.iter_rows(named=True)}
+    for name, condition in (("negative", pl.col("rating") <= 2), ("positive", pl.col("rating") >= 4)):
+        part = first.filter(condition)
+        assert rates[name]["customers"] == part.height
+        assert rates[name]["repurchase_rate"] == pytest.approx(part["back"].mean())
+    d = result.difference
+    assert d["negative_minus_positive"] == pytest.approx(rates["negative"]["repurchase_rate"]
+                                                          - rates["positive"]["repurchase_rate"])
+    if result.hazard_ratios is not None:
+        hr = result.hazard_ratios.filter(pl.col("term") == "review=negative")
+        assert hr.height == 1 and hr["lower"].item() < hr["hazard_ratio"].item() < hr["upper"].item()
+
+
+def test_without_text_the_voice_keeps_ratings_nps_and_late_delivery(voice_shop):
+    s = voice_shop
+    voc = voice_of_customer(s.reviews.drop("text", "language"), orders=s.orders, surveys=s.surveys)
+    assert voc.aspects is None and voc.sentiment is None and "no_text" in [k for k, _ in voc.notes]
+    joined = s.reviews.join(s.orders.filter(pl.col("delivered_date").is_not_null()), on="order_id").with_columns(
+        late=pl.col("delivered_date").dt.date() > pl.col("promised_date").dt.date())
+    direct = joined.filter("late")["rating"].mean() - joined.filter(~pl.col("late"))["rating"].mean()
+    assert voc.drivers.late_gap["mean_gap"] == pytest.approx(direct, abs=1e-12)
+    figures = {r["metric"]: r["value"] for r in voc.summary.iter_rows(named=True)}
+    assert figures["csat"] == pytest.approx((s.reviews["rating"] >= 4).mean()) and "negative_share" not in figures
+    _readable(voc)
+
+
+def test_survey_and_delivery_dates_written_as_text_are_read_by_the_data_contract():
+    from custlab.exceptions import ParseError
+    from custlab.reviews import nps, orders_table
+
+    answers = pl.DataFrame({"customer_id": ["7", "8", "9"], "survey_date": ["2024-05-01", "2024-05-20", "2024-06-02"],
+                            "nps_score": ["10", "6", "9"]})
+    result = nps(answers, freq="1mo")
+    assert result.table["period"].to_list() == [dt.date(2024, 5, 1), dt.date(2024, 6, 1)]
+    assert result.overall["nps"] == pytest.approx(100 * (2 / 3 - 1 / 3))
+    orders = pl.DataFrame({"order_id": [1, 2], "promised_date": ["2024-05-03", "2024-05-03"],
+                           "delivered_date": ["2024-05-03 18:00:00", "2024-05-04 09:00:00"]})
+    assert orders_table(orders, None).sort("order_id")["late"].to_list() == [False, True]
+    with pytest.raises(ParseError, match="delivered_date"):
+        orders_table(orders.with_columns(delivered_date=pl.lit("soon")), None)
