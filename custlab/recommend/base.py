@@ -1,0 +1,266 @@
+"""The shared base of the recommenders: fit on :class:`Interactions`, score rows, take the top k.
+
+A recommender stores its settings in ``__init__``, learns in :meth:`Recommender.fit`
+(which returns ``self``; learned attributes end in ``_``) and gives, for a
+block of customer rows, a score per item (:meth:`Recommender.scores`, dense
+or sparse; an item without a score has no evidence for it).
+:meth:`Recommender.top_k` turns scores into the k best items per customer,
+leaving out what each customer bought (``exclude_bought``) and, with
+``novelty > 0``, lowering popular items (score / share of buyers ** novelty).
+Customers whose scores name fewer than k items are filled with the most
+popular items they have not bought (marked in ``filled``), so every list has
+k items while the catalogue lasts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from custlab.exceptions import CustlabError
+from custlab.recommend.matrix import Interactions
+
+__all__ = ["Recommender", "TopK", "check_k", "top_k_dense", "top_k_sparse"]
+
+#: Cells (rows x columns) of one dense score block.
+BLOCK_CELLS = 1 << 24
+
+
+@dataclass(frozen=True)
+class TopK:
+    """The k best items of each customer row: ``items`` (int64, -1 past the end), ``scores`` (float32, NaN past
+    the end) and ``filled`` (bool: the item came from the popularity fill, not from the model)."""
+
+    items: np.ndarray
+    scores: np.ndarray
+    filled: np.ndarray
+
+    def __repr__(self) -> str:
+        n, k = self.items.shape
+        return f"TopK({n:,} customers x {k} slots, {int((self.items >= 0).sum()):,} items listed)"
+
+
+def check_k(k: object, name: str = "k") -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise CustlabError(f"{name} must be a whole number of 1 or more, got {k!r}.")
+    return int(k)
+
+
+def _order(items: np.ndarray, values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the k largest finite ``values`` (ties: smaller item index first); -1/NaN past the end."""
+    n, width = values.shape
+    if width == 0:
+        return np.full((n, k), -1, dtype=np.int64), np.full((n, k), np.nan, dtype=np.float32)
+    keep = min(k, width)
+    if width > keep:
+        part = np.argpartition(-values, keep - 1, axis=1)[:, :keep]
+        cut = np.take_along_axis(values, part, 1).min(axis=1, keepdims=True)
+        # rows with a finite tie at the cut are sorted whole, so ties go to the smaller item index
+        tied = np.flatnonzero(np.isfinite(cut[:, 0]) & ((values >= cut).sum(axis=1) > keep))
+        top_v, top_i = np.take_along_axis(values, part, 1), np.take_along_axis(items, part, 1)
+        if tied.size:
+            whole = np.lexsort((items[tied], -values[tied]), axis=1)[:, :keep]
+            top_v[tied] = np.take_along_axis(values[tied], whole, 1)
+            top_i[tied] = np.take_along_axis(items[tied], whole, 1)
+        values, items = top_v, top_i
+    order = np.lexsort((items, -values), axis=1)[:, :keep]
+    top_v = np.take_along_axis(values, order, 1).astype(np.float32)
+    top_i = np.take_along_axis(items, order, 1).astype(np.int64)
+    dead = ~np.isfinite(top_v)
+    top_i[dead] = -1
+    top_v[dead] = np.nan
+    if keep < k:
+        top_i = np.hstack([top_i, np.full((n, k - keep), -1, dtype=np.int64)])
+        top_v = np.hstack([top_v, np.full((n, k - keep), np.nan, dtype=np.float32)])
+    return top_i, top_v
+
+
+def top_k_dense(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top k columns of each row of a dense score block (-inf = not a candidate)."""
+    items = np.broadcast_to(np.arange(scores.shape[1], dtype=np.int64), scores.shape)
+    return _order(items, scores, k)
+
+
+def top_k_sparse(scores: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top k stored entries of each row of a CSR score block.
+
+    Rows are sorted by their number of entries and taken in chunks padded to
+    the chunk's longest row (at most :data:`BLOCK_CELLS` cells), so the
+    padding stays small whatever the spread of row lengths.
+    """
+    scores = sp.csr_matrix(scores)
+    scores.sort_indices()  # positions in a row follow item order, so ties go to the smaller item
+    n = scores.shape[0]
+    out_i = np.full((n, k), -1, dtype=np.int64)
+    out_v = np.full((n, k), np.nan, dtype=np.float32)
+    lengths = np.diff(scores.indptr)
+    order = np.argsort(lengths, kind="stable")
+    order = order[lengths[order] > 0]
+    start = 0
+    while start < order.size:
+        # rows sorted by length: as many as fit, judged by the longest of them
+        stop = start + 1
+        while stop < order.size:
+            step = max(1, (stop - start))
+            nxt = min(order.size, stop + step)
+            if int(lengths[order[nxt - 1]]) * (nxt - start) > BLOCK_CELLS:
+                break
+            stop = nxt
+        rows = order[start:stop]
+        width = int(lengths[rows].max())
+        counts = lengths[rows]
+        starts = scores.indptr[rows]
+        row_of = np.repeat(np.arange(rows.size), counts)
+        pos = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+        source = np.repeat(starts, counts) + pos
+        values = np.full((rows.size, width), -np.inf, dtype=np.float32)
+        values[row_of, pos] = scores.data[source]
+        top_p, top_v = _order(np.broadcast_to(np.arange(width, dtype=np.int64), values.shape), values, k)
+        valid = top_p >= 0
+        top_i = np.full(top_p.shape, -1, dtype=np.int64)
+        top_i[valid] = scores.indices[(starts[:, None] + np.maximum(top_p, 0))[valid]]
+        out_i[rows], out_v[rows] = top_i, top_v
+        start = stop
+    return out_i, out_v
+
+
+class Recommender:
+    """Base class: ``fit(interactions)``, ``scores(rows)``, ``top_k(rows, k)`` (module docstring)."""
+
+    #: Short name used in tables (``model`` column) and for ``model=`` in :func:`custlab.recommend.recommend`.
+    name = "base"
+
+    def fit(self, data: Interactions) -> Recommender:
+        """Learn from ``data``; returns ``self``."""
+        if not isinstance(data, Interactions):
+            raise TypeError(f"fit() takes an Interactions (custlab.recommend.interaction_matrix), got "
+                            f"{type(data).__name__}.")
+        self.data_ = data
+        share = data.buyers / max(data.shape[0], 1)
+        self.popularity_ = share.astype(np.float64)
+        self._fit(data)
+        return self
+
+    def _fit(self, data: Interactions) -> None:  # pragma: no cover - every model overrides it
+        raise NotImplementedError
+
+    def _check_fitted(self) -> Interactions:
+        data = getattr(self, "data_", None)
+        if data is None:
+            raise CustlabError(f"This {type(self).__name__} is not fitted yet: call .fit(interactions) first.")
+        return data
+
+    def scores(self, rows: np.ndarray) -> np.ndarray | sp.csr_matrix:
+        """Scores of every item for the customer ``rows`` (higher is better)."""
+        raise NotImplementedError  # pragma: no cover
+
+    def _start(self, rows, k: int, novelty: float) -> tuple[np.ndarray, int, float, np.ndarray, np.ndarray]:
+        """Check the arguments of ``top_k``: ``(rows, k, novelty, empty items, empty scores)``."""
+        self._check_fitted()
+        k = check_k(k)
+        novelty = _check_novelty(novelty)
+        rows = np.asarray(rows, dtype=np.int64)
+        return rows, k, novelty, np.full((len(rows), k), -1, dtype=np.int64), \
+            np.full((len(rows), k), np.nan, dtype=np.float32)
+
+    def _block_rows(self) -> int:
+        return max(1, BLOCK_CELLS // max(self._check_fitted().shape[1], 1))
+
+    def top_k(self, rows: np.ndarray, k: int, *, exclude_bought: bool = True, novelty: float = 0.0,
+              fill: bool = True) -> TopK:
+        """The k best items for each customer row (rows of :attr:`data_`; -1 for a customer without history)."""
+        rows, k, novelty, items, values = self._start(rows, k, novelty)
+        known = np.flatnonzero(rows >= 0)
+        step = self._block_rows()
+        penalty = self._novelty_penalty(novelty)
+        for start in range(0, len(known), step):
+            at = known[start:start + step]
+            block = self.scores(rows[at])
+            items[at], values[at] = self._top_of_block(block, rows[at], k, exclude_bought, penalty)
+        filled = np.zeros(items.shape, dtype=bool)
+        if fill:
+            filled = self._fill(rows, items, values, exclude_bought, novelty)
+        return TopK(items, values, filled)
+
+    def _novelty_penalty(self, novelty: float) -> np.ndarray | None:
+        if novelty == 0:
+            return None
+        share = np.maximum(self.popularity_, 1.0 / max(self._check_fitted().shape[0], 1))
+        return share ** (-novelty)
+
+    def _top_of_block(self, block, rows: np.ndarray, k: int, exclude_bought: bool,
+                      penalty: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        data = self.data_
+        if sp.issparse(block):
+            block = sp.csr_matrix(block, dtype=np.float32)
+            if penalty is not None:
+                block = block @ sp.diags(penalty)
+                block = block.tocsr()
+            if exclude_bought:
+                bought = data.bought[rows]
+                block = block - block.multiply(bought)
+                block = sp.csr_matrix(block)
+                block.eliminate_zeros()
+            return top_k_sparse(block, k)
+        block = np.array(block, dtype=np.float64)
+        if penalty is not None:
+            block *= penalty[None, :]
+        if exclude_bought:
+            sub = data.bought[rows]
+            block[np.repeat(np.arange(len(rows)), np.diff(sub.indptr)), sub.indices] = -np.inf
+        return top_k_dense(block, k)
+
+    def _fill(self, rows: np.ndarray, items: np.ndarray, values: np.ndarray, exclude_bought: bool,
+              novelty: float) -> np.ndarray:
+        """Complete short lists with the most popular items not bought and not listed (in place)."""
+        filled = np.zeros(items.shape, dtype=bool)
+        short = np.flatnonzero((items < 0).any(axis=1))
+        if short.size:
+            rank_value = self.popularity_ * (1.0 if novelty == 0 else self._novelty_penalty(novelty))
+            self._take_ranked(rank_value, rows, short, items, values, filled, exclude_bought, score=False)
+        return filled
+
+    def _take_ranked(self, rank_value: np.ndarray, rows: np.ndarray, short: np.ndarray, items: np.ndarray,
+                     values: np.ndarray, mark: np.ndarray, exclude_bought: bool, *, score: bool) -> None:
+        """Fill the free slots of lists ``short`` with the best items by ``rank_value`` not bought and not listed.
+
+        The value written is ``rank_value`` when ``score``, else NaN; ``mark`` is set on every slot written.
+        """
+        data = self.data_
+        ranking = np.lexsort((np.arange(rank_value.size), -rank_value))
+        k = items.shape[1]
+        n_items = data.shape[1]
+        known = rows[short] >= 0
+        owned = data.bought[np.where(known, rows[short], 0)] if exclude_bought else \
+            sp.csr_matrix((short.size, n_items), dtype=np.float32)
+        owned = sp.csr_matrix(owned.multiply(known[:, None].astype(np.float32)))
+        widest = int(np.diff(owned.indptr).max(initial=0))
+        candidates = ranking[:min(n_items, 2 * k + widest)]
+        step = max(1, BLOCK_CELLS // max(candidates.size * (k + 1), 1))
+        for start in range(0, short.size, step):
+            at = short[start:start + step]
+            listed = items[at]
+            taken = owned[start:start + step][:, candidates].toarray() > 0
+            taken |= (listed[:, :, None] == candidates[None, None, :]).any(axis=1)
+            have = (listed >= 0).sum(axis=1)
+            free = ~taken
+            order = np.cumsum(free, axis=1)
+            pick = free & (order <= (k - have)[:, None])
+            r, c = np.nonzero(pick)
+            slot = have[r] + order[r, c] - 1
+            items[at[r], slot] = candidates[c]
+            values[at[r], slot] = rank_value[candidates[c]] if score else np.nan
+            mark[at[r], slot] = True
+
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_"))
+        fitted = "" if getattr(self, "data_", None) is None else f"; fitted on {self.data_.shape[0]:,} customers"
+        return f"{type(self).__name__}({settings}{fitted})"
+
+
+def _check_novelty(novelty: object) -> float:
+    if isinstance(novelty, bool) or not isinstance(novelty, (int, float)) or not np.isfinite(novelty) or novelty < 0:
+        raise CustlabError(f"novelty must be a number of 0 or more (0: off, 0.5: long-tail items rise), got {novelty!r}.")
+    return float(novelty)

@@ -1,0 +1,165 @@
+"""Top-k machinery, baselines, ALS (numpy against an exact solve and against implicit), complements."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+import pytest
+import scipy.sparse as sp
+from hypothesis import given
+from hypothesis import strategies as st
+
+from custlab.exceptions import CustlabError
+from custlab.recommend import ALS, ItemKNN, Popularity, RandomItems, implicit_available, interaction_matrix
+from custlab.recommend.base import top_k_dense, top_k_sparse
+from custlab.recommend.mf import _cg_sweep, als_numpy
+
+
+@given(st.lists(st.lists(st.integers(0, 4), min_size=6, max_size=6), min_size=1, max_size=8), st.integers(1, 8))
+def test_top_k_matches_a_plain_sort(rows, k):
+    values = np.array(rows, dtype=np.float64)
+    values[values == 0] = -np.inf  # not a candidate
+    items, scores = top_k_dense(values.copy(), k)
+    sparse_items, _ = top_k_sparse(sp.csr_matrix(np.where(np.isfinite(values), values, 0)), k)
+    for r, row in enumerate(values):
+        expected = sorted((j for j in range(row.size) if np.isfinite(row[j])), key=lambda j: (-row[j], j))[:k]
+        expected += [-1] * (k - len(expected))
+        assert items[r].tolist() == expected
+        assert sparse_items[r].tolist() == expected
+
+
+def _blocks(n_per_group: int = 40, seed: int = 0) -> pl.DataFrame:
+    """Two groups of customers with two disjoint tastes; each customer bought 3 of their group's 5 items."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for g, prefix in enumerate(("a", "b")):
+        for c in range(n_per_group):
+            for item in rng.choice(5, 3, replace=False):
+                rows.append((g * 1000 + c, f"{prefix}{item}"))
+    return pl.DataFrame(rows, schema={"customer_id": pl.Int64, "product_id": pl.String}, orient="row").with_columns(
+        order_date=pl.lit(dt.datetime(2024, 1, 1)))
+
+
+@pytest.mark.parametrize("model", [ItemKNN(similarity="cosine"), ItemKNN(similarity="bm25"),
+                                   ALS(factors=2, backend="numpy"),
+                                   pytest.param(ALS(factors=2, backend="implicit"), marks=pytest.mark.skipif(
+                                       not implicit_available(), reason="implicit not installed"))])
+def test_models_recover_planted_tastes(model):
+    data = interaction_matrix(_blocks())
+    rows = np.arange(data.shape[0])
+    top = model.fit(data).top_k(rows, 2)
+    group = np.array([c >= 1000 for c in data.customers.to_list()])
+    prefix = np.array([p[0] == "b" for p in data.items.to_list()])
+    assert (prefix[top.items] == group[:, None]).mean() > 0.95
+    assert not top.filled.any()
+    owned = data.bought[rows].toarray() > 0
+    assert not np.take_along_axis(owned, top.items, 1).any()
+
+
+def test_numpy_cg_converges_to_the_exact_least_squares_solution():
+    rng = np.random.default_rng(3)
+    conf = sp.random(30, 12, density=0.3, random_state=3, format="csr") * 5 + 0
+    conf.data += 1.0
+    y = rng.normal(size=(12, 4))
+    x = np.zeros((30, 4))
+    solved = _cg_sweep(conf, x, y, 0.1, steps=20)
+    dense = conf.toarray()
+    for u in range(30):
+        c = np.where(dense[u] > 0, dense[u], 1.0)
+        p = (dense[u] > 0).astype(float)
+        exact = np.linalg.solve(y.T @ (c[:, None] * y) + 0.1 * np.eye(4), y.T @ (c * p))
+        assert np.allclose(solved[u], exact, atol=1e-6)
+
+
+@pytest.mark.skipif(not implicit_available(), reason="implicit not installed")
+def test_numpy_and_implicit_backends_fit_equally_well():
+    data = interaction_matrix(_blocks(seed=5))
+    dense = data.bought.toarray()
+    losses = []
+    for backend in ("numpy", "implicit"):
+        model = ALS(factors=6, backend=backend, iterations=20).fit(data)
+        pred = model.user_factors_ @ model.item_factors_.T
+        losses.append(np.mean((dense - pred) ** 2))
+    assert abs(losses[0] - losses[1]) < 0.02 and max(losses) < 0.2
+
+
+def test_popularity_random_and_fill(tiny):
+    data = interaction_matrix(tiny)
+    top = Popularity().fit(data).top_k(data.rows_of([4, 99]), 3)
+    names = [data.items.gather(r[r >= 0]).to_list() for r in top.items]
+    assert names == [["tea", "cup"], ["tea", "cup", "jam"]]  # 4 owns jam; 99 has no history
+    random = RandomItems(seed=1).fit(data).top_k(data.rows_of([3]), 2)
+    assert set(data.items.gather(random.items[0]).to_list()) == {"cup", "jam"}
+    with pytest.raises(CustlabError, match="not fitted"):
+        ItemKNN().top_k(np.array([0]), 1)
+    with pytest.raises(CustlabError, match="k must be"):
+        Popularity().fit(data).top_k(np.array([0]), 0)
+
+
+def test_segment_popularity_ranks_within_the_segment(tiny):
+    segments = pl.DataFrame({"customer_id": [1, 2, 3, 4], "segment": ["x", "x", "x", "y"]})
+    data = interaction_matrix(tiny)
+    pop = Popularity(segments=segments).fit(data)
+    top = pop.top_k(np.array([-1, -1, data.rows_of([3])[0]]), 2, labels=["y", "x", None])
+    assert [data.items.gather(r).to_list() for r in top.items] == [["jam", "tea"], ["tea", "cup"], ["cup", "jam"]]
+
+
+def test_als_settings_are_checked():
+    data = interaction_matrix(_blocks())
+    with pytest.raises(CustlabError, match="factors"):
+        ALS(factors=0).fit(data)
+    with pytest.raises(CustlabError, match="backend"):
+        ALS(backend="gpu").fit(data)
+
+
+def test_als_numpy_is_deterministic():
+    conf = sp.random(20, 10, density=0.3, random_state=1, format="csr")
+    a = als_numpy(conf, factors=3, iterations=3, seed=4)
+    b = als_numpy(conf, factors=3, iterations=3, seed=4)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
+def test_buy_again_lists_own_products_by_purchase_days_then_popular(tiny):
+    from custlab.recommend import BuyAgain
+
+    extra = tiny.vstack(tiny.filter(pl.col("customer_id") == 1, pl.col("product_id") == "cup")
+                        .with_columns(order_date=pl.col("order_date") + dt.timedelta(days=1)))
+    data = interaction_matrix(extra)
+    model = BuyAgain().fit(data)
+    top = model.top_k(data.rows_of([1, 4]), 3, exclude_bought=False)
+    names = [data.items.gather(row[row >= 0]).to_list() for row in top.items]
+    # customer 1: cup on 2 days, tea on 1; then the most bought product not bought (jam); customer 4: jam (2 days)
+    assert names == [["cup", "tea", "jam"], ["jam", "tea", "cup"]]
+    assert top.filled.tolist() == [[False, False, True], [False, True, True]]
+    assert top.scores[0, :2].tolist() == pytest.approx([2.0, 1.0], abs=0.01)
+    # leaving bought products out, it is popularity
+    pop = Popularity().fit(data).top_k(data.rows_of([1, 4]), 2)
+    assert model.top_k(data.rows_of([1, 4]), 2).items.tolist() == pop.items.tolist()
+
+
+def test_top_k_repr_is_a_headline():
+    from custlab.recommend import TopK
+
+    top = TopK(np.full((1000, 10), 3, dtype=np.int64), np.zeros((1000, 10)), np.zeros((1000, 10), dtype=bool))
+    assert repr(top) == "TopK(1,000 customers x 10 slots, 10,000 items listed)"
+
+
+def test_default_chooses_buy_again_where_customers_rebuy():
+    """Customers rebuy their own two staples every week and try nothing else: for lists that may repeat
+    purchases the default picks buy_again; for new items it keeps its new-item choice."""
+    from custlab.recommend import DefaultRecommender
+
+    rows = []
+    for c in range(60):
+        staples = [f"s{(c + j) % 20}" for j in (0, 7)]
+        for week in range(20):
+            rows += [(c, item, dt.datetime(2024, 1, 1) + dt.timedelta(days=7 * week + c % 3)) for item in staples]
+    tx = pl.DataFrame(rows, schema=["customer_id", "product_id", "order_date"], orient="row")
+    model = DefaultRecommender().fit(interaction_matrix(tx))
+    assert model.repeat_chosen_ == "buy_again" and model.chosen_ != "buy_again"
+    assert model.used(False) is model.repeat_model_ and model.used(True) is model.model_
+    assert "buy again" in model.why()
+    top = model.top_k(model.data_.rows_of([0]), 2, exclude_bought=False)
+    assert sorted(model.data_.items.gather(top.items[0]).to_list()) == ["s0", "s7"]

@@ -1,0 +1,63 @@
+"""next_best_action(): one row per customer, the rules in order, the expected value, languages."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from custlab.exceptions import CustlabError
+from custlab.recommend import NBA_COLUMNS, next_best_action, plot_next_best_actions
+
+
+@pytest.fixture(scope="module")
+def actions(shop):
+    customers = shop.customers.with_columns(birth_date=pl.date(1990, (pl.col("customer_id") % 12) + 1, 15))
+    return next_best_action(shop.transactions, customers=customers, model="knn")
+
+
+def test_one_action_per_customer_without_gaps(actions, shop):
+    table = actions.to_frame()
+    assert table.columns == list(NBA_COLUMNS)
+    assert table.height == shop.transactions["customer_id"].n_unique() == table["customer_id"].n_unique()
+    assert table["priority"].to_list() == list(range(1, table.height + 1))
+    for name, dtype in table.schema.items():
+        assert table[name].null_count() == 0, name
+        if dtype == pl.Float64:
+            assert table[name].is_finite().all(), name
+    assert (table["expected_value"] - table["p_alive"] * table["expected_spend"] * table["response_rate"]).abs().max() < 1e-9
+    assert table["expected_value"].is_sorted(descending=True)
+
+
+def test_rules_birthday_then_reminder(actions):
+    table = actions.to_frame()
+    month = actions.as_of.month
+    birthday = table.filter(pl.col("action_id") == "birthday_offer")
+    assert birthday.height > 0 and (birthday["customer_id"] % 12 + 1 == month).all()
+    assert birthday["reason"].str.contains(actions.as_of.strftime("%B")).all()
+    due = table.filter(pl.col("action_id") == "replenish_reminder")
+    assert due.height > 0 and due["reason"].str.starts_with("Bought about every").all()
+    assert (table.filter(pl.col("action_id") == "retention_offer")["p_churn"] >= 0.5).all()
+    assert actions.summary["customers"].sum() == table.height
+
+
+def test_response_rate_is_the_users(shop):
+    tx = shop.transactions
+    values = tx.select("customer_id").unique().with_columns(p_alive=pl.lit(0.5), expected_spend=pl.lit(100.0))
+    one = next_best_action(tx, values=values, response_rates=0.2, model="popularity").to_frame()
+    assert one["expected_value"].to_list() == pytest.approx([10.0] * one.height)
+    with pytest.raises(CustlabError, match="response_rates"):
+        next_best_action(tx, values=values, response_rates=2.0, model="popularity")
+
+
+def test_chinese_and_plot(shop, actions):
+    zh = next_best_action(shop.transactions, model="popularity", language="zh")
+    assert "位顾客" in zh.describe("zh")
+    assert not zh.to_frame()["action"].str.contains("[A-Za-z]{4}").all()
+    fig = plot_next_best_actions(actions, language="zh")
+    assert len(fig.axes[0].patches) == actions.summary.height
+
+
+def test_birth_date_as_text_is_refused_with_the_fix(shop):
+    customers = shop.customers.with_columns(birth_date=pl.lit("1990-05-15"))
+    with pytest.raises(CustlabError, match="birth_date .* not a date.*validate"):
+        next_best_action(shop.transactions, customers=customers, model="popularity")
