@@ -1,0 +1,218 @@
+"""The report's "Demand outlook": the next months per top category, with intervals, alerts and accuracy.
+
+:func:`demand_outlook` turns transactions into one frozen
+:class:`DemandOutlook`:
+
+1. monthly revenue of the ``top_n`` groups (``by``: ``category`` when the
+   data have it, else ``product_id``; ranked by revenue in the last 12 months)
+   and of all the others together (``"Other"``), under the shop's total;
+2. a forecast of each (the model each series' rolling-origin backtest picks)
+   with 80%/95% intervals, reconciled (MinT) so the groups add up to the total;
+3. the backtest's accuracy against naive and seasonal naive, and ``trusted``:
+   True only when the chosen models beat both on weighted MASE;
+4. alerts: stock-out/overstock risk per group from the intervals, and "heat
+   rising" for the best-selling products in the latest week (30% above the
+   forecast and beyond its 95% interval; units when the data have ``quantity``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from dataclasses import dataclass, field, replace
+
+import polars as pl
+
+from custlab._dates import as_datetime, as_of_after
+from custlab._i18n import check_language, label, t
+from custlab._types import DateLike, Frame
+from custlab.data.schema import check_frame, require_columns
+from custlab.exceptions import CustlabError
+from custlab.forecast.alerts import Alerts, heat_alerts, stock_alerts
+from custlab.forecast.backtest import Backtest
+from custlab.forecast.hierarchy import hierarchy_series, reconcile
+from custlab.forecast.predict import Forecast, forecast
+from custlab.forecast.series import TOTAL, ForecastWarning, series, shift_periods
+
+__all__ = ["OTHER", "DemandOutlook", "demand_outlook"]
+
+#: Name of the group holding everything outside the top groups.
+OTHER = "Other"
+#: Products watched for heat alerts.
+HEAT_PRODUCTS = 20
+
+
+@dataclass(frozen=True)
+class DemandOutlook:
+    """Result of :func:`demand_outlook`.
+
+    Attributes
+    ----------
+    as_of
+        First instant not in the history.
+    by
+        The grouping column.
+    groups
+        The top groups, by revenue in the last 12 months, then ``"Other"`` if any.
+    forecast
+        The reconciled monthly :class:`~custlab.forecast.Forecast` (total and groups).
+    backtest
+        Its rolling-origin :class:`~custlab.forecast.Backtest`, or None when the history is too short.
+    alerts
+        Stock risks of the groups and heat alerts of the top products.
+    notes
+        Caveats met on the way (in English; keys of the catalogue).
+    """
+
+    as_of: dt.datetime
+    by: str
+    groups: tuple[str, ...]
+    forecast: Forecast = field(repr=False)
+    backtest: Backtest | None = field(repr=False)
+    alerts: Alerts = field(repr=False)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def trusted(self) -> bool:
+        """The chosen models beat naive and seasonal naive on weighted MASE in the backtest."""
+        return self.backtest is not None and self.backtest.trusted
+
+    def to_frame(self) -> pl.DataFrame:
+        """Next months per group and the total: ``series_id``, ``period``, ``model``, ``mean``, ``lo_*``, ``hi_*``."""
+        order = {g: i for i, g in enumerate((TOTAL, *self.groups))}
+        return self.forecast.table.sort(pl.col("series_id").replace_strict(order, default=99), "period")
+
+    @property
+    def summary(self) -> pl.DataFrame:
+        """Per group and total: forecast over the horizon, the same months a year earlier, change, model."""
+        order = {g: i for i, g in enumerate((TOTAL, *self.groups))}
+        return self.forecast.summary.sort(pl.col("series_id").replace_strict(order, default=99))
+
+    @property
+    def accuracy(self) -> pl.DataFrame:
+        """Weighted MASE, WAPE and interval coverage of the chosen models and of the two baselines."""
+        if self.backtest is None:
+            return pl.DataFrame(schema={"model": pl.String, "mase": pl.Float64, "wape": pl.Float64})
+        return self.backtest.summary
+
+    def describe(self, language: str = "en") -> list[str]:
+        """Plain sentences for the report: the outlook per group, whether to trust it, and the alerts."""
+        check_language(language)
+        first = self.forecast.first_period
+        last = shift_periods(first, self.forecast.freq, self.forecast.horizon - 1)
+        out = [t("forecast.outlook.head", language, months=self.forecast.horizon, first=f"{first:%Y-%m}",
+                 last=f"{last:%Y-%m}", by=label(self.by, language))]
+        for row in self.summary.iter_rows(named=True):
+            name = t("forecast.outlook.total", language) if row["series_id"] == TOTAL else label(row["series_id"], language)
+            span = self.forecast.table.filter(pl.col("series_id") == row["series_id"])
+            lo, hi = float(span["lo_80"].sum()), float(span["hi_80"].sum())
+            if row["change"] is None:
+                out.append(t("forecast.outlook.group", language, name=name, value=row["forecast"], lo=lo, hi=hi))
+            else:
+                out.append(t("forecast.outlook.group_change", language, name=name, value=row["forecast"], lo=lo, hi=hi,
+                             change=row["change"] * 100))
+        if self.backtest is None:
+            out.append(t("forecast.outlook.untested", language))
+        else:
+            out.extend(self.backtest.describe(language)[:2])
+        out.extend(self.alerts.describe(language))
+        out.extend(t(f"forecast.note.{note}", language) for note in self.notes)
+        return out
+
+    def __repr__(self) -> str:
+        total = self.forecast.table.filter(pl.col("series_id") == TOTAL)["mean"].sum()
+        return (f"DemandOutlook(as_of {self.as_of:%Y-%m-%d}, by {self.by}, {len(self.groups)} groups, next "
+                f"{self.forecast.horizon} months total {total:,.0f}, trusted={self.trusted}, {self.alerts.table.height} alerts)")
+
+
+def demand_outlook(
+    transactions: Frame,
+    *,
+    as_of: DateLike | None = None,
+    by: str | None = None,
+    top_n: int = 5,
+    horizon: int = 3,
+    threshold: float = 0.30,
+    language: str = "en",
+    n_jobs: int | None = None,
+) -> DemandOutlook:
+    """The next ``horizon`` months of revenue per top group, with intervals, accuracy and alerts.
+
+    Parameters
+    ----------
+    transactions
+        Order lines with ``order_date``, ``amount`` and ``by`` (and
+        ``product_id`` for heat alerts when ``by`` is another column).
+    as_of
+        First instant not in the history (see :mod:`custlab._dates`); default
+        the midnight after the last order. Only whole months before it count.
+    by
+        Grouping column; default ``"category"`` if present, else ``"product_id"``.
+    top_n
+        Groups shown; the rest are summed into ``"Other"``.
+    horizon
+        Months ahead.
+    threshold
+        Rise (or fall) that triggers an alert (0.30 = 30%).
+    language
+        Checked here so a bad value fails early; the result writes any language.
+    n_jobs
+        Processes for statsforecast.
+
+    Returns
+    -------
+    DemandOutlook
+        Frozen; ``.to_frame()``, ``.summary``, ``.accuracy``, ``.alerts``, ``.trusted``, ``.describe(language)``.
+    """
+    check_language(language)
+    check_frame(transactions, argument="transactions")
+    if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
+        raise CustlabError(f"top_n must be a whole number >= 1, got {top_n!r}.")
+    columns = transactions.collect_schema().names()
+    by = by or ("category" if "category" in columns else "product_id")
+    require_columns(transactions, ["order_date", "amount", by], purpose="for the demand outlook")
+    frame = transactions.lazy()
+    as_of_dt = as_datetime(as_of)
+    if as_of_dt is None:
+        as_of_dt = as_of_after(frame.select(pl.col("order_date").max()).collect().item())
+    frame = frame.filter(pl.col("order_date") < as_of_dt)
+    year_start = as_of_dt - dt.timedelta(days=365)
+    ranking = (frame.filter(pl.col("order_date") >= year_start).group_by(by).agg(pl.col("amount").sum())
+               .sort("amount", by, descending=[True, False]).collect())
+    top = [str(v) for v in ranking[by].head(top_n).to_list() if v is not None]
+    grouped = frame.with_columns(_group=pl.when(pl.col(by).cast(pl.String).is_in(top))
+                                 .then(pl.col(by).cast(pl.String)).otherwise(pl.lit(OTHER)))
+    notes: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ForecastWarning)
+        tree = hierarchy_series(grouped, levels=("_group",), freq="1mo", as_of=as_of_dt)
+        base = forecast(tree.series, horizon=horizon, n_jobs=n_jobs)
+        result = reconcile(base, tree, method="mint_shrink")
+        alerts = stock_alerts(result, threshold=threshold)
+        alerts = replace(alerts, table=alerts.table.filter(pl.col("series_id").is_in(top)))  # not the total or Other
+        alerts = alerts + _heat(frame, by, top, as_of_dt, threshold, n_jobs)
+    if result.reconciled != "mint_shrink":
+        notes.append("reconciled_wls")
+    if any(issubclass(w.category, ForecastWarning) and "not forecast" in str(w.message) for w in caught):
+        notes.append("skipped")
+    groups = tuple(g for g in (*top, OTHER) if g in set(tree.nodes["series_id"].to_list()))
+    return DemandOutlook(as_of=as_of_dt, by=by, groups=groups, forecast=result, backtest=result.backtest,
+                         alerts=alerts, notes=tuple(notes))
+
+
+def _heat(frame: pl.LazyFrame, by: str, top: list[str], as_of: dt.datetime, threshold: float,
+          n_jobs: int | None) -> Alerts:
+    """Heat alerts of the best-selling products (of the top groups) in the latest complete week."""
+    if "product_id" not in frame.collect_schema().names():
+        return Alerts.empty(threshold, 95)
+    products = frame.filter(pl.col(by).cast(pl.String).is_in(top)) if by != "product_id" else frame
+    recent = as_of - dt.timedelta(weeks=13)
+    best = (products.filter(pl.col("order_date") >= recent).group_by("product_id").agg(pl.col("amount").sum())
+            .sort("amount", "product_id", descending=[True, False]).head(HEAT_PRODUCTS).collect()["product_id"])
+    measure = "units" if "quantity" in frame.collect_schema().names() else "revenue"  # units: one big order is no heat
+    weekly = series(products.filter(pl.col("product_id").is_in(best.implode())), by="product_id", freq="1w",
+                    measure=measure, as_of=as_of)
+    try:
+        return heat_alerts(weekly, threshold=threshold, level=95, n_jobs=n_jobs)
+    except CustlabError:  # too little history for any product: no heat alert can be judged
+        return Alerts.empty(threshold, 95)

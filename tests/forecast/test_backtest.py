@@ -1,0 +1,92 @@
+"""custlab.forecast.backtest: errors against a hand computation, planted demand recovered, Online Retail weekly."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+import pytest
+
+from custlab.exceptions import CustlabError, EmptyDataError
+from custlab.forecast import backtest, series
+
+
+def _monthly(values, sid="x", start=dt.date(2020, 1, 1)):
+    months = pl.date_range(start, start.replace(year=start.year + 10), "1mo", eager=True)[: len(values)]
+    return pl.DataFrame({"series_id": sid, "period": months, "value": [float(v) for v in values]})
+
+
+def test_mase_and_wape_equal_a_hand_computation_of_naive_and_seasonal_naive():
+    rng = np.random.default_rng(4)
+    y = 50 + 10 * np.sin(np.arange(30) * 2 * np.pi / 12) + rng.normal(0, 3, 30)
+    result = backtest(_monthly(y), horizon=3, models=["naive"], n_windows=2)
+    rows = dict(result.table.filter(pl.col("series_id") == "x").select("model", "mase").iter_rows())
+    wapes = dict(result.table.filter(pl.col("series_id") == "x").select("model", "wape").iter_rows())
+    for model, lag in (("naive", None), ("seasonal_naive", 12)):
+        mases, errors, volume = [], 0.0, 0.0
+        for cut in (24, 27):
+            train, test = y[:cut], y[cut:cut + 3]
+            guess = np.full(3, train[-1]) if lag is None else train[cut - lag:cut - lag + 3]
+            mases.append(np.abs(guess - test).mean() / np.abs(np.diff(train)).mean())
+            errors += np.abs(guess - test).sum()
+            volume += np.abs(test).sum()
+        assert rows[model] == pytest.approx(np.mean(mases), rel=1e-9)
+        assert wapes[model] == pytest.approx(errors / volume, rel=1e-9)
+
+
+def test_planted_seasons_festival_and_trend_are_recovered(planted_series):
+    """Weekly planted demand (3 years): auto beats both baselines, MASE well below 1, intervals near nominal."""
+    result = backtest(planted_series, horizon=13)
+    assert result.trusted
+    assert result.score("auto") < 0.85 < result.score("seasonal_naive") < result.score("naive")
+    summary = result.summary.filter(pl.col("model") == "auto")
+    assert 0.70 <= summary["coverage_80"][0] <= 0.92 and 0.85 <= summary["coverage_95"][0] <= 0.99
+    per = result.table.filter(pl.col("series_id").is_not_null())
+    mase = {(s, m): v for s, m, v in per.select("series_id", "model", "mase").iter_rows()}
+    for seasonal in ("sunscreen", "down_jacket"):  # the season is real: last year's week beats a flat level
+        assert mase[(seasonal, "seasonal_naive")] < 1.0 < mase[(seasonal, "naive")]
+        assert mase[(seasonal, "seasonal_naive")] < mase[(seasonal, "ets")] / 3
+    assert mase[("tea", "auto")] < 0.8 and mase[("tea", "auto")] < mase[("tea", "seasonal_naive")]  # the trend
+
+
+def test_festival_flags_let_arima_beat_last_years_week_on_the_moving_spring_festival(planted_series):
+    gifts = planted_series.filter(pl.col("series_id") == "gift_box")
+    result = backtest(gifts, horizon=13, models=["arima"], n_windows=2)
+    mase = dict(result.table.filter(pl.col("series_id").is_not_null()).select("model", "mase").iter_rows())
+    assert mase["arima"] < 0.9 * mase["seasonal_naive"] and mase["arima"] < 0.7
+
+
+def test_online_retail_weekly_revenue_per_country_auto_beats_seasonal_naive(retail_demand):
+    weekly = series(retail_demand, by="country", freq="1w")
+    result = backtest(weekly, horizon=13)
+    assert result.score("auto") < result.score("seasonal_naive") < result.score("naive")
+    assert result.summary["n_series"][0] >= 25
+    overall = result.table.filter(pl.col("series_id").is_null())
+    assert set(overall["model"]) >= {"auto", "naive", "seasonal_naive", "ets", "theta", "croston", "ensemble"}
+    assert overall["wape"].is_not_null().all() and not overall["mase"].is_nan().any()
+
+
+def test_short_constant_negative_and_too_long_horizon_are_handled():
+    rng = np.random.default_rng(1)
+    panel = pl.concat([
+        _monthly(rng.poisson(20, 30), "ok"),
+        _monthly([0.0] * 30, "zeros"),
+        _monthly(np.r_[rng.poisson(3, 29), -5.0], "returns"),  # a period with net returns
+        _monthly([4.0, 5.0], "new"),
+    ])
+    result = backtest(panel, horizon=3, n_windows=2)
+    assert result.unscored["series_id"].to_list() == ["new"]
+    zeros = result.table.filter(pl.col("series_id") == "zeros")
+    assert zeros["mase"].is_null().all() and zeros["wape"].is_null().all()
+    assert result.chosen.filter(pl.col("series_id") == "zeros")["model"].item() == "naive"
+    returns = set(result.table.filter(pl.col("series_id") == "returns")["model"])
+    assert not returns & {"croston", "tsb", "adida"}  # intermittent-demand models need non-negative demand
+    text = " ".join(result.describe("en") + result.describe("zh"))
+    assert "nan" not in text.lower() and "None" not in text
+    with pytest.raises(EmptyDataError, match="needs at least 20"):
+        backtest(_monthly(range(10)), horizon=12)
+    with pytest.raises(CustlabError, match="horizon must be a whole number"):
+        backtest(panel, horizon=0)
+    with pytest.raises(CustlabError, match="unknown \\['prophet'\\]"):
+        backtest(panel, horizon=3, models=["prophet"])

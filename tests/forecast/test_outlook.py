@@ -1,0 +1,79 @@
+"""The report's demand outlook on the synthetic shop, and the plots (artists, not pixels)."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from matplotlib.figure import Figure
+
+import custlab as cl
+from custlab.exceptions import CustlabError
+from custlab.forecast import (
+    DemandOutlook, backtest, demand_outlook, forecast, plot_backtest, plot_demand_outlook, plot_forecast, series,
+)
+
+
+@pytest.fixture(scope="module")
+def shop():
+    return cl.make_shop(2000, seed=5)
+
+
+@pytest.fixture(scope="module")
+def outlook(shop):
+    return demand_outlook(shop.transactions, top_n=4)
+
+
+def test_outlook_adds_up_reports_accuracy_and_reads_in_both_languages(outlook):
+    assert isinstance(outlook, DemandOutlook) and len(outlook.groups) == 5 and outlook.groups[-1] == "Other"
+    table = outlook.to_frame()
+    assert table["series_id"][0] == "total" and table["period"].n_unique() == 3
+    totals = table.group_by("period").agg(
+        total=pl.col("mean").filter(pl.col("series_id") == "total").sum(),
+        parts=pl.col("mean").filter(pl.col("series_id") != "total").sum())
+    assert (totals["total"] - totals["parts"]).abs().max() < 1e-6 * totals["total"].max()
+    assert outlook.accuracy["model"].to_list() == ["auto", "naive", "seasonal_naive"]
+    assert outlook.trusted == (outlook.backtest.score("auto") < min(outlook.backtest.score("naive"),
+                                                                    outlook.backtest.score("seasonal_naive")))
+    for language in ("en", "zh"):
+        text = outlook.describe(language)
+        assert len(text) >= 7 and not any(w in " ".join(text).lower() for w in ("nan", "none", "inf"))
+    verdict = "No model beats" if not outlook.trusted else "beat both naive baselines"
+    assert any(verdict in line for line in outlook.describe("en"))
+    if not outlook.trusted:  # the advice names the better of the two baselines, with its score
+        better = min(("naive", "seasonal_naive"), key=outlook.backtest.score)
+        advice = "last period's value" if better == "naive" else "same period last year"
+        assert any(advice in line and f"{outlook.backtest.score(better):.2f}" in line for line in outlook.describe("en"))
+    assert "DemandOutlook(as_of 2025-01-01" in repr(outlook)
+    with pytest.raises(CustlabError, match="language must be one of"):
+        demand_outlook(pl.DataFrame(), language="fr")
+
+
+def test_the_shops_planted_seasons_show_in_the_monthly_forecast(shop):
+    """Down jackets (winter) and sunscreen (summer): January-March forecast against last summer's months."""
+    units = series(shop.transactions, by="product_name", freq="1mo", measure="units").filter(
+        pl.col("series_id").is_in(["down_jacket", "sunscreen"]))
+    result = forecast(units, horizon=3, models="seasonal_naive")
+    ahead = dict(result.table.group_by("series_id").agg(pl.col("mean").mean()).iter_rows())
+    summer = dict(units.filter(pl.col("period").dt.month().is_in([6, 7, 8])).group_by("series_id")
+                  .agg(pl.col("value").mean()).iter_rows())
+    assert ahead["down_jacket"] > 3 * summer["down_jacket"] and ahead["sunscreen"] < summer["sunscreen"] / 3
+
+
+def test_plots_draw_without_pyplot_in_both_languages(outlook):
+    fig = plot_demand_outlook(outlook, language="zh")
+    assert isinstance(fig, Figure) and sum(ax.get_visible() for ax in fig.axes) == len(outlook.groups) + 1
+    assert fig.axes[0].get_title() == "全部销售"
+    fig = plot_forecast(outlook.forecast, "total")
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["history", "95% interval", "80% interval", "forecast"]
+    fig = plot_backtest(outlook.backtest, language="en")
+    bars = fig.axes[0].patches
+    assert len(bars) == outlook.backtest.table.filter(pl.col("series_id").is_null() & pl.col("mase").is_not_null()).height
+    with pytest.raises(CustlabError, match="has no forecast"):
+        plot_forecast(outlook.forecast, "nonexistent")
+
+
+def test_backtest_plot_marks_seasonal_naive(planted_series):
+    result = backtest(planted_series.filter(pl.col("series_id") == "down_jacket"), horizon=13, models=["ets"])
+    fig = plot_backtest(result, language="zh")
+    assert fig.axes[0].get_xlabel() == "加权 MASE（越低越好）" and fig.axes[0].get_legend() is not None
