@@ -74,6 +74,11 @@ def _outlying_cuts(frame: pl.LazyFrame) -> tuple[dt.datetime | None, dt.datetime
     """
     days = (frame.select(day=pl.col("order_date").dt.truncate("1d")).drop_nulls()
             .group_by("day").agg(rows=pl.len()).sort("day").collect())
+    return _cuts_of_days(days)
+
+
+def _cuts_of_days(days: pl.DataFrame) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """:func:`_outlying_cuts` from lines per day (``day``, ``rows``, sorted); shared with :mod:`custlab.engine`."""
     if days.height < 2:
         return None, None
     dates, rows = days["day"].to_list(), days["rows"].to_list()
@@ -96,38 +101,49 @@ def _outlying_cuts(frame: pl.LazyFrame) -> tuple[dt.datetime | None, dt.datetime
     return low, high
 
 
+def _row_rules(ns, names: Sequence[str], *, as_of, cancel_pattern, non_product_ids, non_product_pattern, max_amount,
+              cuts: tuple = (None, None), any_of=None) -> dict:
+    """The row-level rules (those that look at one line), written once for polars and for narwhals.
+
+    ``ns`` is the expression module (``polars``, or ``narwhals`` for
+    :mod:`custlab.engine.cleaning`); ``any_of(*exprs)`` ors conditions
+    (default ``ns.any_horizontal``); ``cuts`` are the outlying-date bounds of
+    :func:`_cuts_of_days`. A rule whose columns are absent is None.
+    """
+    any_of = any_of or ns.any_horizontal
+    col = ns.col
+    finite = [c for c in ("amount", "quantity", "unit_price") if c in names]
+    returned = col("amount") < 0
+    if "quantity" in names:
+        returned = returned | (col("quantity") <= 0)
+    non_product = None
+    if "product_id" in names:
+        non_product = col("product_id").is_in(list(non_product_ids or []))
+        if non_product_pattern:
+            non_product = non_product | col("product_id").str.contains(non_product_pattern)
+    low, high = cuts
+    outside = ([col("order_date") < low] if low else []) + ([col("order_date") >= high] if high else [])
+    return {
+        "invalid_amount": any_of(*[col(c).is_nan() | ~col(c).is_finite() for c in finite])
+        | (col("amount").abs() > max_amount),
+        "cancelled": col("order_id").cast(ns.String).str.contains(cancel_pattern) if cancel_pattern else None,
+        "returned": returned,
+        "missing_customer": col("customer_id").is_null(),
+        "missing_value": col("order_date").is_null() | col("amount").is_null(),
+        "non_positive_price": (col("unit_price") <= 0) if "unit_price" in names else (col("amount") <= 0),
+        "after_as_of": None if as_of is None else col("order_date") >= as_of,
+        "non_product": non_product,
+        "outlying_date": any_of(*outside) if outside else ns.lit(False),
+    }
+
+
 def _conditions(frame: pl.LazyFrame, names: list[str], rules: Sequence[str], *, as_of, cancel_pattern,
                 non_product_ids, non_product_pattern, max_amount) -> dict[str, pl.Expr | None]:
     """The condition marking a row for each rule asked for; None where the columns it needs are absent."""
-    finite = [c for c in ("amount", "quantity", "unit_price") if c in names]
-    cancelled = pl.col("order_id").cast(pl.String).str.contains(cancel_pattern) if cancel_pattern else None
-    returned = pl.col("amount") < 0
-    if "quantity" in names:
-        returned = returned | (pl.col("quantity") <= 0)
-    out: dict[str, pl.Expr | None] = {
-        "invalid_amount": pl.any_horizontal([pl.col(c).is_nan() | pl.col(c).is_infinite() for c in finite])
-        | (pl.col("amount").abs() > max_amount),
-        "cancelled": cancelled,
-        "returned": returned,
-        "missing_customer": pl.col("customer_id").is_null(),
-        "missing_value": pl.col("order_date").is_null() | pl.col("amount").is_null(),
-        "non_positive_price": (pl.col("unit_price") <= 0) if "unit_price" in names else (pl.col("amount") <= 0),
-        "after_as_of": None if as_of is None else pl.col("order_date") >= pl.lit(as_of),
-        "duplicate": ~pl.struct(names).is_first_distinct(),
-        "non_product": None,
-        "outlying_date": None,
-        "reversed": None,
-    }
-    if "product_id" in names:
-        cond = pl.col("product_id").is_in(list(non_product_ids or []))
-        if non_product_pattern:
-            cond = cond | pl.col("product_id").str.contains(non_product_pattern)
-        out["non_product"] = cond
-    if "outlying_date" in rules:
-        low, high = _outlying_cuts(frame)
-        cuts = ([pl.col("order_date") < pl.lit(low)] if low else []) + (
-            [pl.col("order_date") >= pl.lit(high)] if high else [])
-        out["outlying_date"] = pl.any_horizontal(cuts) if cuts else pl.lit(False)
+    cuts = _outlying_cuts(frame) if "outlying_date" in rules else (None, None)
+    out = _row_rules(pl, names, as_of=as_of, cancel_pattern=cancel_pattern, non_product_ids=non_product_ids,
+                    non_product_pattern=non_product_pattern, max_amount=max_amount, cuts=cuts)
+    out.update(duplicate=~pl.struct(names).is_first_distinct(), reversed=None)
     return {rule: out[rule] for rule in RULES if rule in rules}
 
 
@@ -192,6 +208,13 @@ def clean_transactions(
     >>> report.reversed_pairs.select("order_id", "reversal_order_id").row(0)
     ('1', 'C2')
     """
+    if not isinstance(transactions, (pl.DataFrame, pl.LazyFrame)):
+        from custlab import engine as pushdown  # DuckDB, Spark...: aggregate where the data live
+
+        if pushdown.accepts(transactions):
+            return pushdown.clean_transactions(transactions, as_of=as_of, rules=rules, cancel_pattern=cancel_pattern,
+                                               non_product_ids=non_product_ids, non_product_pattern=non_product_pattern,
+                                               max_amount=max_amount, source=source)
     check_frame(transactions, argument="transactions")
     unknown = [r for r in rules if r not in RULES]
     if unknown:
