@@ -12,6 +12,12 @@ Analysis packages are imported on first use, so ``import custlab`` stays fast::
     cl.repurchase                    # repurchase cycles and reminders
     cl.rules                         # association, sequential and seasonal rules
     cl.funnel, cl.cohorts, cl.channels, cl.activity, cl.portrait
+    cl.campaigns                     # campaign results: A/B lift, uplift, matched and diff-in-diff effects
+    cl.attribution                   # channel attribution (rules, Markov, Shapley) and ROI
+    cl.reviews                       # review sentiment, NPS/CSAT, aspects and complaint drivers
+    cl.recommend                     # recommendations, evaluation and next best action
+    cl.forecast                      # category demand forecasts with backtests
+    cl.engine                        # the same counts on DuckDB relations and Spark DataFrames
     cl.report                        # the monthly report
 """
 
@@ -32,8 +38,9 @@ __version__ = "0.2.0"
 
 #: Subpackages and modules, imported on first attribute access.
 SUBPACKAGES = (
-    "activity", "channels", "churn", "cli", "clv", "cohorts", "data", "funnel", "portrait", "repurchase",
-    "report", "rules", "segments", "synthetic",
+    "activity", "attribution", "campaigns", "channels", "churn", "cli", "clv", "cohorts", "data", "engine",
+    "forecast", "funnel", "portrait", "recommend", "report", "repurchase", "reviews", "rules", "segments",
+    "synthetic",
 )
 _FROM = {
     "make_shop": "custlab.synthetic", "Shop": "custlab.synthetic",

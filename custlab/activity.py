@@ -97,6 +97,11 @@ def weekday_hour(
     >>> t.height, t.filter(pl.col("value") > 0).select("weekday_name", "hour", "value").rows()
     (168, [('Mon', 20, 15.0), ('Sat', 9, 7.0)])
     """
+    if not isinstance(data, (pl.DataFrame, pl.LazyFrame)):
+        from custlab import engine as pushdown  # DuckDB, Spark...: aggregate where the data live
+
+        if pushdown.accepts(data):
+            return pushdown.weekday_hour(data, measure=measure, by=by, event=event, language=language)
     check_frame(data, argument="data")
     names_ = weekday_names(language)
     present = data.collect_schema().names()
@@ -137,6 +142,11 @@ def weekday_hour(
     if counts.height == 0:
         raise EmptyDataError(f"No {table} with a {time_col} to place on the weekday x hour grid"
                              + (f" (event={event!r} kept none)." if event is not None else "."))
+    return _grid_table(counts, by, names_)
+
+
+def _grid_table(counts: pl.DataFrame, by: list[str], names_: list[str]) -> pl.DataFrame:
+    """The full 7 x 24 grid per ``by`` group from the non-zero counts (shared with :mod:`custlab.engine`)."""
     grid = pl.DataFrame({"weekday": pl.Series(range(1, 8), dtype=pl.Int8)}).join(
         pl.DataFrame({"hour": pl.Series(range(24), dtype=pl.Int8)}), how="cross"
     )

@@ -46,8 +46,9 @@ def cohort_retention(
         Pass cleaned data (:func:`custlab.data.clean.clean_transactions`): returns
         left in would count as negative revenue.
     as_of
-        Analysis date: orders at or after it are left out. Default: the day
-        after the last order.
+        The first instant that is not history (see :mod:`custlab._dates`):
+        orders at or after it are left out. Default: the midnight after the
+        last order.
     max_periods
         Keep periods 0..max_periods only.
 
@@ -65,7 +66,7 @@ def cohort_retention(
     Raises
     ------
     CustlabError
-        Orders without a customer_id (they belong to no cohort).
+        Orders without a customer_id or an order_date (they belong to no cohort).
 
     Examples
     --------
@@ -80,20 +81,25 @@ def cohort_retention(
     >>> jan.select("period", "active_share", "cumulative_revenue_per_customer").rows()
     [(0, 1.0, 7.5), (1, 0.0, 7.5), (2, 0.5, 17.5)]
     """
+    if not isinstance(transactions, (pl.DataFrame, pl.LazyFrame)):
+        from custlab import engine as pushdown  # DuckDB, Spark...: aggregate where the data live
+
+        if pushdown.accepts(transactions):
+            return pushdown.cohort_retention(transactions, as_of=as_of, max_periods=max_periods)
     check_frame(transactions, argument="transactions")
     tx = validate(transactions, "transactions").lazy().select("customer_id", "order_date", "amount").collect()
     if max_periods is not None and (not isinstance(max_periods, int) or max_periods < 0):
         raise CustlabError(f"max_periods must be None or a whole number >= 0, got {max_periods!r}.")
-    missing = tx["customer_id"].null_count()
-    if missing:
-        raise CustlabError(
-            f"{missing:,} order line(s) have no customer_id and belong to no cohort. Remove them first: "
-            f"clean_transactions(tx, rules=('missing_customer', ...))."
-        )
-    tx = tx.drop_nulls("order_date")
+    for column, rule in (("customer_id", "missing_customer"), ("order_date", "missing_value")):
+        missing = tx[column].null_count()
+        if missing:
+            raise CustlabError(
+                f"{missing:,} order line(s) have no {column} and belong to no cohort. Remove them first: "
+                f"clean_transactions(tx, rules=('{rule}', ...))."
+            )
     if as_of is None:
         if tx.height == 0:
-            raise EmptyDataError("The transactions have no orders with an order_date; there are no cohorts.")
+            raise EmptyDataError("The transactions table is empty (0 rows); there are no cohorts.")
         as_of_dt = as_of_after(tx["order_date"].max())
     else:
         as_of_dt = as_datetime(as_of, "as_of")
@@ -109,6 +115,13 @@ def cohort_retention(
         active_customers=pl.col("customer_id").n_unique().cast(pl.Int64), revenue=pl.col("amount").sum()
     )
     sizes = tx.group_by("_c").agg(cohort_size=pl.col("customer_id").n_unique().cast(pl.Int64))
+    return _retention_table(agg, sizes, last_m, as_of_dt, max_periods)
+
+
+def _retention_table(agg: pl.DataFrame, sizes: pl.DataFrame, last_m: int, as_of_dt: dt.datetime,
+                     max_periods: int | None) -> pl.DataFrame:
+    """The retention table from counts per (``_c`` cohort, ``_m`` month) and cohort sizes (month indices
+    year * 12 + month - 1); shared with :mod:`custlab.engine`, which counts on another engine."""
     grid = sizes.with_columns(_m=pl.int_ranges("_c", last_m + 1)).explode("_m")
     out = (
         grid.join(agg, on=["_c", "_m"], how="left")

@@ -359,6 +359,11 @@ def funnel(
     [('ordered', 'view', 3, None), ('ordered', 'cart', 1, 0.3333333333333333), ('ordered', 'purchase', 1, 1.0),
      ('reached', 'view', 3, None), ('reached', 'cart', 1, 0.3333333333333333), ('reached', 'purchase', 2, 2.0)]
     """
+    if not isinstance(events, (pl.DataFrame, pl.LazyFrame)):
+        from custlab import engine as pushdown  # DuckDB, Spark...: aggregate where the data live
+
+        if pushdown.accepts(events):
+            return pushdown.funnel(events, steps, unit=unit, by=by, within=within, mode=mode)
     if mode not in ("ordered", "reached", "both"):
         raise CustlabError(f"mode must be 'ordered', 'reached' or 'both', got {mode!r}.")
     if within is not None and mode == "reached":
@@ -581,9 +586,9 @@ def top_paths(
     --------
     >>> import datetime as dt
     >>> import polars as pl
-    >>> t = [dt.datetime(2024, 1, 1, 10, m) for m in range(6)]
     >>> ev = pl.DataFrame({"customer_id": [1, 1, 1, 2, 2, 3], "session_id": ["a", "a", "a", "b", "b", "c"],
-    ...                    "event_time": t, "event": ["view", "view", "cart", "view", "cart", "view"]})
+    ...                    "event_time": [dt.datetime(2024, 1, 1, 10, m) for m in range(6)],
+    ...                    "event": ["view", "view", "cart", "view", "cart", "view"]})
     >>> top_paths(ev).select("path", "units").rows()
     [('view > cart', 2), ('view', 1)]
     """

@@ -99,8 +99,10 @@ class Breakdown:
         known = self.table.filter(pl.col(self.group_column) != unknown)
         return known.sort("customers", descending=True, maintain_order=True).row(0, named=True) if known.height else None
 
-    def describe(self) -> str:
+    def describe(self, language: Language | None = None) -> str:
         """One sentence: how many buyers the breakdown covers and which group leads.
+
+        ``language`` defaults to the breakdown's own (its group labels are in it).
 
         >>> import datetime as dt
         >>> tx = pl.DataFrame({"customer_id": [1, 2, 3], "order_id": ["a", "b", "c"],
@@ -109,12 +111,13 @@ class Breakdown:
         >>> geography(tx).describe()
         'Country is known for 2 of 3 customers (66.7%); the largest group, France, has 66.7% of the customers and 40.0% of the revenue.'
         """
-        name = attribute_name(self.attribute, self.language)
-        text = t("portrait.coverage", self.language, attribute=name, covered=self.customers_covered,
+        language = language or self.language
+        name = attribute_name(self.attribute, language)
+        text = t("portrait.coverage", language, attribute=name, covered=self.customers_covered,
                  total=self.customers_total, share=f"{self.coverage:.1%}")
         top = self.top
         if top is not None:
-            text += t("portrait.top", self.language, group=top[self.group_column],
+            text += t("portrait.top", language, group=top[self.group_column],
                       customers=f"{top['customer_share']:.1%}", revenue=f"{top['revenue_share']:.1%}")
         return text
 

@@ -34,7 +34,7 @@ from custlab.churn._common import (
 from custlab.churn._cox_base import _CoxBase
 from custlab.churn.frames import AGE_BINS, _customer_base, _join_attributes, _prepare, _purchase_days
 from custlab.data.schema import check_frame, require_columns
-from custlab.exceptions import SchemaError
+from custlab.exceptions import CustlabError, SchemaError
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -60,9 +60,7 @@ def repurchase_frame(
     transactions: Frame,
     *,
     as_of: DateLike | None = None,
-    customers: Frame | None = None,
-    segments: Frame | None = None,
-    segment_column: str = "segment",
+    customers: Frame | None = None, segments: Frame | None = None, segment_column: str = "segment",
     age_bins: Sequence[float] | None = AGE_BINS,
 ) -> pl.DataFrame:
     """One row per customer and purchase day, with the time to the next purchase day.
@@ -350,9 +348,7 @@ def inter_purchase_times(
     *,
     by: str | None = None,
     as_of: DateLike | None = None,
-    customers: Frame | None = None,
-    segments: Frame | None = None,
-    segment_column: str = "segment",
+    customers: Frame | None = None, segments: Frame | None = None, segment_column: str = "segment",
     age_bins: Sequence[float] | None = AGE_BINS,
 ) -> pl.DataFrame:
     """Every completed gap between consecutive purchase days of a customer.
@@ -393,6 +389,12 @@ def inter_purchase_times(
     │ 1           ┆ cream    ┆ 2024-01-01    ┆ 2024-01-31         ┆ 30       │
     └─────────────┴──────────┴───────────────┴────────────────────┴──────────┘
     """
+    if not isinstance(transactions, (pl.DataFrame, pl.LazyFrame)):
+        from custlab import engine as pushdown  # DuckDB, Spark...: aggregate where the data live
+
+        if pushdown.accepts(transactions):
+            return pushdown.inter_purchase_times(transactions, by=by, as_of=as_of, customers=customers, segments=segments,
+                                                 segment_column=segment_column, age_bins=age_bins)
     prep = _prepare(transactions, as_of, caller="inter_purchase_times")
     days, key, product_level = _keyed_days(prep, by, customers, segments, segment_column, age_bins)
     return _gaps(days, key, product_level)
@@ -403,9 +405,7 @@ def repurchase_cycles(
     *,
     by: str | None = "category",
     as_of: DateLike | None = None,
-    customers: Frame | None = None,
-    segments: Frame | None = None,
-    segment_column: str = "segment",
+    customers: Frame | None = None, segments: Frame | None = None, segment_column: str = "segment",
     age_bins: Sequence[float] | None = AGE_BINS,
 ) -> pl.DataFrame:
     """Distribution of the days between repurchases, per category, product or customer group.
@@ -475,9 +475,7 @@ def next_purchase_due(
     remind_days_before: int = 15,
     as_of: DateLike | None = None,
     min_own_gaps: int = 2,
-    customers: Frame | None = None,
-    segments: Frame | None = None,
-    segment_column: str = "segment",
+    customers: Frame | None = None, segments: Frame | None = None, segment_column: str = "segment",
     age_bins: Sequence[float] | None = AGE_BINS,
     language: Language = "en",
 ) -> pl.DataFrame:
@@ -597,7 +595,7 @@ def plot_inter_purchase_times(
     by: str | None = None,
     ax=None,
     max_days: float | None = None,
-    max_groups: int = 15,
+    top_n: int = 15,
     figsize: tuple[float, float] | None = None,
     language: Language = "en",
 ) -> Figure:
@@ -614,8 +612,8 @@ def plot_inter_purchase_times(
         Axes to draw on; None for a new figure (built without pyplot).
     max_days
         Cut the x axis here (the boxes are still computed on all gaps).
-    max_groups
-        Show the groups with the most gaps, at most this many.
+    top_n
+        Show the ``top_n`` groups with the most gaps (ties by group name).
     language
         Labels in English ("en") or Chinese ("zh").
 
@@ -635,6 +633,8 @@ def plot_inter_purchase_times(
     ['a (3 gaps)', 'b (2 gaps)']
     """
     check_frame(gaps, argument="gaps")
+    if not isinstance(top_n, int) or isinstance(top_n, bool) or top_n < 1:
+        raise CustlabError(f"top_n must be a positive whole number, got {top_n!r}.")
     data = _collect(gaps)
     require_columns(data, ["gap_days"] + ([by] if by else []), table="gaps", purpose="to plot")
     key = by or "_all"
@@ -646,7 +646,7 @@ def plot_inter_purchase_times(
         .group_by(key)
         .agg(n=pl.len(), med=g.median(), q1=g.quantile(0.25, "linear"), q3=g.quantile(0.75, "linear"),
              lo=g.quantile(0.05, "linear"), hi=g.quantile(0.95, "linear"), mean=g.mean())
-        .sort("n", descending=True).head(max_groups).sort("med", key, descending=[True, False])
+        .sort(["n", key], descending=[True, False]).head(top_n).sort("med", key, descending=[True, False])
     )
     boxes = [
         {"label": t("repurchase.box_label", language, group=label_of(row[key], language), n=f"{row['n']:,}"),

@@ -65,11 +65,7 @@ def _scaled_schoenfeld(
 
 
 def _schoenfeld_test(
-    x: np.ndarray,
-    durations: np.ndarray,
-    events: np.ndarray,
-    beta: np.ndarray,
-    variance: np.ndarray,
+    x: np.ndarray, durations: np.ndarray, events: np.ndarray, beta: np.ndarray, variance: np.ndarray,
     strata: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Grambsch-Therneau test of proportional hazards, one chi-square (1 df) per term.

@@ -173,9 +173,7 @@ def survival_frame(
     *,
     as_of: DateLike | None = None,
     inactivity_days: int = 90,
-    customers: Frame | None = None,
-    segments: Frame | None = None,
-    segment_column: str = "segment",
+    customers: Frame | None = None, segments: Frame | None = None, segment_column: str = "segment",
     age_bins: Sequence[float] | None = AGE_BINS,
 ) -> pl.DataFrame:
     """One row per customer: time from first purchase to churn or censoring, and covariates.
@@ -260,6 +258,12 @@ def survival_frame(
     │ 2           ┆ 0             ┆ 30              ┆ true    ┆ 30            │
     └─────────────┴───────────────┴─────────────────┴─────────┴───────────────┘
     """
+    if not isinstance(transactions, (pl.DataFrame, pl.LazyFrame)):
+        from custlab import engine as pushdown  # DuckDB, Spark...: aggregate where the data live
+
+        if pushdown.accepts(transactions):
+            return pushdown.survival_frame(transactions, as_of=as_of, inactivity_days=inactivity_days, customers=customers,
+                                           segments=segments, segment_column=segment_column, age_bins=age_bins)
     window = _check_days(inactivity_days, "inactivity_days")
     prep = _prepare(transactions, as_of, caller="survival_frame")
     base = _customer_base(prep, window)
@@ -291,10 +295,18 @@ def _customer_base(prep: _Prepared, window: int) -> pl.DataFrame:
     if "channel" in names:
         first.append(pl.col("channel").sort_by("channel", nulls_last=True).first().alias("first_channel"))
     firsts = first_lines.group_by("customer_id").agg(first)
-    d = prep.as_of_day
+    return _base_table(main.join(firsts, on="customer_id", how="left"), prep.as_of_day, window, extra).collect()
+
+
+def _base_table(per: pl.LazyFrame, d: int, window: int, extra: Sequence[str]) -> pl.LazyFrame:
+    """The survival frame's columns from per-customer aggregates (shared with :mod:`custlab.engine`).
+
+    ``per`` has ``customer_id``, ``first_purchase``, ``last_purchase``, ``n_orders``, ``_first_day``,
+    ``_last_day`` (days since 1970-01-01), ``first_order_value`` and the ``extra`` columns; ``d`` is the
+    ``as_of`` day number.
+    """
     return (
-        main.join(firsts, on="customer_id", how="left")
-        .with_columns(
+        per.with_columns(
             lifetime_days=pl.col("_last_day") - pl.col("_first_day"),
             days_since_last=pl.lit(d, dtype=pl.Int64) - pl.col("_last_day"),
         )
@@ -310,7 +322,6 @@ def _customer_base(prep: _Prepared, window: int) -> pl.DataFrame:
             "customer_id", "first_purchase", "last_purchase", "n_orders", "lifetime_days", "days_since_last",
             "churned", "churn_date", "duration_days", "first_order_value", *extra,
         )
-        .collect()
     )
 
 

@@ -27,6 +27,8 @@ __all__ = ["KaplanMeier", "kaplan_meier"]
 class KaplanMeier:
     """Kaplan-Meier retention curves by group, with medians and log-rank tests.
 
+    :meth:`to_frame` gives the curves; ``summary`` one row per group.
+
     Attributes
     ----------
     curves : pl.DataFrame

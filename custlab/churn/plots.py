@@ -24,14 +24,8 @@ __all__ = ["at_risk_counts", "plot_hazard_ratios", "plot_risk_distribution", "pl
 
 
 def plot_survival(
-    km: KaplanMeier,
-    *,
-    ax=None,
-    ci: bool = True,
-    at_risk: bool = True,
-    title: str | None = None,
-    figsize: tuple[float, float] | None = None,
-    language: Language = "en",
+    km: KaplanMeier, *, ax=None, ci: bool = True, at_risk: bool = True, title: str | None = None,
+    figsize: tuple[float, float] | None = None, language: Language = "en",
 ) -> Figure:
     """Kaplan-Meier retention curves by group with confidence bands and at-risk counts.
 

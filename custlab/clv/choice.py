@@ -73,8 +73,10 @@ class ModelChoice:
         (:func:`custlab.clv.tracking`); empty when no model converged.
     purchase_model, spend_model
         The fits on the whole history (``purchase_model`` None for the historical formula).
-    summary
+    clv_summary
         The :func:`~custlab.clv.clv_summary` at ``as_of`` the fits describe.
+    summary
+        The holdout table without the issue texts (a row per method).
     """
 
     model: str
@@ -88,7 +90,7 @@ class ModelChoice:
     tracking_model: str | None
     purchase_model: _PurchaseModel | None = field(repr=False)
     spend_model: GammaGamma | ObservedSpend = field(repr=False)
-    summary: pl.DataFrame = field(repr=False)
+    clv_summary: pl.DataFrame = field(repr=False)
     checks: tuple[FitCheck, ...] = field(repr=False, default=())
     reasons: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = field(repr=False, default=())
 
@@ -100,7 +102,7 @@ class ModelChoice:
         return self.holdout
 
     @property
-    def summary_table(self) -> pl.DataFrame:
+    def summary(self) -> pl.DataFrame:
         """The holdout table without the issue texts."""
         return self.holdout.drop("issues")
 
@@ -121,8 +123,8 @@ class ModelChoice:
         return ("" if language == "zh" else " ").join(sentences)
 
     def clv(self, *, months: int = 12, annual_discount_rate: float, margin: float | None = None) -> CLVResult:
-        """Value the customers of :attr:`summary` with the chosen method (see :func:`custlab.clv.estimate_clv`)."""
-        return estimate_clv(self.summary, self.purchase_model, self.spend_model, months=months,
+        """Value the customers of :attr:`clv_summary` with the chosen method (see :func:`custlab.clv.estimate_clv`)."""
+        return estimate_clv(self.clv_summary, self.purchase_model, self.spend_model, months=months,
                             annual_discount_rate=annual_discount_rate, margin=margin, freq=self.freq,
                             trusted=self.trusted)
 

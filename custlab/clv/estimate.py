@@ -80,6 +80,9 @@ class CLVResult:
         Whether the method passed its checks (set by :func:`custlab.clv.choose_model`).
     months, annual_discount_rate, margin
         Horizon, yearly discount rate, and the profit margin (None: revenue).
+    clv_summary
+        The :func:`~custlab.clv.clv_summary` the customers were valued from
+        (one row per customer; :meth:`to_frame` is the valued table).
     """
 
     values: pl.DataFrame = field(repr=False)
@@ -92,7 +95,7 @@ class CLVResult:
     margin: float | None
     freq: str
     interval_note: str = ""
-    summary: pl.DataFrame = field(default=None, repr=False)  # type: ignore[assignment]
+    clv_summary: pl.DataFrame = field(default=None, repr=False)  # type: ignore[assignment]
     purchase_model: _PurchaseModel | None = field(default=None, repr=False)
     spend_model: GammaGamma | ObservedSpend | None = field(default=None, repr=False)
 
@@ -342,7 +345,7 @@ class CLVChange:
 def clv_change(previous: CLVResult, current: CLVResult) -> CLVChange:
     """Split the change from ``previous`` to ``current`` total CLV into what a refit did and what customers did.
 
-    Last month's customers (``previous.summary``) are valued again with this
+    Last month's customers (``previous.clv_summary``) are valued again with this
     month's model and settings; the two results must have the same horizon,
     discount rate, margin and time unit. When last month's result is not in
     memory (a monthly report keeps only its total), build the change directly:
@@ -367,5 +370,5 @@ def clv_change(previous: CLVResult, current: CLVResult) -> CLVChange:
                 f"The two CLV results differ in {name} ({getattr(previous, name)!r} and {getattr(current, name)!r}); "
                 f"a change between them would mix that difference in. Compute both with the same settings."
             )
-    same = current.revalue(previous.summary)
+    same = current.revalue(previous.clv_summary)
     return CLVChange(previous.total, current.total, same, previous.model, current.model)

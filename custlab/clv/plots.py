@@ -149,15 +149,17 @@ def plot_tracking(table: pl.DataFrame, *, cumulative: bool = True, ax=None, lang
     calibration = frame.filter(pl.col("period") == "calibration")
     if calibration.height and calibration.height < frame.height:
         ax.axvline(float(calibration["week"].max()) + 0.5, color="grey", linestyle=":", label=text["calibration_end"])
-    ax.set_xlabel(text["week"])
-    ax.set_ylabel(text["cumulative"] if cumulative else text["weekly"])
-    ax.set_title(text["tracking_title"])
+    ax.set(xlabel=text["week"], ylabel=text["cumulative"] if cumulative else text["weekly"],
+           title=text["tracking_title"])
     ax.legend()
     return fig
 
 
 def plot_calibration_histogram(table: pl.DataFrame, *, ax=None, language: Language = "en"):
     """Grouped bars of customers by number of repeat purchases: actual and model.
+
+    Where the two bars of a count differ, the model misjudges how many
+    customers buy that often.
 
     Parameters
     ----------

@@ -90,6 +90,28 @@ def _show(instant: dt.datetime) -> str:
     return instant.date().isoformat() if instant.time() == dt.time() else instant.isoformat(sep=" ")
 
 
+def _split_ends(calibration_end: DateLike, observation_end: DateLike | None, first: dt.datetime, last: dt.datetime,
+                *, caller: str = "") -> tuple[dt.datetime, dt.datetime]:
+    """The calibration and observation ends of a split of orders dated ``first`` to ``last``, checked.
+
+    ``caller`` (e.g. "custlab.clv.calibration_holdout") starts the error messages when given.
+    """
+    cal_end = as_datetime(calibration_end, "calibration_end")
+    obs_end = _end_instant(observation_end, "observation_end", last)
+    where = f"{caller}: " if caller else ""
+    if cal_end <= first:
+        raise EmptyDataError(
+            f"{where}calibration_end={_show(cal_end)} is not after the first order ({_show(first)}); "
+            f"the calibration period (order_date < calibration_end) holds no customer."
+        )
+    if obs_end <= cal_end:
+        raise CustlabError(
+            f"{where}observation_end={_show(obs_end)} must be after calibration_end={_show(cal_end)}; "
+            f"the holdout period would be empty."
+        )
+    return cal_end, obs_end
+
+
 def _transactions(transactions: Frame, purpose: str) -> tuple[pl.LazyFrame, dt.datetime, dt.datetime]:
     """Check the columns a CLV summary needs; return the lazy frame and the first and last order instants.
 
@@ -118,17 +140,25 @@ def _transactions(transactions: Frame, purpose: str) -> tuple[pl.LazyFrame, dt.d
         null_date=pl.col("order_date").null_count(),
         null_amount=pl.col("amount").null_count() + pl.col("amount").cast(pl.Float64).is_nan().sum(),
     ).collect().row(0, named=True)
-    if stats_["rows"] == 0:
-        raise EmptyDataError("The transactions table is empty (0 rows); there is nothing to summarise.")
-    for column, key in (("customer_id", "null_customer"), ("order_date", "null_date"), ("amount", "null_amount")):
-        if stats_[key]:
-            raise CustlabError(
-                f"Column '{column}' has {stats_[key]:,} missing value(s) out of {stats_['rows']:,} rows; a CLV "
-                f"summary cannot place them. Remove them with custlab.clean_transactions(transactions, "
-                f"rules=('missing_customer', 'missing_value')) and keep its report."
-            )
+    _refuse_missing(stats_)
     lf = lf.select("customer_id", at=at, day=at.cast(pl.Date), amount=pl.col("amount").cast(pl.Float64))
     return lf, stats_["first"].replace(tzinfo=None), stats_["last"].replace(tzinfo=None)
+
+
+def _refuse_missing(stats: dict, *, caller: str = "",
+                    remedy: str = "custlab.clean_transactions(transactions, rules=('missing_customer', 'missing_value')) "
+                                  "and keep its report") -> None:
+    """Refuse an empty table or missing ids, dates or amounts, from counts ``rows``, ``null_customer``,
+    ``null_date`` and ``null_amount``; ``caller`` starts the message when given, ``remedy`` ends it."""
+    where = f"{caller}: " if caller else ""
+    if stats["rows"] == 0:
+        raise EmptyDataError(f"{where}The transactions table is empty (0 rows); there is nothing to summarise.")
+    for column, key in (("customer_id", "null_customer"), ("order_date", "null_date"), ("amount", "null_amount")):
+        if stats[key]:
+            raise CustlabError(
+                f"{where}Column '{column}' has {stats[key]:,} missing value(s) out of {stats['rows']:,} rows; a CLV "
+                f"summary cannot place them. Remove them with {remedy}."
+            )
 
 
 def _occasion(freq: str, grain: str) -> tuple[Callable[[pl.Expr], pl.Expr], Callable[[dt.date], int], float]:
@@ -159,6 +189,14 @@ def _summary_lazy(lf: pl.LazyFrame, as_of: dt.datetime, freq: str, grain: str) -
         last=pl.col("occasion").max(),
         repeat_spend=(pl.col("amount") * (pl.col("occasion") != pl.col("first"))).sum(),
     )
+    return _summary_columns(per_customer, end_index, unit)
+
+
+def _summary_columns(per_customer: pl.LazyFrame, end_index: int, unit: float) -> pl.LazyFrame:
+    """The summary from per-customer ``n`` (purchases), ``first``/``last`` (time indices) and ``repeat_spend``.
+
+    Shared with :mod:`custlab.engine`, which computes those four on another engine.
+    """
     frequency = pl.col("n").cast(pl.Int64) - 1
     return per_customer.select(
         "customer_id",
@@ -239,6 +277,11 @@ def clv_summary(
     │ 2           ┆ 0         ┆ 0.0     ┆ 3.0 ┆ 0.0            │
     └─────────────┴───────────┴─────────┴─────┴────────────────┘
     """
+    if not isinstance(transactions, (pl.DataFrame, pl.LazyFrame)):
+        from custlab import engine as pushdown  # DuckDB, Spark...: aggregate where the data live
+
+        if pushdown.accepts(transactions):
+            return pushdown.clv_summary(transactions, as_of=as_of, freq=freq, grain=grain)
     freq, grain = freq_unit(freq), _grain(grain)
     lf, first, last = _transactions(transactions, "for a CLV summary")
     end = _end_instant(as_of, "as_of", last)
@@ -308,20 +351,15 @@ def calibration_holdout(
     │ 2           ┆ 0         ┆ 1.571429 ┆ 0                 ┆ 0.0           ┆ 4.0              │
     └─────────────┴───────────┴──────────┴───────────────────┴───────────────┴──────────────────┘
     """
+    if not isinstance(transactions, (pl.DataFrame, pl.LazyFrame)):
+        from custlab import engine as pushdown  # DuckDB, Spark...: aggregate where the data live
+
+        if pushdown.accepts(transactions):
+            return pushdown.calibration_holdout(transactions, calibration_end=calibration_end, observation_end=observation_end,
+                                                freq=freq, grain=grain)
     freq, grain = freq_unit(freq), _grain(grain)
     lf, first, last = _transactions(transactions, "for a calibration/holdout split")
-    cal_end = as_datetime(calibration_end, "calibration_end")
-    obs_end = _end_instant(observation_end, "observation_end", last)
-    if cal_end <= first:
-        raise EmptyDataError(
-            f"calibration_end={_show(cal_end)} is not after the first order ({_show(first)}); "
-            f"the calibration period (order_date < calibration_end) holds no customer."
-        )
-    if obs_end <= cal_end:
-        raise CustlabError(
-            f"observation_end={_show(obs_end)} must be after calibration_end={_show(cal_end)}; "
-            f"the holdout period would be empty."
-        )
+    cal_end, obs_end = _split_ends(calibration_end, observation_end, first, last)
     to_index, index_of, unit = _occasion(freq, grain)
     calibration = _summary_lazy(lf, cal_end, freq, grain)
     holdout = (
@@ -373,10 +411,14 @@ def _summary_arrays(summary: Frame, *, argument: str = "summary") -> pl.DataFram
 
 
 def _patterns(frame: pl.DataFrame, keys: Sequence[str] = ("frequency", "recency", "T")) -> tuple[np.ndarray, ...]:
-    """Distinct patterns of ``keys`` with the number of customers in each (sorted, deterministic)."""
+    """Distinct patterns of ``keys`` with the number of customers in each (sorted, deterministic).
+
+    A frame that is already a pattern table (a ``weight`` column: customers per row, as
+    :func:`custlab.engine.clv_patterns` returns) adds up its weights.
+    """
     grouped = (
         frame.group_by([pl.col(k).cast(pl.Float64) for k in keys])
-        .agg(weight=pl.len())
+        .agg(weight=pl.col("weight").sum() if "weight" in frame.columns else pl.len())
         .sort(list(keys))
     )
     return tuple(grouped[k].to_numpy() for k in keys) + (grouped["weight"].cast(pl.Float64).to_numpy(),)

@@ -107,8 +107,8 @@ def holdout_errors(calhold: Frame, purchase_model: PurchaseModel) -> pl.DataFram
     --------
     >>> from custlab.clv import BetaGeo, calibration_holdout
     >>> from custlab.data.datasets import load_cdnow
-    >>> calhold = calibration_holdout(load_cdnow("sample"), calibration_end="1997-10-01",
-    ...                               observation_end="1998-07-01", freq="W")
+    >>> sample = load_cdnow("sample")
+    >>> calhold = calibration_holdout(sample, calibration_end="1997-10-01", observation_end="1998-07-01", freq="W")
     >>> errors = holdout_errors(calhold, BetaGeo(freq="W").fit(calhold))
     >>> errors.select("method", pl.col("mae", "rmse").round(3))
     shape: (2, 3)

@@ -30,14 +30,7 @@ from custlab.data.datasets import (
 )
 from custlab.data.hints import check_column_mapping, suggest_mapping
 from custlab.data.io import (
-    ReadInfo,
-    read_customers,
-    read_events,
-    read_marketing_spend,
-    read_reviews,
-    read_table,
-    read_transactions,
-    scan,
+    ReadInfo, read_customers, read_events, read_marketing_spend, read_reviews, read_table, read_transactions, scan,
 )
 from custlab.data.quality import headline, plot_removed, profile, table_overview
 from custlab.data.report import DataQualityReport

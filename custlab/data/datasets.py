@@ -221,6 +221,8 @@ def _online_retail_names(names: set[str]) -> bool:
 
 #: File stems recognised in a data folder, per canonical table.
 TABLE_FILES = ("transactions", "customers", "events", "marketing_spend", "reviews")
+#: Further tables of the data contract, read from a folder when their file is there.
+EXTRA_TABLE_FILES = ("orders", "surveys", "campaigns", "touches", "referrals")
 _TABLE_SUFFIXES = {".parquet", ".csv", ".tsv", ".txt", ".xlsx", ".xls", ".xlsm"}
 #: Id columns that join tables; integer ids meet text ids of another table as text.
 _JOIN_IDS = ("customer_id", "order_id", "session_id")
@@ -267,6 +269,7 @@ def load_tables(
     seed: int = 0,
     messy: float = 0.0,
     timezone: str | None = None,
+    extras: bool = False,
     return_info: bool = False,
 ) -> dict[str, Frame | None] | tuple[dict[str, Frame | None], dict[str, ReadInfo]]:
     """Load the tables of one analysis: a file, a folder of tables, or the synthetic shop.
@@ -279,7 +282,14 @@ def load_tables(
         A file: transactions (Online Retail layouts are recognised; other
         files are mapped with ``columns``). A folder: files named
         ``transactions``, ``customers``, ``events``, ``marketing_spend``,
-        ``reviews`` (any of .parquet, .csv, .tsv, .txt, .xlsx), each validated.
+        ``reviews`` (any of .parquet, .csv, .tsv, .txt, .xlsx), each validated;
+        ``orders``, ``surveys``, ``campaigns``, ``touches`` and ``referrals``
+        files are read too when the folder has them.
+    extras
+        For the synthetic shop: also plant a randomised campaign, touch
+        journeys, delivery dates and an NPS survey (``campaign=``,
+        ``touches=``, ``voice=`` of :func:`custlab.synthetic.make_shop`), so
+        the ``campaigns``, ``touches``, ``orders`` and ``surveys`` tables exist.
     columns
         ``{user_name: canonical_name}``. In a folder it may name a column of
         any table; a name that no table has is an error
@@ -300,13 +310,13 @@ def load_tables(
     if data is None or str(data) == "":
         from custlab.synthetic import make_shop
 
-        shop = make_shop(n_customers, seed=seed, messy=messy)
-        tables.update(shop.tables())
+        shop = make_shop(n_customers, seed=seed, messy=messy, campaign=extras, touches=extras, voice=extras)
+        tables.update({name: frame for name, frame in shop.tables().items() if frame is not None or name in tables})
         return (tables, infos) if return_info else tables
     path = Path(data)
     if path.is_dir():
         files = {}
-        for name in TABLE_FILES:
+        for name in (*TABLE_FILES, *EXTRA_TABLE_FILES):
             candidates = sorted(p for p in path.iterdir()
                                 if p.stem.lower() == name and p.suffix.lower() in _TABLE_SUFFIXES)
             if candidates:
@@ -338,5 +348,5 @@ def load_tables(
     return (tables, infos) if return_info else tables
 
 
-__all__ = ["CDNOW_CALIBRATION_END", "DATA_ENV", "TABLE_FILES", "harmonise_ids", "load_cdnow", "load_online_retail",
+__all__ = ["CDNOW_CALIBRATION_END", "DATA_ENV", "EXTRA_TABLE_FILES", "TABLE_FILES", "harmonise_ids", "load_cdnow", "load_online_retail",
            "load_tables", "looks_like_online_retail", "online_retail_path", "shared_data_dir"]

@@ -44,6 +44,15 @@ def removed_table(by_day: pl.DataFrame, applied: tuple[str, ...], descriptions: 
     )
 
 
+def _in_period(rows: object, start: dt.datetime, end: dt.datetime) -> object:
+    """Removed rows dated in ``[start, end)``; rows left on another engine (:mod:`custlab.engine`) are filtered there."""
+    if isinstance(rows, (pl.DataFrame, pl.LazyFrame)):
+        return rows.filter(pl.col("order_date").is_between(start, end, closed="left"))
+    import narwhals as nw
+
+    return nw.to_native(nw.from_native(rows).filter((nw.col("order_date") >= start) & (nw.col("order_date") < end)))
+
+
 def _name(reason: str, language: str) -> str:
     """A rule's name: the identifier in English (as passed to ``rules=``), translated otherwise."""
     return reason if language == "en" else label(reason, language)
@@ -174,7 +183,7 @@ class DataQualityReport:
             pairs = pairs.filter(dated | pl.col("reversal_date").is_between(lo_day, hi_day, closed="left"))
         return DataQualityReport.from_counts(
             self.by_day.filter(inside), applied=self.applied, descriptions=self.descriptions,
-            text_columns=self.text_columns, removed_rows=self.removed_rows.filter(dated), as_of=self.as_of,
+            text_columns=self.text_columns, removed_rows=_in_period(self.removed_rows, lo_day, hi_day), as_of=self.as_of,
             reversed_pairs=pairs, source=self.source, period=(lo_day, hi_day),
         )
 

@@ -51,12 +51,7 @@ METRICS: tuple[str, ...] = (
 
 
 def frequent_itemsets(
-    baskets: Frame,
-    *,
-    min_support: float,
-    max_len: int | None = None,
-    basket: str = "basket_id",
-    item: str = "item",
+    baskets: Frame, *, min_support: float, max_len: int | None = None, basket: str = "basket_id", item: str = "item",
 ) -> pl.DataFrame:
     """Every itemset found in at least ``min_support`` of the baskets.
 
@@ -94,6 +89,11 @@ def frequent_itemsets(
     >>> frequent_itemsets(b, min_support=0.5).rows()
     [(['a'], 1.0, 3, 1), (['b'], 0.6666666666666666, 2, 1), (['a', 'b'], 0.6666666666666666, 2, 2)]
     """
+    if not isinstance(baskets, (pl.DataFrame, pl.LazyFrame)):
+        from custlab import engine as pushdown  # DuckDB, Spark...: aggregate where the data live
+
+        if pushdown.accepts(baskets):
+            return pushdown.frequent_itemsets(baskets, min_support=min_support, max_len=max_len, basket=basket, item=item)
     min_support = _check_support(min_support)
     max_len = _check_len(max_len, "max_len", minimum=1)
     data = _collect(baskets, [basket, item], table="baskets", argument="baskets",

@@ -15,7 +15,8 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from custlab._types import Frame
+from custlab._dates import as_datetime
+from custlab._types import DateLike, Frame
 from custlab.data.schema import check_frame, require_columns
 from custlab.exceptions import CustlabError, EmptyDataError
 from custlab.rules import engine
@@ -195,7 +196,9 @@ def _itemsets_frame(mined: engine.Mined, names: pl.Series, n: int) -> pl.DataFra
     return pl.concat(parts)
 
 
-def baskets(transactions: Frame, *, by: str = "order_id", item: str = "product_id") -> pl.DataFrame:
+def baskets(
+    transactions: Frame, *, by: str = "order_id", item: str = "product_id", as_of: DateLike | None = None,
+) -> pl.DataFrame:
     """One row per basket and item, from order lines.
 
     Parameters
@@ -210,6 +213,10 @@ def baskets(transactions: Frame, *, by: str = "order_id", item: str = "product_i
     item : str, keyword-only, default "product_id"
         Column naming the item: ``"product_id"``, ``"product_name"``,
         ``"category"``, ...
+    as_of : date, datetime or ISO text, keyword-only
+        The first instant that is not history (see :mod:`custlab._dates`):
+        lines with ``order_date < as_of`` make the baskets, later ones are
+        left out. Default: every line.
 
     Returns
     -------
@@ -227,8 +234,9 @@ def baskets(transactions: Frame, *, by: str = "order_id", item: str = "product_i
     EmptyDataError
         The table has no rows.
     CustlabError
-        ``by`` or ``item`` holds nulls (the message counts them and says how to
-        drop or fill them: nothing is dropped silently).
+        ``by`` or ``item`` holds nulls, or ``order_date`` does with ``as_of``
+        (the message counts them and says how to drop or fill them: nothing
+        is dropped silently); no line before ``as_of``.
 
     Examples
     --------
@@ -237,11 +245,23 @@ def baskets(transactions: Frame, *, by: str = "order_id", item: str = "product_i
     >>> baskets(tx).rows()
     [(1, 'cup', 7), (1, 'tea', 7), (2, 'tea', 8)]
     """
+    if not isinstance(transactions, (pl.DataFrame, pl.LazyFrame)):
+        from custlab import engine as pushdown  # DuckDB, Spark...: aggregate where the data live
+
+        if pushdown.accepts(transactions):
+            return pushdown.baskets(transactions, by=by, item=item, as_of=as_of)
     check_frame(transactions, argument="transactions")
+    end_at = as_datetime(as_of, "as_of")
     present = transactions.collect_schema().names()
     extra = [c for c in ("customer_id", "order_date") if c in present and c not in (by, item)]
-    data = _collect(transactions, list(dict.fromkeys([by, item, *extra])), table="transactions",
+    needed = [by, item, *extra, *(["order_date"] if end_at is not None else [])]
+    data = _collect(transactions, list(dict.fromkeys(needed)), table="transactions",
                     argument="transactions", purpose="to build baskets")
+    if end_at is not None:
+        _refuse_nulls(data, "order_date", group=None, what="", fix="Drop or fix the lines without a date first.")
+        data = data.filter(pl.col("order_date").cast(pl.Datetime("us")) < end_at)
+        if data.height == 0:
+            raise EmptyDataError(f"No line is dated before as_of={as_of!r}: there are no baskets to build.")
     _refuse_nulls(data, by, group=None, what="basket",
                   fix=f"Every line needs a basket: drop or fill the rows without '{by}'.")
     _refuse_nulls(data, item, group=by, what="basket", fix=_null_item_fix(item))

@@ -65,7 +65,7 @@ _CHUNK_WORDS = 1 << 18
 _BLOCK_WORDS = 1 << 22
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Mined:
     """Frequent itemsets by length: ``codes[k]`` is an (N_k, k) array of item codes, ascending
     along each row, and ``counts[k]`` the (N_k,) basket counts."""
@@ -76,6 +76,10 @@ class Mined:
     @property
     def n_itemsets(self) -> int:
         return int(sum(len(c) for c in self.counts.values()))
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{len(c):,} of length {k}" for k, c in sorted(self.counts.items()))
+        return f"Mined({self.n_itemsets:,} itemsets{': ' + sizes if sizes else ''})"
 
 
 def min_count_for(min_support: float, n_baskets: int) -> int:

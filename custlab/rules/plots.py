@@ -169,12 +169,9 @@ def plot_rule_matrix(rules: Frame, *, top_n: int = 20, metric: str = "lift", val
 
     Parameters
     ----------
-    rules : polars DataFrame or LazyFrame
-        Output of :func:`~custlab.rules.association_rules`.
-    top_n : int, keyword-only, default 20
-        Number of rules shown (the best by ``metric``).
-    metric : str, keyword-only, default "lift"
-        Metric that picks the rules.
+    rules, top_n, metric
+        As for :func:`plot_rule_network`: the rules, how many are shown
+        (default 20), the metric that picks them.
     value : str, keyword-only, default "lift"
         Metric shown in the cells (empty where no rule links the pair).
     ax : matplotlib Axes, keyword-only, optional

@@ -128,6 +128,13 @@ def sequential_rules(
     >>> r.select("antecedent", "consequent", "n_antecedent", "count", "confidence", "median_lag_days").rows()
     [('formula', 'stroller', 3, 1, 0.3333333333333333, 19.0)]
     """
+    if not isinstance(transactions, (pl.DataFrame, pl.LazyFrame)):
+        from custlab import engine as pushdown  # DuckDB, Spark...: aggregate where the data live
+
+        if pushdown.accepts(transactions):
+            return pushdown.sequential_rules(transactions, within=within, item=item, min_support=min_support,
+                                             min_confidence=min_confidence, as_of=as_of, complete_window=complete_window,
+                                             antecedents=antecedents, consequents=consequents)
     window = parse_within(within)
     if window is None or window.total_seconds() % 86400 or window < dt.timedelta(days=1):
         raise CustlabError(

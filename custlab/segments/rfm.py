@@ -148,6 +148,11 @@ def rfm_table(transactions: Frame, *, as_of: DateLike | None = None, engine: Eng
     │ 2           ┆ 1       ┆ 1         ┆ 5.0      ┆ 5.0             ┆ 1      │
     └─────────────┴─────────┴───────────┴──────────┴─────────────────┴────────┘
     """
+    if not isinstance(transactions, (pl.DataFrame, pl.LazyFrame)):
+        from custlab import engine as pushdown  # DuckDB, Spark...: aggregate where the data live
+
+        if pushdown.accepts(transactions):
+            return pushdown.rfm_table(transactions, as_of=as_of)
     check_frame(transactions, argument="transactions")
     as_of_dt = as_datetime(as_of)
     in_memory = isinstance(transactions, pl.DataFrame)

@@ -91,7 +91,7 @@ def test_cdnow_chooses_the_best_trusted_model_and_fits_each_once(cdnow_choice):
     assert choice.tracking_model == "MBG/NBD"
     assert weeks["week_end"].max() == dt.date(1998, 6, 30)
     assert set(weeks["period"]) == {"calibration", "holdout"}
-    actual_repeat = choice.summary["frequency"].sum()
+    actual_repeat = choice.clv_summary["frequency"].sum()
     assert weeks["actual_cumulative"][-1] == actual_repeat
 
 

@@ -75,7 +75,7 @@ def test_clv_change_splits_refit_from_customers(sample):
     september, october = month("1997-09-01"), month(CAL_END)
     change = clv.clv_change(september, october)
     assert change.refit + change.customers_part == pytest.approx(change.change)
-    assert change.same_customers == pytest.approx(october.revalue(september.summary))
+    assert change.same_customers == pytest.approx(october.revalue(september.clv_summary))
     assert (round(change.previous), round(change.current), round(change.refit)) == (69454, 72403, 4884)
     assert change.from_refit
     assert change.sentence() == (
@@ -89,7 +89,7 @@ def test_clv_change_splits_refit_from_customers(sample):
     assert switched.sentence().endswith("The method changed from BG/NBD to Pareto/NBD.")
     unchanged = clv.clv_change(october, october)
     assert unchanged.change == 0 and unchanged.refit == pytest.approx(0.0, abs=1e-9)
-    other = clv.estimate_clv(october.summary, october.purchase_model, october.spend_model, months=6,
+    other = clv.estimate_clv(october.clv_summary, october.purchase_model, october.spend_model, months=6,
                              annual_discount_rate=0.1)
     with pytest.raises(CustlabError, match="The two CLV results differ in months \\(12 and 6\\)"):
         clv.clv_change(october, other)

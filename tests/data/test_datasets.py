@@ -146,3 +146,16 @@ def test_olist_folder_maps_the_unique_customer_onto_customer_id(olist_dir, tmp_p
     assert render_note(infos["transactions"].notes[0]) == (
         "Column 'customer_id' is kept as 'customer_id_original', as columns= maps 'customer_unique_id' onto "
         "customer_id.")
+
+
+def test_a_folder_with_campaigns_and_touches_and_the_shops_extras(tmp_path):
+    shop = load_tables(n_customers=300, seed=1, extras=True)
+    assert {"campaigns", "touches", "orders", "surveys"} <= {k for k, v in shop.items() if v is not None}
+    assert "campaigns" not in load_tables(n_customers=300, seed=1)  # the default shop keeps its five tables
+    folder = tmp_path / "shop"
+    folder.mkdir()
+    for name in ("transactions", "campaigns", "touches"):
+        shop[name].write_parquet(folder / f"{name}.parquet")
+    out = load_tables(folder)
+    assert out["campaigns"].height == shop["campaigns"].height and out["touches"].height == shop["touches"].height
+    assert out["customers"] is None and "surveys" not in out

@@ -10,10 +10,15 @@ import numpy as np
 
 from custlab.exceptions import ConvergenceError
 
-__all__ = ["FitResult", "convergence_error", "log_covariance"]
+__all__ = ["FitResult", "convergence_error", "log_covariance", "parameters_text"]
 
 
-@dataclass
+def parameters_text(params: dict[str, float]) -> str:
+    """Fitted parameters for a model's repr: ``r=0.2426, alpha=4.414, ...``."""
+    return ", ".join(f"{k}={v:.4g}" for k, v in params.items())
+
+
+@dataclass(frozen=True)
 class FitResult:
     """What a fit returns: parameters, total log-likelihood and (on request) their uncertainty.
 

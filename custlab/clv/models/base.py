@@ -14,7 +14,7 @@ import polars as pl
 
 from custlab._types import Frame
 from custlab.clv import _lifetimes
-from custlab.clv.models._fitting import FitResult
+from custlab.clv.models._fitting import FitResult, parameters_text
 from custlab.clv.summary import Freq, _patterns, _per_pattern, _summary_arrays, freq_unit
 from custlab.exceptions import CustlabError
 
@@ -35,8 +35,8 @@ class _PurchaseModel:
 
     def __repr__(self) -> str:
         if hasattr(self, "params_"):
-            values = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
-            return f"{type(self).__name__}({values}; {self.n_customers_:,} customers, freq={self.freq!r})"
+            return (f"{type(self).__name__}({parameters_text(self.params_)}; {self.n_customers_:,} customers, "
+                    f"freq={self.freq!r})")
         return f"{type(self).__name__}(penalizer={self.penalizer}, freq={self.freq!r})"
 
     def fit(self, summary: Frame) -> _PurchaseModel:
@@ -70,7 +70,7 @@ class _PurchaseModel:
         self.params_ = result.params
         self.log_likelihood_ = result.log_likelihood
         self._fit_result = result
-        self.n_customers_ = frame.height
+        self.n_customers_ = int(w.sum())  # frame.height, or the customers a pattern table stands for
         self.n_patterns_ = len(w)
         self.max_frequency_ = int(x.max())
         self.max_T_ = float(T.max())

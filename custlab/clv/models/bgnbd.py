@@ -65,11 +65,10 @@ class BetaGeo(_PurchaseModel):
     Examples
     --------
     >>> from custlab.data.datasets import load_cdnow
-    >>> bgf = BetaGeo(freq="W").fit(load_cdnow("summary"))
-    >>> {k: round(v, 3) for k, v in bgf.params_.items()}
-    {'r': 0.243, 'alpha': 4.414, 'a': 0.793, 'b': 2.426}
-    >>> round(bgf.log_likelihood_, 1)
-    -9582.4
+    >>> summary = load_cdnow("summary")  # the published CDNOW calibration summary
+    >>> bgf = BetaGeo(freq="W").fit(summary)
+    >>> {k: round(v, 3) for k, v in bgf.params_.items()}, round(bgf.log_likelihood_, 1)
+    ({'r': 0.243, 'alpha': 4.414, 'a': 0.793, 'b': 2.426}, -9582.4)
     >>> round(float(bgf.expected_purchases(39, 2, 30.43, 38.86)), 3)
     1.226
     """
@@ -77,8 +76,6 @@ class BetaGeo(_PurchaseModel):
     _kind = "bgnbd"
     name = "BG/NBD"
     param_names = ("r", "alpha", "a", "b")
-    _expected_alive = staticmethod(_bgnbd_expected_alive)
-    _alive = staticmethod(_bgnbd_alive)
-    _unconditional = staticmethod(_bgnbd_unconditional)
-    _pmf = staticmethod(_bgnbd_pmf)
+    _expected_alive, _alive = staticmethod(_bgnbd_expected_alive), staticmethod(_bgnbd_alive)
+    _unconditional, _pmf = staticmethod(_bgnbd_unconditional), staticmethod(_bgnbd_pmf)
 

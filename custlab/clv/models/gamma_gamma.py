@@ -9,11 +9,22 @@ import polars as pl
 
 from custlab._types import Frame
 from custlab.clv import _lifetimes
+from custlab.clv.models._fitting import parameters_text
 from custlab.clv.summary import CLVWarning, _patterns, _summary_arrays
 from custlab.data.schema import require_columns
 from custlab.exceptions import CustlabError
 
 __all__ = ["GammaGamma", "ObservedSpend", "spend_frequency_correlation"]
+
+
+def _spend_frame(summary: Frame) -> pl.DataFrame:
+    """A summary with ``monetary_value``, checked; or a spend pattern table (:func:`custlab.engine.spend_patterns`)."""
+    if isinstance(summary, pl.DataFrame) and {"weight", "monetary_value"} <= set(summary.columns) \
+            and "T" not in summary.columns:
+        return summary
+    frame = _summary_arrays(summary)
+    require_columns(frame, ["monetary_value"], table="summary", purpose="for the spend model")
+    return frame
 
 
 def spend_frequency_correlation(summary: Frame) -> float:
@@ -29,9 +40,14 @@ def spend_frequency_correlation(summary: Frame) -> float:
     >>> round(spend_frequency_correlation(load_cdnow("summary")), 3)
     0.114
     """
-    frame = _summary_arrays(summary)
-    require_columns(frame, ["monetary_value"], table="summary", purpose="for the spend model")
+    frame = _spend_frame(summary)
     repeat = frame.filter(pl.col("frequency") > 0)
+    if "weight" in repeat.columns:  # a pattern table: each row stands for `weight` customers
+        if repeat["weight"].sum() < 3:
+            return float("nan")
+        x, m, w = (repeat[c].cast(pl.Float64).to_numpy() for c in ("frequency", "monetary_value", "weight"))
+        cov = np.cov(x, m, aweights=w)
+        return float(cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1])) if cov[0, 0] * cov[1, 1] > 0 else float("nan")
     if repeat.height < 3:
         return float("nan")
     value = repeat.select(pl.corr(pl.col("frequency").cast(pl.Float64), pl.col("monetary_value"))).item()
@@ -83,8 +99,7 @@ class GammaGamma:
 
     def __repr__(self) -> str:
         if hasattr(self, "params_"):
-            values = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
-            return f"GammaGamma({values}; {self.n_customers_:,} repeat customers)"
+            return f"GammaGamma({parameters_text(self.params_)}; {self.n_customers_:,} repeat customers)"
         return f"GammaGamma(penalizer={self.penalizer})"
 
     def fit(self, summary: Frame) -> GammaGamma:
@@ -98,8 +113,7 @@ class GammaGamma:
         ConvergenceError
             The optimizer did not converge (retry with a ``penalizer``).
         """
-        frame = _summary_arrays(summary)
-        require_columns(frame, ["monetary_value"], table="summary", purpose="for the spend model")
+        frame = _spend_frame(summary)
         repeat = frame.filter(pl.col("frequency") > 0)
         if repeat.height == 0:
             raise CustlabError(
@@ -133,7 +147,7 @@ class GammaGamma:
         self.params_ = result.params
         self.log_likelihood_ = result.log_likelihood
         self._fit_result = result
-        self.n_customers_ = repeat.height
+        self.n_customers_ = int(w.sum())  # repeat.height, or the customers a pattern table stands for
         if self.params_["q"] <= 1:
             warnings.warn(
                 f"Gamma-Gamma fit gave q = {self.params_['q']:.3f} <= 1: the population mean spend v*p/(q-1) "

@@ -57,8 +57,6 @@ class ModifiedBetaGeo(_PurchaseModel):
     _kind = "mbgnbd"
     name = "MBG/NBD"
     param_names = ("r", "alpha", "a", "b")
-    _expected_alive = staticmethod(_mbgnbd_expected_alive)
-    _alive = staticmethod(_mbgnbd_alive)
-    _unconditional = staticmethod(_mbgnbd_unconditional)
-    _pmf = staticmethod(_mbgnbd_pmf)
+    _expected_alive, _alive = staticmethod(_mbgnbd_expected_alive), staticmethod(_mbgnbd_alive)
+    _unconditional, _pmf = staticmethod(_mbgnbd_unconditional), staticmethod(_mbgnbd_pmf)
 

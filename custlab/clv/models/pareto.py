@@ -68,19 +68,15 @@ class ParetoNBD(_PurchaseModel):
     --------
     >>> from custlab.data.datasets import load_cdnow
     >>> pnbd = ParetoNBD(freq="W").fit(load_cdnow("summary"))
-    >>> {k: round(v, 3) for k, v in pnbd.params_.items()}
-    {'r': 0.553, 'alpha': 10.578, 's': 0.606, 'beta': 11.668}
-    >>> round(pnbd.log_likelihood_, 1)
-    -9595.0
+    >>> {k: round(v, 3) for k, v in pnbd.params_.items()}, round(pnbd.log_likelihood_, 1)
+    ({'r': 0.553, 'alpha': 10.578, 's': 0.606, 'beta': 11.668}, -9595.0)
     """
 
     _kind = "pareto"
     name = "Pareto/NBD"
     param_names = ("r", "alpha", "s", "beta")
-    _expected_alive = staticmethod(_pareto_expected_alive)
-    _alive = staticmethod(_pareto_alive)
-    _unconditional = staticmethod(_pareto_unconditional)
-    _pmf = staticmethod(_pareto_pmf)
+    _expected_alive, _alive = staticmethod(_pareto_expected_alive), staticmethod(_pareto_alive)
+    _unconditional, _pmf = staticmethod(_pareto_unconditional), staticmethod(_pareto_pmf)
 
 
     def _fit_patterns(self, x, tx, T, w) -> FitResult:
