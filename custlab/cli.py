@@ -63,6 +63,9 @@ def _reading(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sheet", default=None, help="Excel sheet to read (default: every sheet with the same header)")
     parser.add_argument("--timezone", default=None,
                         help="time zone to convert zone-aware dates to, e.g. Asia/Shanghai (default: the data's own)")
+    parser.add_argument("--date-format", default=None,
+                        help="format of text dates, e.g. %%d/%%m/%%Y, or excel, epoch_s, epoch_ms for numbers "
+                             "(default: detected)")
     parser.add_argument("--customers", type=int, default=5000, help="size of the synthetic shop (default 5000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic shop, the sample and the models (default 0)")
     parser.add_argument("--out", type=Path, default=Path("reports"), help="output folder (default: reports/)")
@@ -97,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _common(args: argparse.Namespace) -> dict:
     return {"out": args.out, "columns": args.columns, "encoding": args.encoding, "separator": args.separator,
             "decimal_comma": args.decimal_comma, "sheet": args.sheet, "timezone": args.timezone,
+            "date_format": args.date_format,
             "n_customers": args.customers, "seed": args.seed, "progress": not args.quiet, "wait": args.wait}
 
 

@@ -39,6 +39,7 @@ _NAMES = {
     # notebooks
     "NotebookFailed": "notebooks", "check_parameters": "notebooks", "notebook_names": "notebooks",
     "notebook_parameters": "notebooks", "notebook_path": "notebooks", "run_notebook": "notebooks",
+    "section_progress": "notebooks",
     # the command's entry points
     "ReportRun": "runner", "run_quality": "runner", "run_report": "runner",
 }

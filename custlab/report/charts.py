@@ -8,13 +8,12 @@ puts the title that states the finding above it.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 
 import polars as pl
 
 from custlab._i18n import t
-from custlab._plotting import PALETTE, new_figure
+from custlab._plotting import PALETTE, figure_axes, new_figure
 from custlab.report import text as tx
 
 __all__ = ["bar_chart", "money_axis", "trend_chart"]
@@ -43,13 +42,19 @@ def _count_axis(ax, language: str, axis: str = "y") -> None:
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(FuncFormatter(lambda v, _: tx.fmt_count(v, language)))
 
 
-def trend_chart(monthly: pl.DataFrame, *, currency: str | None, partial: bool, language: str):
+def trend_chart(monthly: pl.DataFrame, *, currency: str | None = None, partial: bool = False, ax=None,
+                language: str = "en"):
     """Revenue per month (bars, this month in the accent colour) over new and returning customers (stacked).
 
     ``monthly`` has ``month`` (Date), ``revenue``, ``new_customers``, ``returning_customers``;
-    the last row is the report's month.
+    the last row is the report's month. Two panels: ``ax`` is None (a new figure) or the pair
+    ``(revenue axes, customers axes)`` to draw on. Returns the Figure.
     """
-    fig, (top, bottom) = new_figure(10, 5.6, nrows=2, sharex=True, height_ratios=[3, 2])
+    if ax is None:
+        fig, (top, bottom) = new_figure(10, 5.6, nrows=2, sharex=True, height_ratios=[3, 2])
+    else:
+        top, bottom = ax
+        fig = top.figure
     months = monthly["month"].to_list()
     x = list(range(len(months)))
     colours = [PALETTE[7]] * (len(x) - 1) + [PALETTE[0]]
@@ -76,11 +81,15 @@ def trend_chart(monthly: pl.DataFrame, *, currency: str | None, partial: bool, l
 
 
 def bar_chart(labels: Sequence[str], values: Sequence[float], *, kind: str = "count", currency: str | None = None,
-              language: str = "en", xlabel: str = "", highlight: int | None = 0, secondary: Sequence[float] | None = None,
-              secondary_label: str = ""):
-    """Horizontal bars, largest on top; ``kind`` "money", "count", "pct" or "ratio" (ROI 1:x) formats the labels."""
+              xlabel: str = "", highlight: int | None = 0, secondary: Sequence[float] | None = None,
+              secondary_label: str = "", ax=None, language: str = "en"):
+    """Horizontal bars, largest on top; ``kind`` "money", "count", "pct" or "ratio" (ROI 1:x) formats the labels.
+
+    Draws on ``ax`` (a new figure sized to the labels when None) and returns the Figure.
+    """
     n = len(labels)
-    fig, ax = new_figure(10, max(2.2, (0.42 + 0.18 * max((len(str(v)) // 38 for v in labels), default=0)) * n + 1.0))
+    height = max(2.2, (0.42 + 0.18 * max((len(str(v)) // 38 for v in labels), default=0)) * n + 1.0)
+    fig, ax = figure_axes(ax, figsize=(10, height))
     y = list(range(n))[::-1]
     colours = [PALETTE[0] if i == highlight else PALETTE[7] for i in range(n)]
     ax.barh(y, values, color=colours, height=0.7)
@@ -118,8 +127,3 @@ def _wrap(label: str, width: int = 38, lines: int = 3) -> str:
         parts = parts[:lines]
         parts[-1] = parts[-1][: width - 1] + "…"
     return "\n".join(parts)
-
-
-def month_start(value: dt.date | dt.datetime) -> dt.date:
-    """First day of ``value``'s month."""
-    return dt.date(value.year, value.month, 1)

@@ -58,6 +58,11 @@ class Window:
     month: dt.date
 
 
+#: The tables a section reads (the others stay in ``Context.extra_tables``).
+_KNOWN = frozenset({"transactions", "customers", "events", "marketing_spend", "reviews", "campaigns", "touches", "orders",
+                    "surveys"})
+
+
 def _collect(frame: Any) -> pl.DataFrame | None:
     if frame is None:
         return None
@@ -102,15 +107,24 @@ class Context:
         self.events = _collect(tables.get("events"))
         self.spend = _collect(tables.get("marketing_spend"))
         self.reviews = _collect(tables.get("reviews"))
-        self.extra_tables = {k: v for k, v in tables.items()
-                             if k not in {"transactions", "customers", "events", "marketing_spend", "reviews"}}
-        self.currency = currency or self._currency_from_data()
+        self.campaigns = _collect(tables.get("campaigns"))
+        self.touches = _collect(tables.get("touches"))
+        self.orders = _collect(tables.get("orders"))  # delivery dates per order, for the voice of the customer
+        self.surveys = _collect(tables.get("surveys"))  # NPS answers
+        self.extra_tables = {k: v for k, v in tables.items() if k not in _KNOWN}
+        self.read_infos: dict[str, Any] = dict(getattr(source, "infos", None) or {})  # ReadInfo per table
+        recognised = str(self.source.get("currency") or "").upper() or None
+        self.currency = currency or recognised or self._currency_from_data()
+        #: Where the currency comes from: "option" (given), "recognised" (known data), "column" or None.
+        self.currency_from = ("option" if currency else "recognised" if recognised else
+                              "column" if self.currency else None)
         self.first_date: dt.date | None = (self.history["order_date"].min().date() if self.history.height else None)
         self.previous = dict(previous) if previous and self._comparable(previous) else None
         self.previous_given = previous is not None
         self.parts: dict[str, SectionFigures] = {}
         self.skipped: list[Skipped] = []
         self._cache: dict[str, Any] = {}
+        self.notes: dict[str, Any] = {}  # what a shared step did that a section reports (e.g. a retried fit)
 
     # -- shared results ------------------------------------------------------------------------------------
     def cached(self, name: str, build: Callable[[], T]) -> T:

@@ -3,8 +3,9 @@
 :func:`compute_month` runs the report's sections in the order a manager asks
 (:data:`SECTIONS`): what happened (trend), who the customers are (portrait),
 value tiers and CLV, churn and retention, the early-warning list, what they
-buy together, the funnel, channels, problems, actions, and methods and data
-quality. Each section is one function ``Context -> SectionFigures`` run in
+buy together, the demand outlook, the funnel, channels, campaign results,
+channel attribution, the voice of the customer, problems, actions, the next
+best action per customer, and methods and data quality. Each section is one function ``Context -> SectionFigures`` run in
 its own guarded step: a section whose table is absent is recorded in
 :attr:`MonthlyFigures.skipped` as ``absent``, one that raises as ``failed``
 (with the reason and what would fix it, in English and Chinese), and the
@@ -28,8 +29,8 @@ from typing import Any
 import polars as pl
 
 from custlab._types import LANGUAGES
-from custlab.report import figures_actions, figures_baskets, figures_churn, figures_customers, figures_sales
-from custlab.report import figures_marketing
+from custlab.report import figures_actions, figures_baskets, figures_churn, figures_clv, figures_customers, figures_sales
+from custlab.report import figures_campaigns, figures_marketing, figures_nba, figures_outlook, figures_voice
 from custlab.report.context import DEFAULTS, Context
 from custlab.report.months import MonthSpec
 from custlab.report.parts import KPI, Absent, Finding, SectionFigures, Skipped
@@ -44,14 +45,19 @@ SECTIONS: tuple[tuple[str, SectionFn], ...] = (
     ("trend", figures_sales.trend),
     ("portrait", figures_sales.portrait),
     ("segments", figures_customers.segments),
-    ("clv", figures_customers.clv),
+    ("clv", figures_clv.clv),
     ("retention", figures_churn.retention),
     ("early_warning", figures_churn.early_warning),
     ("baskets", figures_baskets.baskets),
+    ("outlook", figures_outlook.outlook),
     ("funnel", figures_marketing.funnel),
     ("channels", figures_marketing.channels),
+    ("campaigns", figures_campaigns.campaigns),
+    ("attribution", figures_campaigns.attribution),
+    ("voice", figures_voice.voice),
     ("problems", figures_actions.problems),
     ("actions", figures_actions.actions),
+    ("nba", figures_nba.nba),
     ("methods", figures_actions.methods),
 )
 

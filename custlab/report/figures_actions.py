@@ -16,15 +16,20 @@ settings, and the sections that could not be shown, with why.
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 import polars as pl
 
+from custlab._types import LANGUAGES
 from custlab.report.context import Context
 from custlab.report.exports_tables import finish_export
 from custlab.report.figures_churn import HIGH_RISK, warning_table
-from custlab.report.figures_customers import clv_values, segment_table
+from custlab.report.figures_clv import customer_values
+from custlab.report.figures_customers import segment_table
 from custlab.report.parts import Action, Finding, SectionFigures, Table
 from custlab.report.text import (
-    Count, Data, Day, Days, Items, Label, Lang, Money, MonthName, Num, Pct, Text, render,
+    Count, Data, Day, Days, Items, Label, Lang, Money, MonthName, Num, Pct, Text, render_rows,
 )
 
 __all__ = ["actions", "methods", "problems"]
@@ -68,21 +73,20 @@ def problems(ctx: Context) -> SectionFigures:
 
 # -- actions ----------------------------------------------------------------------------------------------------
 def _customer_values(ctx: Context) -> pl.DataFrame:
-    """customer_id, segment, recency, frequency, monetary, p_alive and expected order value of every customer."""
+    """customer_id, segment, recency, frequency, monetary, p_alive and expected order value of every customer
+    (:func:`~custlab.report.figures_clv.customer_values`)."""
     seg = segment_table(ctx).select("customer_id", "segment", "recency", "frequency", "monetary")
-    value = clv_values(ctx).values.select("customer_id", "p_alive", "expected_spend")
-    aov = ctx.history.group_by("customer_id").agg(aov=pl.col("amount").sum() / pl.col("order_id").n_unique())
-    return (seg.join(value, on="customer_id", how="left").join(aov, on="customer_id", how="left")
-            .with_columns(order_value=pl.coalesce(pl.col("expected_spend"), pl.col("aov")).fill_null(0.0),
-                          p_alive=pl.col("p_alive").fill_null(0.0)))
+    value = customer_values(ctx).select("customer_id", "p_alive", order_value="expected_spend")
+    return (seg.join(value, on="customer_id", how="left")
+            .with_columns(pl.col("order_value", "p_alive").fill_null(0.0)))
 
 
 def _action_export(ctx: Context, frame: pl.DataFrame, action: str) -> pl.DataFrame:
     rate = ctx.response_rates.get(action, 0.05)
-    reasons = [render(Text("report.reason.action", {"segment": Label(s), "days": Days(r), "orders": Count(f),
-                                                    "spend": Money(m, compact=False), "p": Pct(p)}),
-                      ctx.language, ctx.currency)
-               for s, r, f, m, p in frame.select("segment", "recency", "frequency", "monetary", "p_alive").iter_rows()]
+    reasons = render_rows("report.reason.action", {
+        "segment": (Label, frame["segment"]), "days": (Days, frame["recency"]), "orders": (Count, frame["frequency"]),
+        "spend": (partial(Money, compact=False), frame["monetary"]), "p": (Pct, frame["p_alive"])},
+        ctx.language, ctx.currency)
     out = frame.select(pl.col("customer_id").cast(pl.String), "segment", "recency", "frequency", "monetary", "p_alive",
                        expected_order_value="order_value").with_columns(
         reason=pl.Series(reasons, dtype=pl.String),
@@ -165,40 +169,51 @@ def _action_label(action_id: str) -> str:
 
 
 # -- methods ------------------------------------------------------------------------------------------------------
-def _cleaning(ctx: Context) -> tuple[list[Text], Table | None]:
+def _cleaning(ctx: Context) -> tuple[list[Any], Table | None]:
+    """What cleaning removed from this month's lines (:meth:`custlab.data.DataQualityReport.for_period`)."""
     quality = ctx.quality
     if quality is None:
         return [Text("report.methods.no_quality", {})], None
-    removed = quality.removed_rows
-    removed = removed.collect() if isinstance(removed, pl.LazyFrame) else removed
+    period = quality.for_period(ctx.start, ctx.as_of)
     month = MonthName(ctx.month.month)
-    in_month = removed.filter(pl.col("order_date") >= ctx.start, pl.col("order_date") < ctx.as_of,
-                              pl.col("reason") != "after_as_of") if "order_date" in removed.columns else removed.clear()
-    kept = ctx.this_month.height
-    counts = in_month.group_by("reason").agg(rows=pl.len()).sort("rows", "reason", descending=[True, False])
-    texts = []
-    if counts.height == 0:
-        texts.append(Text("report.methods.clean_none", {"month": month, "kept": Count(kept)}))
+    month_removed = period.removed.filter(pl.col("rows") > 0).sort("rows", "reason", descending=[True, False])
+    texts: list[Any] = []
+    if period.rows_removed == 0:
+        texts.append(Text("report.methods.clean_none", {"month": month, "kept": Count(period.rows_kept)}))
     else:
         reasons = Items([Text("report.methods.reason_count", {"reason": Label(r), "n": Count(n)})
-                         for r, n in counts.iter_rows()])
-        texts.append(Text("report.methods.clean_month", {"month": month, "removed": Count(in_month.height),
-                                                         "lines": Count(in_month.height + kept),
-                                                         "reasons": reasons}))
-    undated = removed.filter(pl.col("order_date").is_null()).height if "order_date" in removed.columns else 0
+                         for r, n in month_removed.select("reason", "rows").iter_rows()])
+        texts.append(Text("report.methods.clean_month", {"month": month, "removed": Count(period.rows_removed),
+                                                         "lines": Count(period.rows_in), "reasons": reasons}))
+    undated = quality.undated
+    later = int(quality.removed.filter(pl.col("reason") == "after_as_of")["rows"].sum())
     key = "report.methods.clean_file_undated" if undated else "report.methods.clean_file"
     texts.append(Text(key, {"rows": Count(quality.rows_in), "kept": Count(quality.rows_kept), "undated": Count(undated)}))
+    if later:
+        texts.append(Text("report.methods.clean_later", {"n": Count(later), "as_of": Day(ctx.as_of)}))
     whole = quality.removed.filter(pl.col("rows") > 0).select("reason", "rows")
-    table = whole.join(counts.rename({"rows": "month_rows"}), on="reason", how="left").with_columns(
-        pl.col("month_rows").fill_null(0))
+    table = (whole.join(month_removed.select("reason", month_rows="rows", month_amount="amount"), on="reason",
+                        how="full", coalesce=True)
+             .with_columns(pl.col("month_rows", "rows").fill_null(0), pl.col("month_amount").fill_null(0.0))
+             .sort("rows", "reason", descending=[True, False]))
     return texts, Table(Text("report.methods.clean_table", {"month": month}), table,
-                        {"reason": "label", "month_rows": "count", "rows": "count"})
+                        {"reason": "label", "month_rows": "count", "month_amount": "money", "rows": "count"})
+
+
+def _reading(ctx: Context) -> list[Any]:
+    """What reading the files found (:meth:`custlab.data.ReadInfo.sentences`: sheets, encoding, time zone)."""
+    out: list[Any] = []
+    for info in ctx.read_infos.values():
+        said = {lang: " ".join(info.sentences(lang)) for lang in LANGUAGES}
+        if said["en"]:
+            out.append(Lang(said))
+    return out
 
 
 def methods(ctx: Context) -> SectionFigures:
     """Section "Methods and data quality" (collapsed in the page)."""
     month = ctx.month
-    paragraphs = [Text("report.methods.source", {
+    paragraphs: list[Any] = [Text("report.methods.source", {
         "source": ctx.source_name, "first": Day(ctx.first_date), "last": Day(month.last_day),
         "as_of": Day(month.as_of), "month": MonthName(month.month)})]
     if month.partial:
@@ -207,11 +222,13 @@ def methods(ctx: Context) -> SectionFigures:
     if ctx.source.get("sample_size"):
         paragraphs.append(Text("report.methods.sample", {"n": Count(ctx.source["sample_size"]),
                                                          "seed": Data(ctx.source.get("seed", 0))}))
+    paragraphs += _reading(ctx)
     cleaning, table = _cleaning(ctx)
     paragraphs += cleaning
-    present = [name for name, frame in (("customers", ctx.customers), ("events", ctx.events),
-                                        ("marketing_spend", ctx.spend), ("reviews", ctx.reviews)) if frame is not None]
-    absent = [name for name in ("customers", "events", "marketing_spend", "reviews") if name not in present]
+    side = (("customers", ctx.customers), ("events", ctx.events), ("marketing_spend", ctx.spend),
+            ("reviews", ctx.reviews), ("campaigns", ctx.campaigns), ("touches", ctx.touches))
+    present = [name for name, frame in side if frame is not None]
+    absent = [name for name, frame in side if frame is None]
     paragraphs.append(Text("report.methods.tables", {"present": Items([Label("transactions"), *map(Label, present)]),
                                                      "absent": Items([Label(a) for a in absent]) if absent else
                                                      Text("report.methods.nothing", {})}))

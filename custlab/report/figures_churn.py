@@ -4,29 +4,39 @@ Churn is silence: a customer has churned once ``inactivity_days`` (W) pass
 without an order (the definition of :mod:`custlab.churn`). The retention
 section shows the acquisition cohorts month by month, the Kaplan-Meier curve
 of "not yet W days silent", and the diagnostics retail reports quote. The
-early-warning list ranks active customers by the value the repurchase model
-(:class:`custlab.repurchase.RepurchaseModel`) puts at risk -- the model's
-probability that their current silence reaches W days times their expected
-value -- with the reason in words for each.
+early-warning list is :func:`custlab.churn.early_warning`: active customers
+ranked by the value the repurchase model puts at risk -- its probability that
+their current silence reaches W days times their expected 12-month value
+(the CLV section's) -- with the reason in words for each. A repurchase fit
+that fails with :class:`custlab.churn.CoxFitError` is retried once with the
+settings the error names (``retry_with``); if that fails too, the section is
+left out with the error's reason and fix.
 """
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from functools import partial
+from typing import Any
 
 import polars as pl
 
+from custlab._i18n import t
+from custlab._types import LANGUAGES
 from custlab.report.context import Context
 from custlab.report.exports_tables import finish_export
-from custlab.report.figures_customers import clv_values, segment_table
-from custlab.report.parts import Chart, Finding, SectionFigures, Table
-from custlab.report.text import Count, Day, Days, Label, Money, MonthName, Pct, Text, render
+from custlab.report.figures_clv import customer_values, history_days
+from custlab.report.figures_customers import segment_table
+from custlab.report.parts import Absent, Chart, Finding, SectionFigures, Table
+from custlab.report.text import Count, Data, Lang, Money, MonthName, Pct, Text
 
-__all__ = ["early_warning", "retention", "warning_table"]
+__all__ = ["HIGH_RISK", "early_warning", "retention", "warning_result", "warning_table"]
 
-#: Risk from which a customer counts as "high risk" in the summary.
-HIGH_RISK = 0.5
+#: Risk from which a customer counts as "high risk": the high band of :func:`custlab.churn.early_warning`.
+HIGH_RISK = 0.8
+#: Rows of the list shown in the page (all of them are in ``early_warning.csv``).
+SHOWN = 10
 
 
 def retention(ctx: Context) -> SectionFigures:
@@ -45,15 +55,20 @@ def retention(ctx: Context) -> SectionFigures:
     if diag.intervention_day is not None:
         paragraphs.append(Text("report.retention.intervention", {"day": Count(diag.intervention_day)}))
     churned = ctx.cached("churned_now", lambda: _churned_now(ctx))
-    paragraphs.append(Text("report.retention.churned", {"n": Count(churned), "days": Count(days),
-                                                        "month": MonthName(ctx.month.month)}))
+    if churned is not None:
+        paragraphs.append(Text("report.retention.churned", {"n": Count(churned), "days": Count(days),
+                                                            "month": MonthName(ctx.month.month)}))
     frame = churn.survival_frame(ctx.history, as_of=ctx.as_of, inactivity_days=days)
     km = churn.kaplan_meier(frame, at=(90, 180, 365))
     row = km.summary.row(0, named=True)
-    year = row.get("survival_365d")
+    span = (ctx.as_of.date() - ctx.first_date).days if ctx.first_date else 0
+    after = max((h for h in (90, 180, 365) if h <= span), default=None)  # only a horizon the data have followed
+    year = row.get(f"survival_{after}d") if after else None
     if year is not None:
-        paragraphs.append(Text("report.retention.survival", {"share": Pct(year), "days": Count(days)}))
-        chart_list.append(Chart("survival", Text("report.retention.survival_title", {"share": Pct(year)}),
+        key = "report.retention.survival" if after == 365 else "report.retention.survival_days"
+        paragraphs.append(Text(key, {"share": Pct(year), "days": Count(days), "after": Count(after)}))
+        chart_list.append(Chart("survival", Text(f"{key.replace('survival', 'survival_title', 1)}",
+                                                 {"share": Pct(year), "after": Count(after)}),
                                 partial(_draw_survival, km), height=4.6))
     retention_table = cohorts.cohort_retention(ctx.history, as_of=ctx.as_of, max_periods=12)
     recent = retention_table["cohort"].unique().sort().tail(12)
@@ -73,14 +88,14 @@ def retention(ctx: Context) -> SectionFigures:
             "day": Count(diag.intervention_day)}), money, "retention"))
     values = {"silent_never_return_share": diag.silent_never_return_share,
               "early_churn_share": diag.early_churn_share, "intervention_day": diag.intervention_day,
-              "churned_customers": churned, "survival_365d": year}
+              "churned_customers": churned, "survival": year, "survival_after_days": after}
     return SectionFigures("retention", tuple(paragraphs), (), tuple(chart_list), values, tuple(findings))
 
 
-def _churned_now(ctx: Context) -> int:
+def _churned_now(ctx: Context) -> int | None:
     from custlab.report.figures_sales import window_metrics
 
-    return int(window_metrics(ctx, ctx.start, ctx.as_of)["churned_customers"])
+    return window_metrics(ctx, ctx.start, ctx.as_of)["churned_customers"]
 
 
 def _draw_survival(km, language: str):
@@ -96,64 +111,107 @@ def _draw_cohorts(table: pl.DataFrame, language: str):
 
 
 # -- early warning ---------------------------------------------------------------------------------------------
-def warning_table(ctx: Context) -> pl.DataFrame:
-    """Active customers with the model's churn risk, their expected value and the value at risk (cached)."""
+def warning_result(ctx: Context) -> Any:
+    """The month's :class:`custlab.churn.EarlyWarning` (cached), valued with the CLV section's values."""
     return ctx.cached("warning", lambda: _warning(ctx))
 
 
-def _warning(ctx: Context) -> pl.DataFrame:
-    from custlab import churn, repurchase
+def warning_table(ctx: Context) -> pl.DataFrame:
+    """The ranked list of :func:`custlab.churn.early_warning` (``customer_id``, ``p_churn``, ``value_at_risk`` ...)."""
+    return warning_result(ctx).to_frame()
 
-    days = ctx.setting("inactivity_days")
-    frame = repurchase.repurchase_frame(ctx.history, as_of=ctx.as_of)
+
+def _warning(ctx: Context) -> Any:
+    from custlab import churn
+
+    days, need = history_days(ctx), ctx.setting("inactivity_days") + ctx.setting("warning_days")
+    if days < need:  # no silence in the data can have reached W days yet: a risk of reaching it is a guess
+        raise Absent(Text("report.absent.warning_short", {"days": Count(days), "need": Count(need),
+                                                          "window": Count(ctx.setting("inactivity_days"))}),
+                     Text("report.absent.warning_short_fix", {}))
+
+    value = customer_values(ctx).select("customer_id", "clv")
+    settings = {"as_of": ctx.as_of, "inactivity_days": ctx.setting("inactivity_days"),
+                "within": f"{ctx.setting('warning_days')}d", "value": value, "value_column": "clv",
+                "bands": (HIGH_RISK, 0.5), "seed": ctx.setting("seed"), "language": ctx.language}
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", churn.ChurnDataWarning)
-        model = repurchase.RepurchaseModel().fit(frame)
-        risk = model.churn_risk(frame, inactivity_days=days, within=f"{ctx.setting('warning_days')}d")
-    value = clv_values(ctx).values.select("customer_id", "clv", "p_alive")
-    seg = segment_table(ctx).select("customer_id", "segment", "frequency", "monetary")
-    out = (risk.filter(pl.col("p_churn").is_not_null())
-           .join(value, on="customer_id", how="left").join(seg, on="customer_id", how="left")
-           .with_columns(pl.col("clv").fill_null(0.0))
-           .with_columns(value_at_risk=pl.col("p_churn") * pl.col("clv"))
-           .sort("value_at_risk", descending=True))
-    return out
+        warnings.simplefilter("ignore", churn.ChurnDataWarning)  # left-out customers are counted in the result
+        try:
+            return churn.early_warning(ctx.history, **settings)
+        except churn.CoxFitError as err:
+            from custlab.churn.warning import early_warning as defined  # its own arguments, even when wrapped
+
+            accepted = inspect.signature(defined).parameters
+            if not err.retry_with or any(k not in accepted for k in err.retry_with):
+                raise _cox_absent(err) from None
+            try:
+                result = churn.early_warning(ctx.history, **settings, **err.retry_with)
+            except churn.CoxFitError as again:
+                raise _cox_absent(again) from None
+            ctx.notes["early_warning_retry"] = dict(err.retry_with)
+            return result
 
 
-def _reason(ctx: Context, row: dict) -> str:
-    fields = {"days": Days(row["days_since_last"]), "p": Pct(row["p_churn"]), "date": Day(row["churn_date"]),
-              "value": Money(row["clv"], compact=False), "segment": Label(row["segment"])}
-    key = "report.reason.warning"
-    if row.get("usual_gap_days") is not None:
-        key, fields["usual"] = "report.reason.warning_usual", Days(row["usual_gap_days"])
-    return render(Text(key, fields), ctx.language, ctx.currency)
+def _cox_absent(err) -> Absent:
+    """The section left out, saying why the repurchase model cannot be fitted and what would fix it."""
+    return Absent(Text("report.warning.cox_failed", {"reason": Data(err.reason)}),
+                  Text("report.warning.cox_fix", {"fix": Data(err.fix)}))
+
+
+def _shown_reasons(ctx: Context, result, top: pl.DataFrame) -> pl.Series:
+    """The reason of each shown row in every language (the list itself holds the report's language only)."""
+    from custlab.churn.frames import AGE_BINS
+    from custlab.churn.warning import _reasons
+    from custlab.repurchase import repurchase_frame
+
+    mine = ctx.history.join(top.select("customer_id"), on="customer_id", how="semi")
+    frame = repurchase_frame(mine, as_of=ctx.as_of, age_bins=AGE_BINS)
+    rows = frame.join(top.select("customer_id", "last_purchase"), left_on=["customer_id", "purchase_date"],
+                      right_on=["customer_id", "last_purchase"], how="semi")
+    texts = {lang: dict(_reasons(result.model, rows, top, result.inactivity_days, 2, lang).iter_rows())
+             for lang in LANGUAGES if lang != ctx.language}
+    own = dict(top.select("customer_id", "reason").iter_rows())
+    return pl.Series("reason", [{lang: (own[c] if lang == ctx.language else texts[lang].get(c, own[c]))
+                                 for lang in LANGUAGES} for c in top["customer_id"].to_list()])
 
 
 def early_warning(ctx: Context) -> SectionFigures:
-    """Section "Early warning": who is about to churn, sorted by the value at risk."""
-    table = warning_table(ctx)
+    """Section "Early warning": who is about to churn, by the value at risk, with the model's reason for each."""
+    result = warning_result(ctx)
+    table = result.to_frame()
     days = ctx.setting("inactivity_days")
     high = table.filter(pl.col("p_churn") >= HIGH_RISK)
     at_risk = float(high["value_at_risk"].sum())
-    within = table.filter(pl.col("p_churn_within") >= HIGH_RISK).height
-    paragraphs = [Text("report.warning.summary", {
-        "n": Count(table.height), "high": Count(high.height), "p": Pct(HIGH_RISK, 0), "days": Count(days),
-        "value": Money(at_risk), "soon": Count(within), "window": Count(ctx.setting("warning_days"))})]
-    top = table.head(10).with_columns(reason=pl.Series([_reason(ctx, r) for r in table.head(10).iter_rows(named=True)],
-                                                       dtype=pl.String))
-    tables = (Table(Text("report.warning.table", {}), top,
+    soon = table.filter(pl.col("p_churn_within") >= HIGH_RISK).height
+    paragraphs: list[Any] = [Text("report.warning.summary", {
+        "n": Count(result.active_customers), "listed": Count(table.height), "high": Count(high.height),
+        "p": Pct(HIGH_RISK, 0), "days": Count(days), "value": Money(at_risk), "total": Money(result.value_at_risk),
+        "soon": Count(soon), "window": Count(ctx.setting("warning_days"))})]
+    concordance = "n/a" if result.concordance is None else f"{result.concordance:.2f}"
+    key = "churn.warning_reliable" if result.reliable else "churn.warning_unreliable"
+    paragraphs.append(Lang({lang: t(key, lang, concordance=concordance) for lang in LANGUAGES}))
+    retry = ctx.notes.get("early_warning_retry")
+    if retry:
+        paragraphs.append(Text("report.warning.retried", {"settings": Data(", ".join(f"{k}={v}" for k, v in retry.items()))}))
+    seg = segment_table(ctx).select("customer_id", "segment")
+    listed = table.join(seg, on="customer_id", how="left", maintain_order="left")
+    top = listed.head(SHOWN)
+    top = top.with_columns(_shown_reasons(ctx, result, top)) if top.height else top
+    tables = (Table(Text("report.warning.table", {"n": Count(top.height)}), top,
                     {"customer_id": "id", "segment": "label", "days_since_last": "days", "p_churn": "pct",
-                     "clv": "money", "value_at_risk": "money", "churn_date": "date"}, max_rows=10),)
+                     "value": "money", "value_at_risk": "money", "churn_date": "date", "reason": "lang"},
+                    top_n=SHOWN),)
     findings = (Finding(Text("report.finding.warning", {"high": Count(high.height), "value": Money(at_risk),
                                                         "days": Count(days)}), at_risk, "early_warning"),
                 ) if high.height else ()
-    export = table.select(
-        pl.col("customer_id").cast(pl.String), "segment", "last_purchase", "days_since_last", "churn_date",
-        "p_churn", "p_churn_within", "usual_gap_days", "clv", "value_at_risk",
-    ).with_columns(reason=pl.Series([_reason(ctx, r) for r in table.iter_rows(named=True)], dtype=pl.String),
-                   priority=pl.col("value_at_risk"))
-    values = {"active_customers": table.height, "high_risk": high.height, "value_at_risk": at_risk,
-              "churn_within_window": within}
+    export = listed.select(
+        pl.col("customer_id").cast(pl.String), "segment", "last_purchase", "days_since_last", "days_to_churn",
+        "churn_date", "p_churn", "p_churn_within", "usual_gap_days", pl.col("value").alias("clv"), "value_at_risk",
+        "risk_band", "reason",
+    ).with_columns(priority=pl.col("value_at_risk"))
+    values = {"active_customers": result.active_customers, "listed": table.height, "high_risk": high.height,
+              "value_at_risk": at_risk, "value_at_risk_all": result.value_at_risk, "churn_within_window": soon,
+              "concordance": result.concordance, "reliable": result.reliable, "retry_with": dict(retry or {})}
     return SectionFigures("early_warning", tuple(paragraphs), tables, (), values, findings,
                           {"early_warning.csv": finish_export(export, money=("clv", "value_at_risk", "priority"),
                                                              shares=("p_churn", "p_churn_within"))},

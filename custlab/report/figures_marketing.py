@@ -14,7 +14,7 @@ import polars as pl
 
 from custlab.report import charts
 from custlab.report.context import Context
-from custlab.report.figures_customers import clv_values
+from custlab.report.figures_clv import clv_values
 from custlab.report.parts import Absent, Chart, Finding, SectionFigures, Table
 from custlab.report.text import Count, Data, Label, Money, MonthName, Num, Pct, Text
 

@@ -39,7 +39,9 @@ def window_metrics(ctx: Context, start: dt.datetime, end: dt.datetime) -> dict[s
     New customers ordered for the first time in the span; the repeat rate is
     the share of the span's customers who had ordered before it. Churned: the
     customers whose silence reached ``inactivity_days`` in the span (last order
-    ``L`` with ``start < L + W <= end`` on calendar days, orders before ``end`` only).
+    ``L`` with ``start < L + W <= end`` on calendar days, orders before ``end`` only);
+    None when ``start - W`` is before the data's first order, since the customers
+    who last ordered before the data begin cannot be seen.
     """
     history = ctx.history.filter(pl.col("order_date") < end)
     span = history.filter(pl.col("order_date") >= start)
@@ -51,7 +53,9 @@ def window_metrics(ctx: Context, start: dt.datetime, end: dt.datetime) -> dict[s
     new = int(firsts.filter(pl.col("first") >= start).height)
     days = ctx.setting("inactivity_days")
     reached = pl.col("last") + pl.duration(days=days)
-    churned = int(firsts.filter((reached > pl.lit(start.date())) & (reached <= pl.lit(end.date()))).height)
+    churned: int | None = int(firsts.filter((reached > pl.lit(start.date())) & (reached <= pl.lit(end.date()))).height)
+    if ctx.first_date is None or start.date() - dt.timedelta(days=days) < ctx.first_date:
+        churned = None  # the last orders that would churn in the span partly predate the data: not countable
     return {
         "revenue": revenue, "orders": orders, "active_customers": active, "new_customers": new,
         "returning_customers": active - new, "aov": revenue / orders if orders else None,
@@ -123,7 +127,7 @@ def trend(ctx: Context) -> SectionFigures:
     table = Table(
         Text("report.trend.table", {}), shown,
         {"month": "month", "revenue": "money", "orders": "count", "active_customers": "count", "new_customers": "count",
-         "returning_customers": "count", "aov": "money"}, max_rows=13,
+         "returning_customers": "count", "aov": "money"}, top_n=13,
     )
     chart = Chart("trend", title, partial(_draw_trend, monthly, ctx.currency, ctx.month.partial), height=5.6)
     values = {**now, "revenue_change": revenue_change, "revenue_year_change": year_change}
@@ -163,6 +167,8 @@ def kpis(ctx: Context) -> tuple[KPI, ...]:
             tiles.append(KPI(key, value, kind, before, None, up,
                              Text("report.kpi.clv_refit", {}) if refit and before is not None else None))
             continue
+        if now.get(key) is None and key == "churned_customers":
+            continue  # the data begin too recently to count it
         tiles.append(KPI(key, now.get(key), kind, prev.get(key), year.get(key), up, note))
     return tuple(tiles)
 
@@ -172,7 +178,10 @@ def masthead(ctx: Context) -> tuple[Text, ...]:
     """The lines under the title: data, period analysed, currency."""
     lines = [Text("report.masthead.data", {"source": ctx.source_name,
                                            "first": Day(ctx.first_date), "as_of": Day(ctx.month.last_day)})]
-    if ctx.currency:
+    if ctx.currency_from == "recognised":
+        lines.append(Text("report.masthead.currency_recognised", {"currency": Data(ctx.currency),
+                                                                   "data": Data("UCI Online Retail")}))
+    elif ctx.currency:
         lines.append(Text("report.masthead.currency", {"currency": Data(ctx.currency)}))
     else:
         lines.append(Text("report.masthead.no_currency", {}))
@@ -248,11 +257,7 @@ def portrait(ctx: Context) -> SectionFigures:
         values["top_geography"] = lead["group"]
         tables.append(Table(Text("report.portrait.geo_table", {}), top,
                             {"group": "data", "customers": "count", "customer_share": "pct", "revenue": "money",
-                             "revenue_share": "pct"}, max_rows=10))
-        chart_list.append(Chart("geography", Text("report.portrait.geo_title", {
-            "top": Data(lead["group"]), "rev": Pct(lead["revenue_share"])}),
-            partial(_draw_shares, top["group"].to_list(), top["revenue"].to_list(), top["revenue_share"].to_list(),
-                    ctx.currency)))
+                             "revenue_share": "pct"}, top_n=10))
     if ctx.customers is None:
         paragraphs.append(Text("report.portrait.no_customers", {}))
     else:
@@ -274,18 +279,11 @@ def portrait(ctx: Context) -> SectionFigures:
                 "rev": Pct(top["revenue_share"])}))
             tables.append(Table(Text("report.portrait.attr_table", {"attribute": Label(column)}), table,
                                 {"group": "label", "customers": "count", "customer_share": "pct",
-                                 "revenue_share": "pct"}, max_rows=10))
+                                 "revenue_share": "pct"}, top_n=10))
     peaks = _busiest(ctx)
     if peaks is not None:
         paragraphs.append(peaks)
     return SectionFigures("portrait", tuple(paragraphs), tuple(tables), tuple(chart_list), values)
-
-
-def _draw_shares(labels: list, revenue: list, shares: list, currency: str | None, language: str):
-    from custlab._i18n import t
-
-    return charts.bar_chart([str(v) for v in labels], revenue, kind="money", currency=currency, language=language,
-                            xlabel=t("report.axis.revenue", language))
 
 
 def _busiest(ctx: Context) -> Text | None:
@@ -293,6 +291,8 @@ def _busiest(ctx: Context) -> Text | None:
     from custlab import activity
 
     month = ctx.this_month if ctx.this_month.height >= 50 else ctx.history
+    if month.height and month.select((pl.col("order_date").dt.time() == dt.time()).all()).item():
+        return Text("report.portrait.no_hours", {})  # dates without a time: every order would be "at midnight"
     overall = {lang: activity.peak_times(activity.weekday_hour(month, measure="orders", language=lang),
                                          language=lang) for lang in LANGUAGES}
     if overall["en"].height == 0 or overall["en"]["summary"][0] is None:

@@ -4,19 +4,30 @@ The HTML report embeds only the glyphs its own text uses, cut from the font
 the charts use (:func:`custlab._plotting.cjk_font_path`, e.g. Noto Sans CJK SC
 from ``mplfonts``) with fontTools; a page of a few hundred distinct
 characters costs some tens of kilobytes instead of the font's 16 MB.
+
+Cutting the subset reads the whole font (1-2 s), so each subset is kept in
+a cache folder, named by the hash of the font file's name, size and date and
+of the characters: next month's report, which uses the same characters,
+reads it back. The folder is ``$CUSTLAB_CACHE`` (``off`` turns the cache
+off), else ``$XDG_CACHE_HOME/custlab``, else ``~/.cache/custlab``; a folder
+that cannot be written only costs the time.
 """
 
 from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import io
+import os
+import tempfile
 import warnings
+from pathlib import Path
 
 from custlab._plotting import cjk_font_path
 from custlab.exceptions import CJKFontWarning
 
-__all__ = ["FONT_FAMILY", "font_face_css", "needs_cjk_font", "subset_woff2"]
+__all__ = ["FONT_FAMILY", "cache_folder", "font_face_css", "needs_cjk_font", "subset_woff2"]
 
 #: CSS family name of the embedded subset.
 FONT_FAMILY = "CustlabCJK"
@@ -31,12 +42,48 @@ def needs_cjk_font(char: str) -> bool:
     return ord(char) >= 0x2E80
 
 
+def cache_folder() -> Path | None:
+    """Where font subsets are kept (see the module docstring); None when the cache is off."""
+    chosen = os.environ.get("CUSTLAB_CACHE", "").strip()
+    if chosen.lower() in {"off", "0", "none", "false"}:
+        return None
+    if chosen:
+        return Path(chosen)
+    base = os.environ.get("XDG_CACHE_HOME", "").strip() or Path.home() / ".cache"
+    return Path(base) / "custlab"
+
+
 @functools.lru_cache(maxsize=8)
 def subset_woff2(chars: frozenset[str]) -> bytes | None:
-    """WOFF2 bytes of the CJK font cut down to ``chars``; None when no CJK font is installed."""
+    """WOFF2 bytes of the CJK font cut down to ``chars``; None when no CJK font is installed (cached on disk)."""
     path = cjk_font_path()
     if path is None:
         return None
+    folder = cache_folder()
+    stat = Path(path).stat()
+    key = hashlib.sha256(f"{Path(path).name}:{stat.st_size}:{stat.st_mtime_ns}:".encode()
+                         + "".join(sorted(chars)).encode("utf-8")).hexdigest()[:32]
+    cached = folder / "fonts" / f"{key}.woff2" if folder is not None else None
+    if cached is not None and cached.is_file():
+        return cached.read_bytes()
+    data = _subset(path, chars)
+    if cached is not None:
+        _keep(cached, data)
+    return data
+
+
+def _keep(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` atomically; a folder that cannot be written is skipped."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, suffix=".tmp") as handle:
+            handle.write(data)
+        os.replace(handle.name, target)
+    except OSError:
+        pass
+
+
+def _subset(path, chars: frozenset[str]) -> bytes:
     from fontTools import subset
     from fontTools.ttLib import TTFont
 

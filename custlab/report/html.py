@@ -65,8 +65,8 @@ def cell_text(value: Any, fmt: str, language: str = "en", currency: str | None =
 
     >>> cell_text(1234.5, "money", "en", "GBP"), cell_text(234.5, "money", "en", "GBP"), cell_text(12346.0, "id")
     ('£1,235', '£234.50', '12346')
-    >>> cell_text(float("nan"), "num1"), cell_text(["A", "B"], "items")
-    ('–', 'A + B')
+    >>> cell_text(float("nan"), "num1"), cell_text(["A", "B"], "items"), cell_text({"en": "a", "zh": "甲"}, "lang", "zh")
+    ('–', 'A + B', '甲')
     """
     if _missing(value):
         return "–"
@@ -92,6 +92,8 @@ def cell_text(value: Any, fmt: str, language: str = "en", currency: str | None =
         return tx.fmt_id(value)
     if fmt == "label":
         return tx.tr(value, language)
+    if fmt == "lang":  # text a library wrote in each language: {"en": ..., "zh": ...}
+        return str(value.get(language) or value.get("en") or "") if isinstance(value, Mapping) else str(value)
     if fmt == "items":
         return " + ".join(tx.fmt_id(v) for v in value) if isinstance(value, (list, tuple, pl.Series)) else str(value)
     return tx.fmt_id(value)
@@ -100,7 +102,7 @@ def cell_text(value: Any, fmt: str, language: str = "en", currency: str | None =
 def table_html(table: Table, *, language: str = "en", currency: str | None = None) -> str:
     """A report table as escaped HTML with translated headers and formatted cells."""
     columns = [c for c in table.formats if c in table.frame.columns]
-    shown = table.frame.head(table.max_rows).select(columns)
+    shown = table.frame.head(table.top_n).select(columns)
     numeric = {c for c in columns if table.formats[c] in _NUMERIC_FORMATS}
     align = {c: ' class="num"' if c in numeric else "" for c in columns}
     head = "".join(f'<th scope="col"{align[c]}>{_e(t(f"report.col.{c}", language))}</th>' for c in columns)
@@ -113,8 +115,8 @@ def table_html(table: Table, *, language: str = "en", currency: str | None = Non
         rows.append(f"<tr>{cells}</tr>")
     caption = f"<caption>{_e(tx.render(table.caption, language, currency))}</caption>"
     more = ""
-    if table.frame.height > table.max_rows:
-        more = f'<p class="more">{_e(t("report.more_rows", language, n=tx.fmt_count(table.frame.height - table.max_rows)))}</p>'
+    if table.frame.height > table.top_n:
+        more = f'<p class="more">{_e(t("report.more_rows", language, n=tx.fmt_count(table.frame.height - table.top_n)))}</p>'
     note = f'<p class="note">{_e(tx.render(table.note, language, currency))}</p>' if table.note else ""
     return (f'<div class="table-wrap"><table>{caption}<thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></div>{more}{note}')
@@ -142,6 +144,8 @@ def _chart_rc(language: str) -> dict[str, Any]:
     return rc
 
 
+#: Resolution of the charts: 960 pixels across a 10-inch chart, the page's width.
+CHART_DPI = 96
 #: PNGs already drawn, per chart and language: a notebook that shows the sections and then writes the
 #: page draws each chart once.
 _PNG_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -168,7 +172,7 @@ def _draw_png(chart: Chart, language: str, width: float) -> str:
             fig.axes[0].set_title("")  # the page states the finding above the chart
         fig.set_size_inches(width, chart.height)
         buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", facecolor="white")
+        fig.savefig(buffer, format="png", dpi=CHART_DPI, bbox_inches="tight", facecolor="white")
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -187,7 +191,7 @@ def _section_title(key: str, language: str) -> str:
 def _section_body(part: SectionFigures, language: str, currency: str | None) -> str:
     out = [f"<p>{_e(tx.render(p, language, currency))}</p>" for p in part.paragraphs]
     out += [_chart_html(c, language, currency) for c in part.charts]
-    small = [tb for tb in part.tables if len(tb.formats) <= 4 and tb.max_rows <= 12]
+    small = [tb for tb in part.tables if len(tb.formats) <= 4 and tb.top_n <= 12]
     if len(small) >= 2:  # narrow tables side by side
         out.append('<div class="table-grid">' + "".join(table_html(tb, language=language, currency=currency)
                                                        for tb in small) + "</div>")

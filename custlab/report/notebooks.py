@@ -24,7 +24,8 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -33,13 +34,18 @@ from custlab.exceptions import CustlabError
 
 __all__ = [
     "Kernel", "NotebookFailed", "check_parameters", "execute_notebook", "inject_parameters", "notebook_names",
-    "notebook_parameters", "notebook_path", "read_notebook", "run_notebook", "to_html", "write_notebook",
+    "notebook_parameters", "notebook_path", "read_notebook", "run_notebook", "section_progress", "to_html",
+    "write_notebook",
 ]
 
 #: Seconds one cell may run before the run is stopped.
 CELL_TIMEOUT = 1800
 #: The kernel draws with Jupyter's inline backend, as in JupyterLab, whatever MPLBACKEND the caller has.
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+#: Set in the report kernel's environment: :func:`section_progress` then reports each section to the command.
+PROGRESS_ENV = "CUSTLAB_SECTION_PROGRESS"
+#: Prefix of the stderr lines that carry a section's progress from the kernel to the command (never stored).
+PROGRESS_MARK = "@@custlab-section "
 
 
 class NotebookFailed(CustlabError):
@@ -233,7 +239,7 @@ class Kernel:
         elif os.name == "posix":  # pragma: no cover - pyzmq wheels ship CurveZMQ
             self._ipc_dir = tempfile.mkdtemp(prefix="custlab-kernel-")
             self.km.transport, self.km.ip = "ipc", os.path.join(self._ipc_dir, "kernel")
-        env = {**os.environ, "MPLBACKEND": INLINE_BACKEND, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+        env = {**os.environ, "MPLBACKEND": INLINE_BACKEND, "PYDEVD_DISABLE_FILE_VALIDATION": "1", PROGRESS_ENV: "1"}
         run_sync(self.km.start_kernel)(cwd=str(cwd), env=env, stderr=self.log)
         self._client = None
         if warm_up:
@@ -282,15 +288,102 @@ class Kernel:
         self.shutdown()
 
 
-def _progress(total: int, enabled: bool, label: str):
-    """Callbacks ``start(cell name)``, ``done()`` and ``close()`` of a progress bar on stderr (tqdm) when enabled."""
-    nothing = lambda *_: None  # noqa: E731
-    if not enabled:
-        return nothing, nothing, nothing
-    from tqdm.auto import tqdm  # installed with papermill and jupyter
+@contextmanager
+def section_progress() -> Iterator[None]:
+    """While active, each section :func:`~custlab.report.compute_month` starts is reported to ``custlab report``.
 
-    bar = tqdm(total=total, desc=label, unit="cell", file=sys.stderr, leave=False, dynamic_ncols=True)
-    return (lambda name: bar.set_postfix_str(name)), (lambda: bar.update(1)), bar.close
+    The notebook's compute cell runs inside it. Outside a kernel started by
+    the command (JupyterLab, papermill) it does nothing. Inside, a section's
+    start is one marked stderr line, which :func:`execute_notebook` turns into
+    a step of the progress bar and keeps out of the executed notebook.
+    """
+    if os.environ.get(PROGRESS_ENV) != "1":
+        yield
+        return
+    from custlab.report import figures
+
+    original = figures.SECTIONS
+    total = len(original)
+
+    def announced(index: int, key: str, build):
+        def run(ctx):
+            sys.stderr.write(f"{PROGRESS_MARK}{index + 1}/{total} {key}\n")
+            sys.stderr.flush()
+            return build(ctx)
+        return run
+
+    figures.SECTIONS = tuple((key, announced(i, key, build)) for i, (key, build) in enumerate(original))
+    try:
+        yield
+    finally:
+        figures.SECTIONS = original
+
+
+class _Progress:
+    """The command's progress on stderr: a tqdm bar on a terminal, else one line per step; nothing when disabled.
+
+    A step is a code cell, except the compute cell, whose sections (announced by
+    :func:`section_progress`) are one step each.
+    """
+
+    def __init__(self, total: int, enabled: bool, label: str) -> None:
+        self.enabled, self.label, self.bar, self.sections = enabled, label, None, 0
+        self.tty = enabled and sys.stderr.isatty()
+        if self.tty:
+            from tqdm.auto import tqdm  # installed with jupyter
+
+            self.bar = tqdm(total=total, desc=label, unit="step", file=sys.stderr, leave=False, dynamic_ncols=True,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
+
+    def cell(self, name: str) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(name, refresh=True)
+
+    def section(self, index: int, total: int, key: str) -> None:
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            if self.sections == 0:
+                self.bar.total += total - 1  # the compute cell becomes its sections
+            elif self.sections < total:
+                self.bar.update(1)
+            self.sections = index
+            self.bar.set_postfix_str(f"section {index}/{total}: {key}", refresh=True)
+        else:
+            self.sections = index
+            print(f"{self.label}: section {index}/{total}: {key}", file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _client_class(nbclient, progress: _Progress):
+    """nbclient's NotebookClient whose section marks (see :func:`section_progress`) go to ``progress``, not the notebook."""
+
+    class Client(nbclient.NotebookClient):
+        def output(self, outs, msg, display_id, cell_index):
+            content = msg.get("content", {})
+            if msg.get("msg_type") == "stream" and PROGRESS_MARK in content.get("text", ""):
+                kept = []
+                for line in content["text"].split("\n"):
+                    if line.startswith(PROGRESS_MARK):
+                        step, _, key = line[len(PROGRESS_MARK):].strip().partition(" ")
+                        index, _, total = step.partition("/")
+                        progress.section(int(index), int(total), key)
+                    else:
+                        kept.append(line)
+                text = "\n".join(kept)
+                if not text:
+                    return None
+                msg = {**msg, "content": {**content, "text": text}}
+            return super().output(outs, msg, display_id, cell_index)
+
+    return Client
 
 
 def _cell_name(cell: dict, index: int) -> str:
@@ -322,13 +415,13 @@ def execute_notebook(
 
     nb = nbformat.from_dict(copy.deepcopy(notebook))
     code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    start, done, close = _progress(len(code), progress, label)
+    bar = _Progress(len(code), progress, label)
 
     kernel = kernel or Kernel(cwd if cwd is not None else Path.cwd())
-    client = nbclient.NotebookClient(
+    client = _client_class(nbclient, bar)(
         nb, timeout=timeout, kernel_name="python3", km=kernel.km, allow_errors=False, shutdown_kernel="immediate",
-        on_cell_start=lambda cell, cell_index, **_: start(_cell_name(cell, cell_index)),
-        on_cell_executed=lambda **_: done(), record_timing=True,
+        on_cell_start=lambda cell, cell_index, **_: bar.cell(_cell_name(cell, cell_index)),
+        on_cell_executed=lambda **_: bar.done(), record_timing=True,
     )
     try:
         client.execute(cleanup_kc=True)
@@ -344,7 +437,7 @@ def execute_notebook(
         raise NotebookFailed(f"{label} stopped: {type(err).__name__}: {first}" + (f" Kernel log: {tail}" if tail else ""),
                              _plain(nb)) from None
     finally:
-        close()
+        bar.close()
         kernel.shutdown()
     return _plain(nb)
 

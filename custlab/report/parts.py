@@ -21,7 +21,7 @@ from custlab.report.text import Text
 __all__ = ["KPI", "Absent", "Action", "Chart", "Finding", "SectionFigures", "Skipped", "Table"]
 
 #: How a table column is written: see :func:`custlab.report.html.cell_text`.
-ColumnFormat = str  # "money" | "count" | "pct" | "pp" | "change" | "num0" | "num1" | "num2" | "num3" | "id" | "date" | "label" | "data" | "items"
+ColumnFormat = str  # "money" | "count" | "pct" | "pp" | "change" | "num0" | "num1" | "num2" | "num3" | "id" | "date" | "label" | "data" | "items" | "lang"
 
 
 @dataclass(frozen=True)
@@ -33,10 +33,10 @@ class Table:
     """
 
     caption: Text
-    frame: pl.DataFrame
+    frame: pl.DataFrame = field(repr=False)
     formats: Mapping[str, ColumnFormat]
     note: Text | None = None
-    max_rows: int = 12
+    top_n: int = 12
 
 
 @dataclass(frozen=True)
@@ -106,9 +106,9 @@ class SectionFigures:
     paragraphs: tuple[Text, ...] = ()
     tables: tuple[Table, ...] = ()
     charts: tuple[Chart, ...] = ()
-    values: Mapping[str, Any] = field(default_factory=dict)
+    values: Mapping[str, Any] = field(default_factory=dict, repr=False)
     findings: tuple[Finding, ...] = ()
-    exports: Mapping[str, pl.DataFrame] = field(default_factory=dict)
+    exports: Mapping[str, pl.DataFrame] = field(default_factory=dict, repr=False)
     actions: tuple[Action, ...] = ()
     notes: tuple[Text, ...] = ()  # smaller print under the section: caveats, definitions
 

@@ -40,8 +40,18 @@ __all__ = [
 
 #: File name of the data-quality report.
 QUALITY_HTML = "data_quality.html"
-#: Imports the report kernel does while the command checks the data (not part of the notebook).
-REPORT_WARM_UP = "import custlab.report.figures, custlab.report.html, custlab.report.sources"
+#: Modules the report's analyses and charts load on first use (3-5 s of CPU in all, statsforecast and lifetimes
+#: the largest), imported while the command checks the data.
+REPORT_HEAVY_MODULES = ("scipy.optimize", "lifelines", "lifetimes", "custlab.clv", "custlab.churn", "custlab.repurchase",
+                        "custlab.rules", "custlab.segments", "custlab.cohorts", "custlab.activity",
+                        "custlab.forecast", "statsforecast.models", "custlab.recommend", "custlab.reviews",
+                        "custlab.campaigns", "custlab.attribution", "sklearn.linear_model",
+                        "matplotlib.figure", "matplotlib.backends.backend_agg", "custlab.report.charts")
+#: Run in the report kernel as soon as it starts, while the command checks the data (not part of the notebook):
+#: the imports the notebook needs, and matplotlib's font lookup. A thread importing them beside the first cells
+#: was tried and measured no faster on two busy cores (the imports and the data loading share the GIL).
+REPORT_WARM_UP = ("import custlab.report.figures, custlab.report.html, custlab.report.sources, custlab._plotting, "
+                  + ", ".join(REPORT_HEAVY_MODULES) + "\ncustlab._plotting.find_cjk_font()")
 
 
 @dataclass(frozen=True)
@@ -98,15 +108,17 @@ def previous_figures_path(source_folder: Path, month: Any, language: str) -> Pat
     return next((p for p in candidates if p.is_file()), None)
 
 
-def _reading(columns, encoding, separator, decimal_comma, sheet, timezone) -> dict[str, Any]:
+def _reading(columns, encoding, separator, decimal_comma, sheet, timezone, date_format) -> dict[str, Any]:
     """The reading options as notebook parameters: "" (or None for decimal_comma) means "detect"."""
     return {"columns": dict(columns or {}), "encoding": encoding or "", "separator": separator or "",
-            "decimal_comma": decimal_comma, "sheet": sheet or "", "timezone": timezone or ""}
+            "decimal_comma": decimal_comma, "sheet": sheet or "", "timezone": timezone or "",
+            "date_format": date_format or ""}
 
 
 def report_parameters(
     *, data_path: str = "", columns: Mapping[str, str] | None = None, encoding: str = "", separator: str = "",
-    decimal_comma: bool | None = None, sheet: str = "", timezone: str = "", month: str = "", partial: bool = False,
+    decimal_comma: bool | None = None, sheet: str = "", timezone: str = "", date_format: str = "", month: str = "",
+    partial: bool = False,
     language: str = "en", currency: str | None = None, margin: float | None = None, n_customers: int = 5000,
     seed: int = 0, sample_size: int = 0, messy: float = 0.0, previous_path: str = "", out_dir: str = ".",
     bom: bool = True, excel: bool = False,
@@ -114,7 +126,8 @@ def report_parameters(
     """The parameters ``custlab report`` passes to ``monthly_report.ipynb`` (checked against its parameters cell)."""
     return {
         "data_path": data_path, "columns": dict(columns or {}), "encoding": encoding, "separator": separator,
-        "decimal_comma": decimal_comma, "sheet": sheet, "timezone": timezone, "month": month, "partial": partial,
+        "decimal_comma": decimal_comma, "sheet": sheet, "timezone": timezone, "date_format": date_format,
+        "month": month, "partial": partial,
         "language": language, "currency": currency or "", "margin": margin, "n_customers": n_customers,
         "seed": seed, "sample_size": sample_size, "messy": messy, "previous_path": previous_path,
         "out_dir": out_dir, "bom": bom, "excel": excel,
@@ -123,14 +136,14 @@ def report_parameters(
 
 def quality_parameters(
     *, data_path: str = "", columns: Mapping[str, str] | None = None, encoding: str = "", separator: str = "",
-    decimal_comma: bool | None = None, sheet: str = "", timezone: str = "", n_customers: int = 5000, seed: int = 0,
-    messy: float = 0.02, as_of: str = "",
+    decimal_comma: bool | None = None, sheet: str = "", timezone: str = "", date_format: str = "",
+    n_customers: int = 5000, seed: int = 0, messy: float = 0.02, as_of: str = "",
 ) -> dict[str, Any]:
     """The parameters ``custlab quality`` passes to ``data_quality.ipynb``."""
     return {
         "data_path": data_path, "columns": dict(columns or {}), "encoding": encoding, "separator": separator,
-        "decimal_comma": decimal_comma, "sheet": sheet, "timezone": timezone, "n_customers": n_customers,
-        "seed": seed, "messy": messy, "as_of": as_of,
+        "decimal_comma": decimal_comma, "sheet": sheet, "timezone": timezone, "date_format": date_format,
+        "n_customers": n_customers, "seed": seed, "messy": messy, "as_of": as_of,
     }
 
 
@@ -185,6 +198,7 @@ def run_report(
     decimal_comma: bool | None = None,
     sheet: str | None = None,
     timezone: str | None = None,
+    date_format: str | None = None,
     n_customers: int = 5000,
     seed: int = 0,
     sample_size: int = 0,
@@ -207,7 +221,7 @@ def run_report(
         month the data stop in.
     language, currency, margin
         Report language, ISO currency code, profit share of revenue for CLV.
-    columns, encoding, separator, decimal_comma, sheet, timezone
+    columns, encoding, separator, decimal_comma, sheet, timezone, date_format
         How to read your files (None: detected).
     seed, sample_size
         Seed of the sample and the models; analyse a random sample of
@@ -237,7 +251,7 @@ def run_report(
     root = writable_folder(out)
     with Kernel(root, warm_up=REPORT_WARM_UP) as kernel:  # it boots while the data are checked
         options = reader_options(encoding=encoding, separator=separator, decimal_comma=decimal_comma, sheet=sheet,
-                                 timezone=timezone)
+                                 timezone=timezone, date_format=date_format)
         check_columns(data_path or None, columns, **options)
         spec = check_month(scan_transactions(data_path or None, columns=columns, n_customers=n_customers, seed=seed,
                                              **options), month or None, partial=partial)
@@ -249,7 +263,7 @@ def run_report(
                 data_path=data_path, month=spec.month, partial=partial, language=language, currency=currency,
                 margin=margin, n_customers=n_customers, seed=seed, sample_size=sample_size, bom=bom, excel=excel,
                 previous_path=os.path.relpath(previous, folder.staging) if previous else "",
-                **_reading(columns, encoding, separator, decimal_comma, sheet, timezone),
+                **_reading(columns, encoding, separator, decimal_comma, sheet, timezone, date_format),
             )
             _run("monthly_report", parameters, folder, kernel, progress)
             if not (folder.staging / HTML_NAME).is_file():
@@ -271,6 +285,7 @@ def run_quality(
     decimal_comma: bool | None = None,
     sheet: str | None = None,
     timezone: str | None = None,
+    date_format: str | None = None,
     n_customers: int = 5000,
     seed: int = 0,
     messy: float = 0.02,
@@ -296,14 +311,15 @@ def run_quality(
     root = writable_folder(out)
     with Kernel(root, warm_up="import custlab.data") as kernel:
         options = reader_options(encoding=encoding, separator=separator, decimal_comma=decimal_comma, sheet=sheet,
-                                 timezone=timezone)
+                                 timezone=timezone, date_format=date_format)
         check_columns(data_path or None, columns, **options)
         source_folder = inside(root, root / source_label(data_path or None, n_customers=n_customers, seed=seed,
                                                          messy=0.0 if data_path else messy))
         with OutputFolder(source_folder / "data-quality", root=root, wait=wait) as folder:
             parameters = quality_parameters(data_path=data_path, n_customers=n_customers, seed=seed, messy=messy,
                                             as_of=as_of or "",
-                                            **_reading(columns, encoding, separator, decimal_comma, sheet, timezone))
+                                            **_reading(columns, encoding, separator, decimal_comma, sheet, timezone,
+                                                         date_format))
             executed = _run("data_quality", parameters, folder, kernel, progress)
             to_html(executed, folder.staging / QUALITY_HTML)
             target = folder.commit()

@@ -27,17 +27,22 @@ from typing import Any
 
 import polars as pl
 
+from custlab._dates import as_datetime
 from custlab.exceptions import CustlabError, CustlabWarning
 
 __all__ = [
-    "TABLE_SUFFIXES", "PreviousFiguresWarning", "Source", "check_columns", "load", "read_previous", "read_tables",
+    "SHOP_EXTRAS", "TABLE_SUFFIXES", "PreviousFiguresWarning", "Source", "check_columns", "load", "read_previous", "read_tables",
     "reader_options",
     "scan_transactions", "slug", "source_label", "table_files",
 ]
 
 #: File types a folder of tables may hold.
 TABLE_SUFFIXES = (".parquet", ".csv", ".tsv", ".txt", ".xlsx", ".xls")
-_TABLES = ("transactions", "customers", "events", "marketing_spend", "reviews")
+_TABLES = ("transactions", "customers", "events", "marketing_spend", "reviews", "campaigns", "touches")
+#: What the built-in shop plants beyond its default tables: a randomised campaign, touch journeys, reviews with
+#: delivery dates and an NPS survey (:func:`custlab.synthetic.make_shop`), so that every section has its data.
+_CLASSIC = ("transactions", "customers", "events", "marketing_spend", "reviews")
+SHOP_EXTRAS = {"campaign": True, "touches": True, "voice": True}
 
 
 class PreviousFiguresWarning(CustlabWarning):
@@ -50,10 +55,13 @@ class Source(Mapping):
 
     Keys: ``name`` (file or folder name, or the synthetic shop), ``label``
     (the output folder's name), ``fingerprint``, ``sample_size`` (0 when the
-    data were not sampled), ``seed``, ``customers`` (customers in the data)
-    and ``reading`` (what the readers detected, e.g. encoding or sheets).
-    ``month`` (the checked :class:`~custlab.report.months.MonthSpec`) and
-    ``path`` are attributes, not keys: a local path never reaches the report.
+    data were not sampled), ``seed``, ``customers`` (customers in the data),
+    ``reading`` (what the readers detected, e.g. encoding or sheets) and
+    ``currency`` (ISO code when the data are recognised, e.g. "GBP" for Online
+    Retail; "" otherwise). ``month`` (the checked
+    :class:`~custlab.report.months.MonthSpec`), ``infos`` (the
+    :class:`custlab.data.ReadInfo` per table) and ``path`` are attributes, not
+    keys: a local path never reaches the report.
     """
 
     name: str
@@ -63,13 +71,15 @@ class Source(Mapping):
     seed: int = 0
     customers: int | None = None
     reading: Mapping[str, Any] = field(default_factory=dict)
+    currency: str = ""
     path: str | None = None
     month: Any = None
+    infos: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def _facts(self) -> dict[str, Any]:
         return {"name": self.name, "label": self.label, "fingerprint": self.fingerprint,
                 "sample_size": self.sample_size, "seed": self.seed, "customers": self.customers,
-                "reading": dict(self.reading)}
+                "reading": dict(self.reading), "currency": self.currency}
 
     def __getitem__(self, key: str) -> Any:
         return self._facts()[key]
@@ -124,10 +134,16 @@ def source_label(data: str | Path | None, *, n_customers: int = 5000, seed: int 
     return f"{base}-sample{sample_size}-seed{seed}" if sample_size else base
 
 
-def reader_options(*, encoding=None, separator=None, decimal_comma=None, sheet=None, timezone=None) -> dict[str, Any]:
+#: Options of :func:`custlab.data.scan` (how a file is opened) and of validation (how its dates are read).
+_OPEN = ("sheet", "encoding", "separator", "decimal_comma")
+_DATES = ("date_format", "timezone")
+
+
+def reader_options(*, encoding=None, separator=None, decimal_comma=None, sheet=None, timezone=None,
+                   date_format=None) -> dict[str, Any]:
     """The reading options that were set (empty strings and None mean: let the reader detect)."""
     given = {"encoding": encoding, "separator": separator, "decimal_comma": decimal_comma, "sheet": sheet,
-             "timezone": timezone}
+             "timezone": timezone, "date_format": date_format}
     return {k: v for k, v in given.items() if v is not None and v != ""}
 
 
@@ -141,21 +157,26 @@ def table_files(folder: Path) -> dict[str, Path]:
     return found
 
 
-def _scan(path: Path, options: Mapping[str, Any]) -> pl.LazyFrame:
+def _scan(path: Path, options: Mapping[str, Any], return_info: bool = False):
     from custlab.data import scan
 
-    accepted = inspect.signature(scan).parameters
-    return scan(path, **{k: v for k, v in options.items() if k in accepted})
+    return scan(path, **{k: options[k] for k in _OPEN if k in options}, return_info=return_info)
+
+
+def _files(path: Path) -> dict[str, Path]:
+    return table_files(path) if path.is_dir() else {"transactions": path}
 
 
 def check_columns(data: str | Path | None, columns: Mapping[str, str] | None, **options: Any) -> None:
     """Refuse a ``columns`` mapping naming a column the data do not have, or a canonical name that does not exist.
 
-    In a folder of tables a name may be a column of any table.
+    In a folder of tables a name may be a column of any table
+    (:func:`custlab.data.check_column_mapping`); its headers are read, not the data.
     """
     if not columns:
         return
-    from custlab.data import TABLES
+    from custlab.data import TABLES, check_column_mapping
+    from custlab.exceptions import SchemaError
 
     canonical = {c for spec in TABLES.values() for c in spec.columns}
     wrong = sorted({v for v in columns.values() if v not in canonical})
@@ -164,15 +185,11 @@ def check_columns(data: str | Path | None, columns: Mapping[str, str] | None, **
                            f"Canonical names: {sorted(canonical)}.")
     if data is None or str(data) == "":
         raise CustlabError("--columns applies to your own data (--data); the synthetic shop has canonical columns.")
-    path = Path(data)
-    files = list(table_files(path).values()) if path.is_dir() else [path]
-    present: list[str] = []
-    for file in files:
-        present += [c for c in _scan(file, options).collect_schema().names() if c not in present]
-    unknown = [name for name in columns if name not in present]
-    if unknown:
-        where = f"the tables of {path.name}" if path.is_dir() else path.name
-        raise CustlabError(f"--columns names {unknown}, which {where} does not have. Columns present: {present}.")
+    headers = {name: _scan(file, options).collect_schema().names() for name, file in _files(Path(data)).items()}
+    try:
+        check_column_mapping(columns, headers)
+    except SchemaError as err:
+        raise CustlabError(str(err).replace("columns= ", "--columns ", 1)) from None
 
 
 def _synthetic_span(n_customers: int, seed: int) -> pl.LazyFrame:
@@ -180,11 +197,11 @@ def _synthetic_span(n_customers: int, seed: int) -> pl.LazyFrame:
     from custlab.synthetic import make_shop
 
     defaults = inspect.signature(make_shop).parameters
-    start = dt.date.fromisoformat(str(defaults["start"].default))
+    start = as_datetime(defaults["start"].default, "start")
     months = int(defaults["months"].default)
     year, month = divmod(start.month - 1 + months, 12)
     end = dt.datetime(start.year + year, month + 1, 1) - dt.timedelta(seconds=1)
-    return pl.LazyFrame({"order_date": [dt.datetime.combine(start, dt.time()), end]})
+    return pl.LazyFrame({"order_date": [start, end]})
 
 
 def scan_transactions(data: str | Path | None = None, *, columns: Mapping[str, str] | None = None,
@@ -205,13 +222,21 @@ def scan_transactions(data: str | Path | None = None, *, columns: Mapping[str, s
         path = found["transactions"]
     from custlab.data import load_online_retail, looks_like_online_retail, read_table
 
-    if not columns and looks_like_online_retail(path):
-        return load_online_retail(path, lazy=True)
-    accepted = inspect.signature(read_table).parameters
-    kwargs = {k: v for k, v in options.items() if k in accepted}
-    mapping = {k: v for k, v in (columns or {}).items()}
-    frame = read_table(path, "transactions", columns=mapping or None, lazy=True, **kwargs)
+    opened = {k: options[k] for k in _OPEN if k in options}
+    if not columns and not opened and looks_like_online_retail(path):
+        return load_online_retail(path, lazy=True, **{k: options[k] for k in ("timezone",) if k in options})
+    mapping = dict(columns or {}) or _online_retail_mapping(_scan(path, options).collect_schema().names())
+    frame = read_table(path, "transactions", columns=mapping or None, lazy=True, **options)
     return frame.lazy()
+
+
+def _online_retail_mapping(names: list[str]) -> dict[str, str]:
+    """The UCI Online Retail (II) column names present in ``names`` onto the canonical ones; empty for other data."""
+    from custlab.data.datasets import ONLINE_RETAIL_COLUMNS
+
+    if not ({"StockCode", "Quantity"} <= set(names) and {"InvoiceNo", "Invoice"} & set(names)):
+        return {}
+    return {k: v for k, v in ONLINE_RETAIL_COLUMNS.items() if k in names}
 
 
 def _sample(tables: dict[str, Any], sample_size: int, seed: int) -> tuple[dict[str, Any], int]:
@@ -241,20 +266,51 @@ def _reading_facts(infos: Mapping[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(facts, default=str))
 
 
-def _read(data, *, columns, n_customers, seed, messy, **options) -> tuple[dict[str, pl.DataFrame | None], dict]:
-    from custlab.data import load_tables
+def _read(data, *, columns, n_customers, seed, messy, **options) -> tuple[dict[str, pl.DataFrame | None], dict, str]:
+    """The tables, what reading found (``{table: ReadInfo}``) and the data recognised ("online_retail" or "")."""
+    if data is None or str(data) == "":
+        if options:
+            names = ", ".join(f"--{k.replace('_', '-')}" for k in options)
+            raise CustlabError(f"{names} applies to your own data (--data); the built-in shop is read as it is made.")
+        from custlab.synthetic import make_shop
 
-    accepted = inspect.signature(load_tables).parameters
-    unsupported = sorted(k for k in options if k not in accepted)
-    if unsupported:
-        names = ", ".join(f"--{k.replace('_', '-')}" for k in unsupported)
-        raise CustlabError(f"This custlab's readers do not take {names} yet; leave {'it' if len(unsupported) == 1 else 'them'} out.")
-    synthetic = data is None or str(data) == ""
-    extra = {"return_info": True} if "return_info" in accepted else {}
-    result = load_tables(None if synthetic else data, columns=dict(columns) if columns else None,
-                         n_customers=n_customers, seed=seed, messy=messy, **options, **extra)
-    tables, infos = result if extra else (result, {})
-    return {k: (v.collect() if isinstance(v, pl.LazyFrame) else v) for k, v in tables.items()}, infos
+        shop = make_shop(n_customers, seed=seed, messy=messy, **SHOP_EXTRAS).tables()
+        return shop, {}, ""  # with the orders' delivery dates and the NPS survey, for the voice of the customer
+    tables, infos, known = _read_files(Path(data), columns, options)
+    return {k: (v.collect() if isinstance(v, pl.LazyFrame) else v) for k, v in tables.items()}, infos, known
+
+
+def _read_files(path: Path, columns: Mapping[str, str] | None, options: Mapping[str, Any]) -> tuple[dict, dict, str]:
+    """A file or folder of tables read once with ``options`` (encoding, separator, sheet, date format ...) and validated.
+
+    What :func:`custlab.data.load_tables` does, with every reading option of
+    :func:`custlab.data.read_table`: each table opened with :func:`custlab.data.scan`,
+    ``columns`` checked against every table's header (:func:`custlab.data.check_column_mapping`),
+    the UCI Online Retail (II) names recognised when no mapping is given,
+    validated, and the join ids given one type (:func:`custlab.data.harmonise_ids`).
+    """
+    from dataclasses import replace
+
+    from custlab.data import TABLES, check_column_mapping, harmonise_ids
+    from custlab.data.io import validate_read
+
+    opened = {name: _scan(file, options, return_info=True) for name, file in _files(path).items()}
+    headers = {name: frame.collect_schema().names() for name, (frame, _) in opened.items()}
+    check_column_mapping(columns, headers)
+    retail = {} if columns else _online_retail_mapping(headers["transactions"])
+    if retail:  # renamed as load_online_retail does (Country too, which is no canonical column)
+        frame, info = opened["transactions"]
+        opened["transactions"] = (frame.rename(retail), info)
+    dates = {k: options[k] for k in _DATES if k in options}
+    tables: dict[str, Any] = dict.fromkeys(_TABLES)
+    infos: dict[str, Any] = {}
+    for name, (frame, info) in opened.items():
+        own = {k: v for k, v in (columns or {}).items() if k in headers[name] and v in TABLES[name].columns} or None
+        tables[name], infos[name] = validate_read(frame.collect(), info, name, columns=own, **dates)
+    tables, notes = harmonise_ids(tables)
+    if notes:
+        infos["transactions"] = replace(infos["transactions"], notes=infos["transactions"].notes + tuple(notes))
+    return tables, infos, "online_retail" if retail else ""
 
 
 def read_tables(
@@ -266,17 +322,26 @@ def read_tables(
     decimal_comma: bool | None = None,
     sheet: str | None = None,
     timezone: str | None = None,
+    date_format: str | None = None,
     n_customers: int = 5000,
     seed: int = 0,
     messy: float = 0.0,
-) -> dict[str, pl.DataFrame | None]:
+    return_info: bool = False,
+    with_new: bool = False,
+):
     """The canonical tables of ``data``, read once and validated (see :func:`load` for the arguments).
 
+    ``with_new=True`` also returns the campaigns and touches tables (:func:`load` always reads them).
+
     Empty strings mean "detect" for the reading options, as in the notebooks' parameters cells.
+    With ``return_info=True`` also ``{table: ReadInfo}`` (what reading found: encoding, sheets, time zone).
     """
     options = reader_options(encoding=encoding, separator=separator, decimal_comma=decimal_comma, sheet=sheet,
-                             timezone=timezone)
-    return _read(data, columns=columns, n_customers=n_customers, seed=seed, messy=messy, **options)[0]
+                             timezone=timezone, date_format=date_format)
+    tables, infos, _ = _read(data, columns=columns, n_customers=n_customers, seed=seed, messy=messy, **options)
+    # the data-quality overview (custlab.data.table_overview) knows the five classic tables only, so far
+    tables = {name: frame for name, frame in tables.items() if name in _CLASSIC or frame is not None and with_new}
+    return (tables, infos) if return_info else tables
 
 
 def load(
@@ -290,6 +355,7 @@ def load(
     decimal_comma: bool | None = None,
     sheet: str | None = None,
     timezone: str | None = None,
+    date_format: str | None = None,
     n_customers: int = 5000,
     seed: int = 0,
     sample_size: int = 0,
@@ -309,8 +375,8 @@ def load(
         :func:`custlab.report.months.check_month`.
     columns
         ``{your column: canonical column}``; in a folder, any table's columns.
-    encoding, separator, decimal_comma, sheet, timezone
-        Reading options passed to :mod:`custlab.data` (None: detected).
+    encoding, separator, decimal_comma, sheet, timezone, date_format
+        Reading options passed to :func:`custlab.data.read_table` (None: detected).
     sample_size
         Analyse a seeded random sample of this many customers (0: all).
 
@@ -322,24 +388,25 @@ def load(
     quality
         The :class:`custlab.data.DataQualityReport` of that cleaning.
     source
-        A :class:`Source`; ``source.month`` is the checked ``MonthSpec``.
+        A :class:`Source`; ``source.month`` is the checked ``MonthSpec``, ``source.infos``
+        the :class:`custlab.data.ReadInfo` of each table read from a file. Its ``currency``
+        is "GBP" for the UCI Online Retail (II) data, recognised by their column names.
     """
     from custlab.data import clean_transactions
     from custlab.report.months import check_month
 
     options = reader_options(encoding=encoding, separator=separator, decimal_comma=decimal_comma, sheet=sheet,
-                             timezone=timezone)
+                             timezone=timezone, date_format=date_format)
     synthetic = data is None or str(data) == ""
-    if not synthetic:  # a wrong month or mapping fails before the data are read
+    if not synthetic and _cheap_to_scan(Path(data)):  # a wrong month or mapping fails before the data are read
         check_columns(data, columns, **options)
         check_month(scan_transactions(data, columns=columns, **options), month or None, partial=partial)
-    tables, infos = _read(data, columns=columns, n_customers=n_customers, seed=seed, messy=messy, **options)
+    tables, infos, known = _read(data, columns=columns, n_customers=n_customers, seed=seed, messy=messy, **options)
     spec = check_month(tables["transactions"], month or None, partial=partial)
     tables, customers = _sample(tables, sample_size, seed)
     sampled = bool(sample_size) and customers > sample_size
     read_info = infos.get("transactions")  # the quality report then says how the file was read
-    extra = {"source": read_info} if read_info is not None and "source" in inspect.signature(clean_transactions).parameters else {}
-    clean, quality = clean_transactions(tables["transactions"], as_of=spec.as_of, **extra)
+    clean, quality = clean_transactions(tables["transactions"], as_of=spec.as_of, source=read_info)
     tables["transactions"] = clean
     if synthetic:
         name = f"synthetic shop ({n_customers:,} customers, seed {seed}{f', messy {messy:g}' if messy else ''})"
@@ -351,9 +418,19 @@ def load(
         name=name, fingerprint=fingerprint, path=path, month=spec,
         label=source_label(data, n_customers=n_customers, seed=seed, sample_size=sample_size, messy=messy),
         sample_size=sample_size if sampled else 0, seed=seed, customers=customers,
-        reading=_reading_facts(infos),
+        reading=_reading_facts(infos), currency=KNOWN_CURRENCY.get(known, ""), infos=dict(infos),
     )
     return tables, quality, source
+
+
+#: Currency of data custlab recognises by their columns: the UCI Online Retail shop sells in pounds sterling.
+KNOWN_CURRENCY = {"online_retail": "GBP"}
+
+
+def _cheap_to_scan(path: Path) -> bool:
+    """Whether the transactions can be checked without reading them (Parquet: only the dates are scanned)."""
+    file = table_files(path).get("transactions") if path.is_dir() else path
+    return file is not None and file.suffix.lower() in {".parquet", ".pq"}
 
 
 def read_previous(path: str | Path | None) -> dict | None:

@@ -24,7 +24,7 @@ import datetime as dt
 import math
 import re
 from decimal import ROUND_HALF_UP, Decimal
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +33,7 @@ from custlab._i18n import label, t
 __all__ = [
     "PP", "Change", "Count", "Data", "Day", "Days", "Field", "Id", "Items", "Label", "Lang", "Money", "MonthName", "Num", "Pct",
     "Text", "fmt_change", "fmt_count", "fmt_date", "fmt_id", "fmt_money", "fmt_month", "fmt_num", "fmt_pct",
-    "fmt_pp", "render", "render_value", "tr",
+    "fmt_pp", "render", "render_rows", "render_value", "tr",
 ]
 
 #: Symbols of the currencies people most often report in; other ISO codes are written as the code.
@@ -55,9 +55,10 @@ class Field:
 
 @dataclass(frozen=True)
 class Money(Field):
-    """An amount of money; ``compact`` writes millions as ``8.31M`` (万/亿 in Chinese)."""
+    """An amount of money; ``compact`` writes millions as ``8.31M`` (万/亿 in Chinese); ``signed`` adds "+"."""
 
     compact: bool = True
+    signed: bool = False
 
 
 @dataclass(frozen=True)
@@ -318,7 +319,9 @@ def tr(value: Any, language: str = "en") -> str:
 def render_value(value: Any, language: str = "en", currency: str | None = None) -> str:
     """One field of a :class:`Text` as text in ``language``."""
     if isinstance(value, Money):
-        return fmt_money(value.value, currency, language, compact=value.compact)
+        text = fmt_money(value.value, currency, language, compact=value.compact)
+        signed = value.signed and _finite(value.value) and float(value.value) >= 0.005  # "-" is written anyway
+        return "+" + text if signed else text
     if isinstance(value, Count):
         return fmt_count(value.value, language)
     if isinstance(value, Pct):
@@ -359,9 +362,70 @@ def render_value(value: Any, language: str = "en", currency: str | None = None) 
     return str(value)
 
 
-def render(text: Text | str, language: str = "en", currency: str | None = None) -> str:
-    """The sentence ``text`` in ``language``, every field formatted by its type."""
+#: English nouns the report counts: "1 orders" is written "1 order".
+_PLURALS = re.compile(r"(?<![\d.,])1 (order|customer|day|rule|purchase|basket|week|month|cohort|place|product name|"
+                      r"action|line|famil)(ies|s)\b")
+
+
+def _singular(text: str, language: str) -> str:
+    """English sentences with "1 <noun>s" made singular (Chinese has no plural)."""
+    if language != "en" or "1 " not in text:
+        return text
+    return _PLURALS.sub(lambda m: f"1 {m.group(1)}{'y' if m.group(2) == 'ies' else ''}", text)
+
+
+def render(text: Text | Lang | str, language: str = "en", currency: str | None = None) -> str:
+    """The sentence ``text`` in ``language``, every field formatted by its type (a :class:`Lang` as written).
+
+    >>> render(Text("report.segments.line", {"segment": Label("High value"), "customers": Count(1),
+    ...     "share": Pct(0.0002), "rev": Pct(0.001), "recency": Days(33)}))
+    'High value: 1 customer (<0.1%), 0.1% of revenue, last order a median 33 days ago.'
+    """
     if isinstance(text, str):
         return text
+    if isinstance(text, Lang):
+        return render_value(text, language, currency)
     fields = {name: render_value(value, language, currency) for name, value in text.fields.items()}
-    return t(text.key, language, **fields)
+    return _singular(t(text.key, language, **fields), language)
+
+
+def render_rows(key: str, columns: Mapping[str, tuple[Callable[[Any], Any], Sequence[Any]]], language: str = "en",
+                currency: str | None = None) -> list[str]:
+    """One sentence per row: :func:`render` of ``Text(key, {name: kind(value)})`` for each row's values, fast.
+
+    ``columns`` maps each field to its kind (``Count``, ``Money``, ``partial(Money, compact=False)``, ``Label`` ...)
+    and its values, one per row. Each distinct value is written once and the template filled by joining, so
+    thousands of CRM reasons cost milliseconds; the result equals rendering each row.
+
+    >>> render_rows("report.reason.segment", {"segment": (Label, ["High value"]), "orders": (Count, [12]),
+    ...              "spend": (Money, [1234.5]), "days": (Days, [3])}, "en", "GBP")
+    ['High value: 12 orders, £1,235 spent, last order 3 days ago']
+    """
+    names = list(columns)
+    marks = {name: f"\x00{i}\x00" for i, name in enumerate(names)}
+    template = t(key, language, **marks)
+    pieces = re.split("\x00(\\d+)\x00", template)  # text, field index, text, field index, ..., text
+    rendered = []
+    for name in names:
+        kind, values = columns[name]
+        memo: dict[Any, str] = {}
+        out = []
+        for value in values:
+            try:
+                text = memo[value]
+            except KeyError:
+                text = memo[value] = render_value(kind(value), language, currency)
+            except TypeError:  # an unhashable value
+                text = render_value(kind(value), language, currency)
+            out.append(text)
+        rendered.append(out)
+    rows = len(rendered[0]) if rendered else 0
+    fixed, slots = pieces[0::2], [int(i) for i in pieces[1::2]]
+    result = []
+    for r in range(rows):
+        parts = [fixed[0]]
+        for slot, after in zip(slots, fixed[1:]):
+            parts.append(rendered[slot][r])
+            parts.append(after)
+        result.append(_singular("".join(parts), language))
+    return result

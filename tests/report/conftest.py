@@ -11,6 +11,7 @@ from custlab.data import clean_transactions
 from custlab.report.figures import compute_month
 from custlab.report.html import render_html
 from custlab.report.months import check_month
+from custlab.report.sources import SHOP_EXTRAS
 from custlab.synthetic import make_shop
 
 #: The built-in shop the report tests read: small enough to be quick, big enough for every section.
@@ -26,7 +27,7 @@ def shop_source(n: int = SHOP_CUSTOMERS, seed: int = SHOP_SEED) -> dict:
 @pytest.fixture(scope="session")
 def shop_tables() -> dict:
     """The built-in shop's tables, transactions cleaned (nothing to clean at messy=0)."""
-    tables = make_shop(SHOP_CUSTOMERS, seed=SHOP_SEED).tables()
+    tables = make_shop(SHOP_CUSTOMERS, seed=SHOP_SEED, **SHOP_EXTRAS).tables()  # as `custlab report` makes it
     clean, quality = clean_transactions(tables["transactions"])
     return {**tables, "transactions": clean, "_quality": quality}
 
@@ -84,3 +85,12 @@ def month_range(month: str) -> tuple[dt.datetime, dt.datetime]:
     start = dt.datetime.strptime(month, "%Y-%m")
     end = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     return start, end
+
+
+@pytest.fixture(scope="session", autouse=True)
+def font_cache(tmp_path_factory):
+    """The CJK font subsets the tests cut go to a temporary folder, not the user's ~/.cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        folder = tmp_path_factory.mktemp("custlab-cache")
+        patch.setenv("CUSTLAB_CACHE", str(folder))
+        yield folder

@@ -27,11 +27,11 @@ def test_options_are_parsed():
         "report", "--month", "2011-11", "--partial", "--language", "zh", "--currency", "gbp", "--margin", "0.3",
         "--columns", '{"InvoiceDate": "order_date"}', "--encoding", "gbk", "--separator", "tab", "--decimal-comma",
         "--sheet", "Year 2010-2011", "--timezone", "Asia/Shanghai", "--sample-size", "500", "--seed", "7",
-        "--no-bom", "--excel", "--wait", "5"])
+        "--no-bom", "--excel", "--wait", "5", "--date-format", "%d/%m/%Y"])
     assert (args.month, args.partial, args.language, args.currency, args.margin) == ("2011-11", True, "zh", "GBP", 0.3)
     assert args.columns == {"InvoiceDate": "order_date"} and args.separator == "\t" and args.decimal_comma is True
     assert (args.sheet, args.timezone, args.sample_size, args.seed) == ("Year 2010-2011", "Asia/Shanghai", 500, 7)
-    assert args.bom is False and args.excel is True and args.wait == 5.0
+    assert args.bom is False and args.excel is True and args.wait == 5.0 and args.date_format == "%d/%m/%Y"
     defaults = build_parser().parse_args(["report"])
     assert defaults.bom is True and defaults.decimal_comma is None and defaults.month is None
 
@@ -72,7 +72,7 @@ def test_bad_values_are_one_line_and_exit_2(tmp_path, capsys, args, message):
 def test_unknown_column_and_missing_file(tmp_path, capsys, online_retail_file):
     code, _, err = _run(["report", "--data", str(online_retail_file), "--columns", '{"Kunde": "customer_id"}',
                          "--out", str(tmp_path)], capsys)
-    assert code == 2 and "--columns names ['Kunde'], which online_retail.parquet does not have." in err
+    assert code == 2 and err.startswith("custlab: --columns names 'Kunde', which is in none of the tables read")
     code, _, err = _run(["report", "--data", str(tmp_path / "missing.csv")], capsys)
     assert code == 2 and err == f"custlab: --data {tmp_path / 'missing.csv'}: no such file or folder.\n"
 
@@ -163,3 +163,37 @@ def test_the_command_runs_as_a_module_without_kernel_noise(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "without encryption" not in done.stderr and "Traceback" not in done.stderr
     assert done.stdout.count("\n") == 1 and done.stdout.startswith("Report written to ")
+
+
+def test_reading_options_reach_the_notebook(tmp_path, capsys, monkeypatch):
+    """--encoding, --separator, --decimal-comma, --sheet, --timezone, --date-format go to the notebook's parameters."""
+    from custlab.report import runner
+
+    path = tmp_path / "orders.csv"
+    path.write_bytes("cid;oid;ts;rev\n1;1;03/01/2024 10:00:00;9,5\n".encode("gbk"))
+    seen = {}
+
+    class NoKernel:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return None
+
+    def fake_run(name, parameters, folder, kernel, progress):
+        seen.update(parameters)
+        raise runner.CustlabError("stopped by the test")
+
+    monkeypatch.setattr(runner, "Kernel", NoKernel)
+    monkeypatch.setattr(runner, "_run", fake_run)
+    code, _, err = _run(["report", "--data", str(path), "--out", str(tmp_path / "out"), "--month", "2024-01", "--partial",
+                         "--columns", '{"cid": "customer_id", "oid": "order_id", "ts": "order_date", "rev": "amount"}',
+                         "--encoding", "gbk", "--separator", ";", "--decimal-comma", "--timezone", "Asia/Shanghai",
+                         "--date-format", "%d/%m/%Y %H:%M:%S"], capsys)
+    assert code == 2 and "stopped by the test" in err
+    assert {k: seen[k] for k in ("encoding", "separator", "decimal_comma", "timezone", "date_format")} == {
+        "encoding": "gbk", "separator": ";", "decimal_comma": True, "timezone": "Asia/Shanghai",
+        "date_format": "%d/%m/%Y %H:%M:%S"}

@@ -19,7 +19,8 @@ from custlab.report.months import check_month
 from custlab.synthetic import make_shop
 
 #: Names of methods and formats a Chinese report writes in Latin letters, as Chinese analysts do.
-TECHNICAL = {"BG/NBD", "MBG/NBD", "Pareto/NBD", "NBD", "ROI", "CLV", "RFM", "CAC", "custlab", "App"}
+TECHNICAL = {"BG/NBD", "MBG/NBD", "Pareto/NBD", "NBD", "Gamma-Gamma", "ROI", "CLV", "RFM", "CAC", "custlab", "App",
+             "MASE", "WAPE", "ETS", "ARIMA", "Theta", "AUC", "CSAT", "NPS"}
 
 
 class _Page(HTMLParser):
@@ -79,7 +80,7 @@ def test_table_of_contents_anchors_resolve_and_sections_are_in_order(shop_html, 
 def test_no_image_is_embedded_twice(shop_html):
     for page in shop_html.values():
         images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
-        assert len(images) >= 8
+        assert len(images) >= 6
         assert len(images) == len(set(images))
 
 
@@ -89,7 +90,7 @@ def test_charts_draw_without_pyplot(shop_figures):
     from custlab.report.html import chart_png
 
     plt.close("all")
-    charts = [c for key in ("trend", "segments", "retention") for c in shop_figures.parts[key].charts]
+    charts = [c for key in ("trend", "clv", "retention") for c in shop_figures.parts[key].charts]
     for chart in charts:
         png = base64.b64decode(chart_png(chart, language="zh", width=6.0))
         assert png.startswith(b"\x89PNG")
@@ -117,15 +118,21 @@ def test_kpi_tiles_show_changes_with_arrows(shop_html):
     assert re.search(r"[+-]\d+\.\d pp vs Nov 2024", dict(tiles)["repeat_rate"])  # a share changes by points
 
 
-def test_the_chinese_report_has_no_english_beyond_the_data(shop_html, shop_tables):
-    data_words = set()
-    for name, frame in shop_tables.items():
+def words_of_the_data(tables: dict) -> set[str]:
+    """Every Latin word in the text columns of the tables: product names, channels, review quotes."""
+    words = set()
+    for name, frame in tables.items():
         if name.startswith("_") or frame is None:
             continue
         for column, dtype in frame.schema.items():
             if dtype == pl.String:
                 for value in frame[column].drop_nulls().unique().to_list():
-                    data_words.update(re.findall(r"[A-Za-z][A-Za-z_'/.-]*", value))
+                    words.update(re.findall(r"[A-Za-z][A-Za-z_'/.-]*[A-Za-z]", value))
+    return words
+
+
+def test_the_chinese_report_has_no_english_beyond_the_data(shop_html, shop_tables):
+    data_words = words_of_the_data(shop_tables)
     text = visible(shop_html["zh"])
     # command-line options, file names, parameter names, the data's fingerprint and custlab's version are code
     text = re.sub(r"(?<!\S)--[a-z-]+|\b[\w/]+\.csv\b|\bmonth = |synthetic:\d+:\d+:\d+|0\.test", " ", text)
@@ -146,7 +153,8 @@ def test_the_embedded_font_covers_every_chinese_character(shop_html):
     needed = {c for c in text if needs_cjk_font(c)}
     assert needed and not {c for c in needed if ord(c) not in cmap}
     assert len(cmap) < 1500  # a subset, not the 65,000 glyphs of the font
-    assert "@font-face" not in shop_html["en"]  # an English page of ASCII data needs no CJK font
+    english = shop_html["en"]  # an English page embeds the font only when its data hold CJK (the shop's Chinese reviews)
+    assert ("@font-face" in english) == any(needs_cjk_font(c) for c in visible(english))
 
 
 def test_every_section_displays_on_its_own(shop_figures, retail_november):
@@ -205,3 +213,24 @@ def test_hostile_text_in_every_column_is_shown_never_run():
         assert '<img src=x onerror="alert(6)">.csv' in text  # the file name too
         assert "&lt;b&gt;entity" in text  # an entity in the data stays as typed
         assert "alert(1)</script>" not in page.replace("&lt;script&gt;alert(1)&lt;/script&gt;", "")
+
+
+def test_a_font_subset_is_cut_once_and_read_back(tmp_path, monkeypatch):
+    from custlab.report import fonts
+
+    if fonts.cjk_font_path() is None:
+        pytest.skip("no CJK font installed")
+    chars = frozenset("客户报告二〇一一年")
+    monkeypatch.setenv("CUSTLAB_CACHE", str(tmp_path))
+    fonts.subset_woff2.cache_clear()
+    first = fonts.subset_woff2(chars)
+    kept = list((tmp_path / "fonts").glob("*.woff2"))
+    assert len(kept) == 1 and kept[0].read_bytes() == first
+    cut = []
+    monkeypatch.setattr(fonts, "_subset", lambda *args: cut.append(args) or b"")
+    fonts.subset_woff2.cache_clear()
+    assert fonts.subset_woff2(chars) == first and cut == []  # read back, not cut again
+    monkeypatch.setenv("CUSTLAB_CACHE", "off")
+    fonts.subset_woff2.cache_clear()
+    assert fonts.subset_woff2(chars) == b"" and len(cut) == 1  # the cache off: cut every time
+    fonts.subset_woff2.cache_clear()

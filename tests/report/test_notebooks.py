@@ -21,8 +21,8 @@ from custlab.report.notebooks import (
 )
 from custlab.report.runner import quality_parameters, report_parameters
 
-SHIPPED = ["basket_rules", "behaviour_channels", "churn_repurchase", "clv", "data_quality", "monthly_report",
-           "quickstart", "rfm_segments"]
+SHIPPED = ["basket_rules", "behaviour_channels", "campaigns_attribution", "churn_repurchase", "clv", "data_quality",
+           "demand_forecast", "monthly_report", "quickstart", "recommendations", "rfm_segments", "voice_of_customer"]
 
 
 def _tiny(*sources: str, parameters: str = "x = 1") -> dict:
@@ -161,3 +161,20 @@ def test_notebooks_are_valid_nbformat_with_unique_cell_ids(name):
     ids = [c.get("id") for c in notebook.cells]
     assert all(ids) and len(set(ids)) == len(ids)
     assert json.dumps(read_notebook(name)).count('"parameters"') >= 1
+
+
+def test_every_report_section_has_its_cell():
+    from custlab.report.figures import SECTIONS
+
+    ids = {c.get("id") for c in read_notebook("monthly_report")["cells"]}
+    assert {key.replace("_", "-") for key, _ in SECTIONS} <= ids
+
+
+def test_section_marks_go_to_the_progress_lines_not_into_the_notebook(capsys):
+    mark = "@@custlab-section "
+    notebook = _tiny(f"import sys; sys.stderr.write('{mark}1/2 trend\\nkept\\n'); sys.stderr.write('{mark}2/2 clv\\n')")
+    executed = execute_notebook(notebook, progress=True)
+    outputs = executed["cells"][-1]["outputs"]
+    assert [o.get("text") for o in outputs if o["output_type"] == "stream"] == ["kept\n"]
+    err = capsys.readouterr().err
+    assert "section 1/2: trend" in err and "section 2/2: clv" in err

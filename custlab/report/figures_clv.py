@@ -1,0 +1,338 @@
+"""Customer lifetime value: the method the data choose, what the figure is, and how sure it is.
+
+The choice is :func:`custlab.clv.choose_model`'s: BG/NBD, MBG/NBD and
+Pareto/NBD are fitted on a calibration period inside the data, each fit is
+judged (parameters at a bound, a dropout the silences contradict), and their
+predictions of every customer's repeat purchases in the holdout weeks that
+follow are compared with the naive baseline (each customer keeps her past
+rate). The best trusted model that beats the baseline is used; when none
+does, the historical formula is, and the page says so in those words. The
+value is :meth:`custlab.clv.ModelChoice.clv`: revenue unless ``--margin``
+is given, discounted monthly, with a 90% interval for the total.
+
+Month over month, the change of the total is split with
+:class:`custlab.clv.CLVChange`: last month's customers (the history before
+this month) valued with this month's model. When that explains more of the
+change than the customers' own purchases and silences, the change is
+labelled a refit. Only last month's stored key figures are needed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from functools import partial
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from custlab._types import LANGUAGES
+from custlab.report.context import Context
+from custlab.report.figures_customers import segment_table
+from custlab.report.parts import Absent, Chart, Finding, SectionFigures, Table
+from custlab.report.text import PP, Change, Count, Day, Label, Lang, Money, Pct, Text
+
+__all__ = ["FREQ", "HISTORICAL", "MIN_HISTORY_DAYS", "clv", "clv_choice", "clv_values", "customer_values",
+           "empirical_alive", "history_days"]
+
+#: Name of the historical method in tables and key figures.
+HISTORICAL = "historical"
+#: Time unit of the CLV models.
+FREQ = "W"
+#: Days of history a CLV needs: three months, so that a model can be judged on weeks it was not fitted on.
+MIN_HISTORY_DAYS = 90
+#: Silences of ``inactivity_days`` or more the data must hold before the report says how often they ended.
+MIN_SILENCES = 50
+#: Settings that must agree with last month's for the change to be split into refit and customers.
+_SAME_SETTINGS = ("months", "annual_discount_rate", "margin", "freq")
+
+
+def empirical_alive(history: pl.DataFrame, as_of: dt.datetime) -> pl.DataFrame:
+    """P(a customer silent for ``s`` days orders again), from past silences: ``customer_id``, ``p_alive``.
+
+    Of all silences that reached ``s`` days -- gaps between two orders and the
+    current open silences -- the share that ended in an order. Open silences
+    count as not (yet) ended, so the estimate leans low.
+    """
+    days = history.select("customer_id", day=pl.col("order_date").dt.date()).unique().sort("customer_id", "day")
+    gaps = days.with_columns(gap=(pl.col("day").shift(-1).over("customer_id") - pl.col("day")).dt.total_days())
+    closed = np.sort(gaps["gap"].drop_nulls().to_numpy())
+    open_ = days.group_by("customer_id").agg(last=pl.col("day").max()).with_columns(
+        silent=(pl.lit(as_of.date()) - pl.col("last")).dt.total_days())
+    silent = open_["silent"].to_numpy()
+    sorted_open = np.sort(silent)
+    ended = len(closed) - np.searchsorted(closed, silent, side="left")
+    still = len(sorted_open) - np.searchsorted(sorted_open, silent, side="left")
+    p = np.where(ended + still > 0, ended / np.maximum(ended + still, 1), 0.0)
+    return open_.select("customer_id", p_alive=pl.Series(p, dtype=pl.Float64))
+
+
+# -- the choice and the values (cached: several sections use them) -----------------------------------------------
+def clv_choice(ctx: Context) -> Any:
+    """:func:`custlab.clv.choose_model` at ``as_of`` (cached); None when the history is too short for a holdout."""
+    return ctx.cached("clv_choice", lambda: _choose(ctx))
+
+
+def _choose(ctx: Context) -> Any:
+    from custlab import clv as cl_clv
+    from custlab.exceptions import EmptyDataError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", cl_clv.CLVWarning)  # what the warnings say, why() says
+            return cl_clv.choose_model(ctx.history, as_of=ctx.as_of, freq=FREQ)
+    except EmptyDataError:  # under four weeks of history: no holdout to judge a model on
+        return None
+
+
+def history_days(ctx: Context) -> int:
+    """Days of history before ``as_of`` (from the first order's day)."""
+    return (ctx.as_of.date() - ctx.first_date).days if ctx.first_date else 0
+
+
+def _short(ctx: Context) -> Absent | None:
+    """The section left out when the history is too short to judge a model on a holdout period."""
+    days = history_days(ctx)
+    if days >= MIN_HISTORY_DAYS:
+        return None
+    return Absent(Text("report.absent.clv_short", {"days": Count(days), "need": Count(MIN_HISTORY_DAYS)}),
+                  Text("report.absent.clv_short_fix", {}))
+
+
+def clv_values(ctx: Context) -> Any:
+    """This month's :class:`custlab.clv.CLVResult` (cached): the chosen method, or the historical formula.
+
+    Raises :class:`~custlab.report.parts.Absent` when the history is shorter than :data:`MIN_HISTORY_DAYS`.
+    """
+    short = _short(ctx)
+    if short is not None:
+        raise short
+    return ctx.cached("clv", lambda: _values(ctx))
+
+
+def _values(ctx: Context) -> Any:
+    from custlab import clv as cl_clv
+
+    settings = {"months": ctx.setting("clv_months"), "annual_discount_rate": ctx.setting("annual_discount_rate"),
+                "margin": ctx.margin}
+    choice = clv_choice(ctx)
+    if choice is not None:
+        return choice.clv(**settings)
+    summary = cl_clv.clv_summary(ctx.history, as_of=ctx.as_of, freq=FREQ)
+    return cl_clv.estimate_clv(summary, None, cl_clv.ObservedSpend().fit(summary), freq=FREQ, trusted=False,
+                               **settings)
+
+
+def customer_values(ctx: Context) -> pl.DataFrame:
+    """Every customer's ``clv``, ``p_alive`` and ``expected_spend`` (cached), for the lists and actions.
+
+    ``p_alive`` is the model's; for the historical formula, which has none,
+    it is the share of past silences as long as the customer's that ended in
+    an order (:func:`empirical_alive`). ``expected_spend`` is the expected
+    order value; where the method gives none (one-time buyers under the
+    historical formula), the customer's own average order.
+    """
+    def build() -> pl.DataFrame:
+        if _short(ctx) is None:
+            values = clv_values(ctx).values.select("customer_id", "clv", "p_alive", "expected_spend")
+        else:  # no CLV on so short a history: what was observed, no value
+            values = ctx.history.select("customer_id").unique().with_columns(
+                clv=pl.lit(None, pl.Float64), p_alive=pl.lit(None, pl.Float64), expected_spend=pl.lit(None, pl.Float64))
+        alive = empirical_alive(ctx.history, ctx.as_of).rename({"p_alive": "_observed"})
+        aov = ctx.history.group_by("customer_id").agg(_aov=pl.col("amount").sum() / pl.col("order_id").n_unique())
+        return (values.join(alive, on="customer_id", how="left").join(aov, on="customer_id", how="left")
+                .with_columns(p_alive=pl.coalesce("p_alive", "_observed").fill_null(0.0),
+                              expected_spend=pl.when(pl.col("expected_spend") > 0).then("expected_spend")
+                              .otherwise("_aov").fill_null(0.0))
+                .drop("_observed", "_aov"))
+
+    return ctx.cached("customer_values", build)
+
+
+# -- the section -------------------------------------------------------------------------------------------------
+def clv(ctx: Context) -> SectionFigures:
+    """Section "Customer lifetime value": the value, what it is, the method the holdout chose and why."""
+    result = clv_values(ctx)
+    choice = clv_choice(ctx)
+    seg = segment_table(ctx).select("customer_id", "segment", "recency")
+    values = result.values.select("customer_id", "clv", "p_alive").join(seg, on="customer_id", how="left")
+    total, months = result.total, result.months
+    paragraphs: list[Any] = [_total_sentence(ctx, result)]
+    if choice is not None:
+        paragraphs.append(Lang({lang: choice.why(lang) for lang in LANGUAGES}))
+    else:
+        paragraphs.append(Text("report.clv.no_holdout", {}))
+    historical = result.model == HISTORICAL
+    caveat = _historical_caveat(ctx, values, total) if historical else _alive_vs_churn(ctx, values)
+    if caveat is not None:
+        paragraphs.append(caveat)
+    once = _one_time_alive(result, values)
+    if once is not None:
+        paragraphs.append(once)
+    change = _change(ctx, result)
+    if change is not None:
+        paragraphs.append(_change_sentence(change))
+    tables: list[Table] = []
+    if choice is not None and choice.holdout.height:
+        tables.append(_holdout_table(choice))
+    by_segment = (values.group_by("segment").agg(customers=pl.len(), clv_total=pl.col("clv").sum(),
+                                                 clv_mean=pl.col("clv").mean(), p_alive=pl.col("p_alive").mean())
+                  .sort("clv_total", "segment", descending=[True, False]))
+    formats = {"segment": "label", "customers": "count", "clv_total": "money", "clv_mean": "money"}
+    tables.append(Table(Text("report.clv.segment_table", {}), by_segment,
+                        formats if historical else {**formats, "p_alive": "pct"}))
+    charts = ()
+    if choice is not None and choice.tracking.height and choice.tracking_model:
+        title = "report.clv.tracking_title" if choice.tracking_model == result.model else "report.clv.tracking_unused"
+        charts = (Chart("clv_tracking", Text(title, {"model": Label(choice.tracking_model)}),
+                        partial(_draw_tracking, choice.tracking)),)
+    findings = []
+    lead = by_segment.row(0, named=True) if by_segment.height else None
+    if lead is not None and total > 0:
+        findings.append(Finding(Text("report.finding.clv", {"total": Money(total), "months": Count(months),
+                                                            "segment": Label(lead["segment"]),
+                                                            "share": Pct(lead["clv_total"] / total)}),
+                                0.1 * total, "clv"))
+    out_values = _key_values(result, choice, change, values)
+    notes = (Text("report.clv.note", {"months": Count(months)}),)
+    return SectionFigures("clv", tuple(paragraphs), tuple(tables), charts, out_values, tuple(findings), notes=notes)
+
+
+def _total_sentence(ctx: Context, result) -> Text:
+    basis = Text("report.clv.margin", {"margin": Pct(result.margin)}) if result.margin else Text("report.clv.revenue", {})
+    fields = {"months": Count(result.months), "total": Money(result.total),
+              "mean": Money(result.total / result.customers if result.customers else None), "basis": basis,
+              "rate": Pct(result.annual_discount_rate, 0)}
+    if result.interval is not None:
+        low, high = result.interval
+        return Text("report.clv.total_interval", {**fields, "low": Money(low), "high": Money(high)})
+    return Text("report.clv.total_no_interval", fields)
+
+
+def _holdout_table(choice) -> Table:
+    status = {"ok": "fitted", "baseline": "baseline"}
+    chosen = choice.model if choice.model != HISTORICAL else "naive"
+    shown = choice.summary.with_columns(
+        status=pl.col("status").replace_strict(status, default=pl.lit("did not converge")),
+        verdict=pl.when(pl.col("model") == "naive").then(pl.lit(""))
+        .when(pl.col("trusted")).then(pl.lit("checks passed")).otherwise(pl.lit("checks failed")),
+        chosen=pl.when(pl.col("model") == chosen).then(pl.lit("✓")).otherwise(pl.lit("")),
+    )
+    caption = Text("report.clv.holdout_table", {"end": Day(choice.calibration_end),
+                                                "weeks": Count(round(choice.holdout_weeks))})
+    return Table(caption, shown, {"model": "label", "status": "label", "mae": "num3", "rmse": "num3",
+                                  "total_error": "change", "verdict": "label", "chosen": "data"})
+
+
+def _key_values(result, choice, change, values: pl.DataFrame) -> dict[str, Any]:
+    """What ``key_figures.json`` keeps of the CLV: enough to split next month's change and to audit the choice."""
+    out: dict[str, Any] = {
+        "clv_total": result.total, "method": result.model, "trusted": result.trusted, "months": result.months,
+        "annual_discount_rate": result.annual_discount_rate, "margin": result.margin, "freq": result.freq,
+        "basis": result.basis, "customers": result.customers,
+        "params": dict(result.purchase_model.params_) if result.purchase_model is not None else {},
+        "refit_note": bool(change is not None and change.from_refit),
+    }
+    if result.interval is not None:
+        out["interval_low"], out["interval_high"] = result.interval
+    if choice is not None:
+        rows = {r["model"]: r for r in choice.holdout.iter_rows(named=True)}
+        out["choice"] = choice.reasons[0][0] if choice.reasons else ""
+        out["holdout_weeks"] = choice.holdout_weeks
+        out["holdout_mae"] = {name: row["mae"] for name, row in rows.items()}
+    else:
+        out["choice"] = "no_holdout"
+    if change is not None:
+        out["change"] = {"previous": change.previous, "refit": change.refit, "customers": change.customers_part}
+    if result.model != HISTORICAL:
+        out["p_alive_mean"] = float(values["p_alive"].mean()) if values.height else None
+    return out
+
+
+# -- month over month ----------------------------------------------------------------------------------------
+def _change(ctx: Context, result):
+    """The change since last month split into refit and customers (:class:`custlab.clv.CLVChange`), or None."""
+    before = ((ctx.previous or {}).get("sections") or {}).get("clv") or {}
+    if not before or "clv_total" not in before or ctx.month.partial:
+        return None
+    now = {"months": result.months, "annual_discount_rate": result.annual_discount_rate, "margin": result.margin,
+           "freq": result.freq}
+    if any(before.get(name) != now[name] for name in _SAME_SETTINGS):
+        return None  # other settings last month: the difference would be mixed into the split
+    from custlab import clv as cl_clv
+
+    last_month = cl_clv.clv_summary(ctx.history, as_of=ctx.start, freq=result.freq)
+    same_customers = result.revalue(last_month)
+    return cl_clv.CLVChange(float(before["clv_total"]), result.total, same_customers,
+                            str(before.get("method", result.model)), result.model)
+
+
+def _change_sentence(change) -> Text:
+    fields = {"change": Change(change.relative), "previous": Money(change.previous), "current": Money(change.current),
+              "refit": Money(change.refit, signed=True), "customers": Money(change.customers_part, signed=True)}
+    text = Text("report.clv.change_refit" if change.from_refit else "report.clv.change_customers", fields)
+    if change.previous_model != change.current_model:
+        return Text("report.clv.change_and_method", {"change": text, "before": Label(change.previous_model),
+                                                      "after": Label(change.current_model)})
+    return text
+
+
+# -- sentences that keep CLV and churn from contradicting each other ---------------------------------------------
+def _observed(ctx: Context, silent: pl.DataFrame, days: int) -> float | None:
+    """Mean share of past silences as long as these customers' that ended in an order; None when the data
+    hold fewer than :data:`MIN_SILENCES` silences of ``days`` or more (too short a history to say)."""
+    dates = ctx.history.select("customer_id", day=pl.col("order_date").dt.date()).unique()
+    gaps = dates.sort("customer_id", "day").select(
+        gap=(pl.col("day").shift(-1).over("customer_id") - pl.col("day")).dt.total_days())
+    silences = int((gaps["gap"] >= days).sum()) + silent.height
+    if silences < MIN_SILENCES or (ctx.as_of.date() - ctx.first_date).days < 2 * days:
+        return None
+    alive = empirical_alive(ctx.history, ctx.as_of).join(silent.select("customer_id"), on="customer_id")
+    return float(alive["p_alive"].mean())
+
+
+def _alive_vs_churn(ctx: Context, values: pl.DataFrame) -> Text | None:
+    """A sentence when the model's P(alive) for long-silent customers disagrees with how often they return."""
+    days = ctx.setting("inactivity_days")
+    silent = values.filter(pl.col("recency") >= days, pl.col("p_alive").is_not_null())
+    if silent.height < 20:
+        return None
+    model_alive = float(silent["p_alive"].mean())
+    observed = _observed(ctx, silent, days)
+    if observed is None or abs(model_alive - observed) < 0.2:
+        return None
+    return Text("report.clv.alive_vs_churn", {"days": Count(days), "model": Pct(model_alive),
+                                              "observed": Pct(observed), "gap": PP(model_alive - observed)})
+
+
+def _one_time_alive(result, values: pl.DataFrame) -> Text | None:
+    """BG/NBD lets a customer leave only after a repeat purchase: say that its one-time buyers count as alive."""
+    if result.model != "BG/NBD":
+        return None
+    once = result.values.filter(pl.col("frequency") == 0)
+    if once.height == 0:
+        return None
+    return Text("report.clv.bgnbd_one_time", {"n": Count(once.height), "value": Money(float(once["clv"].sum()))})
+
+
+def _historical_caveat(ctx: Context, values: pl.DataFrame, total: float) -> Text | None:
+    """The historical formula does not know who has left: say how much of the value long-silent customers hold."""
+    days = ctx.setting("inactivity_days")
+    silent = values.filter(pl.col("recency") >= days)
+    held = float(silent["clv"].sum())
+    if silent.height < 20 or total <= 0 or held <= 0:
+        return None
+    observed = _observed(ctx, silent, days)
+    if observed is None:
+        return Text("report.clv.historical_caveat_short", {"days": Count(days), "n": Count(silent.height),
+                                                           "value": Money(held), "share": Pct(held / total)})
+    return Text("report.clv.historical_caveat", {"days": Count(days), "n": Count(silent.height),
+                                                 "value": Money(held), "share": Pct(held / total),
+                                                 "observed": Pct(observed)})
+
+
+def _draw_tracking(table: pl.DataFrame, language: str):
+    from custlab import clv as cl_clv
+
+    return cl_clv.plot_tracking(table, language=language)

@@ -1,0 +1,91 @@
+"""Next best action: one action per customer, with the product, the channel, the reason and its value.
+
+The section is :func:`custlab.recommend.next_best_action` on the history
+before ``as_of``, fed with what the report already computed, so the numbers
+agree with the other sections: P(alive) and the expected order value of the
+CLV section (:func:`~custlab.report.figures_clv.customer_values`), the churn
+risk of the early-warning model when it ran (else 1 - P(alive)), the value
+tiers' recency gate (``dormant_days``) and the report's response rates
+(``--response-rate``). Its list is the ``next_best_action.csv`` export: ids as
+text, product codes beside the names, a reason per customer, and ``priority``
+= the expected value of the action (P(alive) x expected order value x response
+rate), highest first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from custlab.report.context import Context
+from custlab.report.exports_tables import finish_export
+from custlab.report.figures_clv import customer_values
+from custlab.report.parts import Absent, SectionFigures, Table
+from custlab.report.text import Count, Data, Label, Money, Text
+
+__all__ = ["NBA_EXPORT", "nba", "nba_export", "nba_figures"]
+
+#: The export's relative path.
+NBA_EXPORT = "next_best_action.csv"
+#: Columns of the export, in order (``rank``: 1 = first to contact).
+EXPORT_COLUMNS = ("customer_id", "rank", "action_id", "action", "product_id", "product_name", "channel", "reason",
+                  "segment", "p_alive", "p_churn", "expected_spend", "response_rate", "priority")
+
+
+def nba_inputs(ctx: Context) -> dict[str, Any]:
+    """The keyword arguments the report passes to :func:`custlab.recommend.next_best_action`."""
+    from custlab.report.figures_churn import warning_table
+
+    values = customer_values(ctx).select("customer_id", "p_alive", "expected_spend")
+    risk = values.select("customer_id", p_churn=1.0 - pl.col("p_alive"))  # customers the warning model does not score
+    try:
+        warned = warning_table(ctx).select("customer_id", pl.col("p_churn").alias("_warned"))
+    except Exception:  # noqa: BLE001 - without the early-warning model the risk is 1 - P(alive) for everybody
+        warned = None
+    if warned is not None:
+        risk = (risk.join(warned, on="customer_id", how="left")
+                .select("customer_id", p_churn=pl.coalesce("_warned", "p_churn")))
+    return {"as_of": ctx.as_of, "customers": ctx.customers, "values": values, "risk": risk,
+            "response_rates": dict(ctx.response_rates), "dormant_days": ctx.setting("dormant_days"),
+            "language": ctx.language}
+
+
+def nba_figures(ctx: Context) -> Any:
+    """:func:`custlab.recommend.next_best_action` with the report's inputs (cached per report)."""
+    from custlab.recommend import next_best_action
+
+    if "product_id" not in ctx.history.columns:
+        raise Absent(Text("report.absent.products", {}), Text("report.absent.products_fix", {}))
+    return ctx.cached("next_best_action", lambda: next_best_action(ctx.history, **nba_inputs(ctx)))
+
+
+def nba_export(frame: pl.DataFrame) -> pl.DataFrame:
+    """The NBA table as the CRM list: ``rank`` for the package's priority, ``priority`` = expected value."""
+    out = frame.rename({"priority": "rank"}).rename({"expected_value": "priority"})
+    return finish_export(out.select([c for c in EXPORT_COLUMNS if c in out.columns]),
+                         money=("expected_spend", "priority"), shares=("p_alive", "p_churn", "response_rate"))
+
+
+def nba(ctx: Context) -> SectionFigures:
+    """Section "Next best action": customers per action and their expected value; the list is the export."""
+    result = nba_figures(ctx)
+    table = result.to_frame()
+    summary = result.summary.with_columns(action=pl.lit("action.") + pl.col("action_id"))
+    total = float(table["expected_value"].sum()) if table.height else 0.0
+    paragraphs = []
+    if summary.height:
+        top = summary.row(0, named=True)
+        paragraphs.append(Text("report.nba.line", {"customers": Count(table.height), "value": Money(total),
+                                                   "actions": Count(summary.height), "action": Label(top["action"]),
+                                                   "n": Count(top["customers"]), "top": Money(top["expected_value"])}))
+    else:
+        paragraphs.append(Text("report.nba.none", {}))
+    shown = Table(Text("report.nba.table", {}), summary, {"action": "label", "customers": "count",
+                                                          "expected_value": "money"})
+    per_action = {r["action_id"]: {"customers": r["customers"], "expected_value": r["expected_value"]}
+                  for r in summary.iter_rows(named=True)}
+    values = {"customers": table.height, "expected_value": total, "actions": per_action}
+    notes = (Text("report.nba.note", {"file": Data(NBA_EXPORT)}),)
+    return SectionFigures("nba", tuple(paragraphs), (shown,), (), values, exports={NBA_EXPORT: nba_export(table)},
+                          notes=notes)

@@ -1,0 +1,101 @@
+"""Demand outlook: the next three months of revenue per top category, with intervals, alerts and accuracy.
+
+The section is :func:`custlab.forecast.demand_outlook` on the history before
+``as_of`` (the five categories with most revenue in the last twelve months,
+the rest as "Other", under the shop's total; ``product_id`` when the data have
+no category). Its rolling-origin backtest is always shown beside naive and
+seasonal naive, and when the chosen models do not beat both the page says in
+plain words that the forecast is a rough guide only.
+
+Speed: ``n_jobs=1`` (no worker processes: the series are few and short, and
+starting processes costs more than it saves on a two-core machine); the
+other settings are the package's defaults.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import polars as pl
+
+from custlab.report.context import Context
+from custlab.report.figures_campaigns import described
+from custlab.report.parts import Absent, Chart, Finding, SectionFigures, Table
+from custlab.report.text import Count, Label, Money, Num, Text
+
+__all__ = ["HORIZON", "TOP_GROUPS", "outlook"]
+
+#: Months ahead and groups shown.
+HORIZON, TOP_GROUPS = 3, 5
+#: Months of history the backtest needs to judge a three-month forecast at all.
+MIN_MONTHS = 12
+
+
+def outlook_figures(ctx: Context) -> Any:
+    """:func:`custlab.forecast.demand_outlook` at the report's ``as_of`` (cached per report)."""
+    from custlab.forecast import demand_outlook
+
+    columns = ctx.history.columns
+    if "category" not in columns and "product_id" not in columns:
+        raise Absent(Text("report.absent.outlook_groups", {}), Text("report.absent.products_fix", {}))
+    months = ctx.history.select(pl.col("order_date").dt.truncate("1mo").n_unique()).item() if ctx.history.height else 0
+    if months < MIN_MONTHS:
+        raise Absent(Text("report.absent.outlook_short", {"months": Count(months), "need": Count(MIN_MONTHS)}),
+                     Text("report.absent.outlook_short_fix", {}))
+    return ctx.cached("demand_outlook", lambda: demand_outlook(ctx.history, as_of=ctx.as_of, top_n=TOP_GROUPS,
+                                                               horizon=HORIZON, n_jobs=1, language=ctx.language))
+
+
+def outlook(ctx: Context) -> SectionFigures:
+    """Section "Demand outlook": next months per top group with 80% intervals, backtest accuracy, alerts."""
+    result = outlook_figures(ctx)
+    spans = (result.to_frame().group_by("series_id")
+             .agg(pl.col("lo_80").sum(), pl.col("hi_80").sum(), pl.col("lo_95").sum(), pl.col("hi_95").sum()))
+    summary = result.summary.join(spans, on="series_id", how="left")
+    tables = [Table(Text("report.outlook.table", {"months": Count(HORIZON)}), summary,
+                    {"series_id": "label", "forecast": "money", "lo_80": "money", "hi_80": "money",
+                     "year_ago": "money", "change": "change", "model": "label"}, top_n=TOP_GROUPS + 2)]
+    accuracy = result.accuracy
+    if accuracy.height:
+        tables.append(Table(Text("report.outlook.accuracy_table", {}), accuracy,
+                            {"model": "label", "mase": "num2", "wape": "pct", "coverage_80": "pct"}))
+    alerts = result.alerts.table
+    if alerts.height:
+        tables.append(Table(Text("report.outlook.alerts_table", {}), alerts,
+                            {"series_id": "label", "kind": "label", "period": "date", "actual": "num0",
+                             "change": "change", "respond_by": "date"}))
+    total = summary.filter(pl.col("series_id") == "total")
+    value = float(total["forecast"][0]) if total.height else float(summary["forecast"].sum())
+    key = "report.outlook.title" if result.trusted else "report.outlook.title_untrusted"
+    charts = (Chart("outlook", Text(key, {"value": Money(value), "months": Count(HORIZON)}),
+                    partial(_draw_outlook, result), height=7.0),)
+    notes = [Text("report.outlook.trusted" if result.trusted else "report.outlook.untrusted", {})]
+    findings = ()
+    if alerts.height:
+        findings = (Finding(Text("report.finding.outlook_alerts", {"n": Count(alerts.height)}), 0.0, "outlook"),)
+    values = _values(result, summary)
+    if not result.trusted:
+        best = accuracy.filter(pl.col("model") != "auto").sort("mase").head(1) if accuracy.height else accuracy
+        if best.height:
+            notes.append(Text("report.outlook.baseline", {"model": Label(best["model"][0]), "mase": Num(best["mase"][0], 2)}))
+    return SectionFigures("outlook", described(result.describe), tuple(tables), charts, values, findings,
+                          notes=tuple(notes))
+
+
+def _values(result: Any, summary: pl.DataFrame) -> dict[str, Any]:
+    from custlab.report.figures import json_ready
+
+    groups = {r["series_id"]: {"forecast": r["forecast"], "lo_80": r["lo_80"], "hi_80": r["hi_80"], "lo_95": r["lo_95"],
+                               "hi_95": r["hi_95"], "year_ago": r["year_ago"], "change": r["change"], "model": r["model"]}
+              for r in summary.iter_rows(named=True)}
+    accuracy = {r["model"]: {"mase": r["mase"], "wape": r["wape"]} for r in result.accuracy.iter_rows(named=True)}
+    return json_ready({"by": result.by, "months": HORIZON, "first_period": result.forecast.first_period,
+                       "trusted": bool(result.trusted), "groups": groups, "accuracy": accuracy,
+                       "alerts": result.alerts.table.height})
+
+
+def _draw_outlook(result: Any, language: str):
+    from custlab.forecast.plots import plot_demand_outlook
+
+    return plot_demand_outlook(result, language=language)

@@ -1,0 +1,325 @@
+"""The report speaks the analysis packages' results: CLV choice and change, early warning, manager rules, reading.
+
+Each figure is checked against the package function called on the same data
+(the report must not keep a second implementation), plus what the report adds:
+language-neutral figures, strict JSON, a retry of a failed Cox fit, the
+month's cleaning, the currency of recognised data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+import polars as pl
+import pytest
+
+from custlab import churn, clv, rules
+from custlab.exceptions import CustlabError
+from custlab.report.figures_baskets import SHOWN
+from custlab.report.figures_churn import HIGH_RISK
+from custlab.report.html import render_html
+from custlab.report.text import render
+
+from .conftest import compute_shop
+
+
+def compute_only(monkeypatch, tables: dict, month: str, keys: tuple[str, ...], **kwargs):
+    """The month's figures with only the sections ``keys`` (in report order): quicker, the rest is not under test."""
+    from custlab.report import figures as fg
+
+    monkeypatch.setattr(fg, "SECTIONS", tuple((k, f) for k, f in fg.SECTIONS if k in keys))
+    return compute_shop(tables, month, **kwargs)
+
+
+def _texts(part, language: str = "en") -> list[str]:
+    return [render(p, language, "GBP") for p in part.paragraphs]
+
+
+def _history(tables: dict, end: dt.datetime) -> pl.DataFrame:
+    return tables["transactions"].filter(pl.col("order_date") < end)
+
+
+DECEMBER_END = dt.datetime(2025, 1, 1)
+
+
+# -- CLV ---------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def shop_choice(shop_tables):
+    """choose_model on the shop's history before 2025-01-01, called directly (not through the report)."""
+    return clv.choose_model(_history(shop_tables, DECEMBER_END), as_of=DECEMBER_END)
+
+
+@pytest.fixture(scope="module")
+def captured(shop_tables):
+    """The December report of the shop, with the ModelChoice and early-warning call it made."""
+    seen: dict = {}
+    real_choose, real_warning = clv.choose_model, churn.early_warning
+
+    def choose(*args, **kwargs):
+        seen["choice"] = real_choose(*args, **kwargs)
+        return seen["choice"]
+
+    def warning(*args, **kwargs):
+        seen["warning"] = (args, kwargs)
+        return real_warning(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(clv, "choose_model", choose)
+        patch.setattr(churn, "early_warning", warning)
+        seen["figures"] = compute_shop(shop_tables, "2024-12")
+    return seen
+
+
+def test_clv_is_the_model_the_holdout_chooses_with_its_interval(captured, shop_choice):
+    figures, choice = captured["figures"], captured["choice"]
+    part = figures.parts["clv"]
+    # the report's choice is choose_model's on the same data: same method, same holdout errors
+    assert choice.model == shop_choice.model != "historical"
+    assert choice.to_frame().select("model", "mae").equals(shop_choice.to_frame().select("model", "mae"))
+    result = choice.clv(months=12, annual_discount_rate=0.10)
+    assert part.values["method"] == result.model and part.values["trusted"] is True
+    assert part.values["clv_total"] == pytest.approx(result.total, rel=1e-12)
+    low, high = result.interval
+    assert (part.values["interval_low"], part.values["interval_high"]) == (pytest.approx(low), pytest.approx(high))
+    texts = _texts(part, "en")
+    assert texts[0].endswith(f"90% interval {render_low_high(low, high)}.")
+    assert "as revenue (no margin given)" in texts[0] and "discounted at 10% a year" in texts[0]
+    assert choice.why("en") in texts and choice.why("zh") in _texts(part, "zh")  # the choice and why
+    holdout = part.tables[0].frame
+    assert holdout.select("model", "mae").equals(choice.to_frame().select("model", "mae"))  # MAE against naive
+    assert holdout.filter(pl.col("chosen") == "✓")["model"].to_list() == [choice.model]
+    assert [c.key for c in part.charts] == ["clv_tracking"]  # the tracking plot of the holdout
+    json.dumps(figures.key_figures(), allow_nan=False)
+
+
+def render_low_high(low: float, high: float) -> str:
+    from custlab.report.text import fmt_money
+
+    return f"{fmt_money(low, 'GBP')} to {fmt_money(high, 'GBP')}"
+
+
+def test_a_margin_makes_clv_profit(shop_tables, monkeypatch):
+    seen = []
+    real = clv.choose_model
+    monkeypatch.setattr(clv, "choose_model", lambda *a, **k: seen.append(real(*a, **k)) or seen[-1])
+    part = compute_only(monkeypatch, shop_tables, "2024-12", ("clv",), margin=0.3).parts["clv"]
+    revenue = seen[0].clv(months=12, annual_discount_rate=0.10).total  # the same fits, valued as revenue
+    assert part.values["clv_total"] == pytest.approx(0.3 * revenue, rel=1e-9)
+    assert part.values["basis"] == "profit" and "as profit at a 30.0% margin" in _texts(part)[0]
+
+
+def test_a_change_from_the_refit_is_labelled_as_clv_change_splits_it(shop_tables, shop_figures, monkeypatch):
+    seen = []
+    real = clv.choose_model
+    monkeypatch.setattr(clv, "choose_model", lambda *a, **k: seen.append(real(*a, **k)) or seen[-1])
+    november = clv.clv_summary(_history(shop_tables, DECEMBER_END), as_of="2024-12-01", freq="W")
+    previous = json.loads(json.dumps(shop_figures.key_figures()))
+    previous["month"] = "2024-11"
+
+    def run(total: float):
+        previous["sections"]["clv"]["clv_total"] = total
+        figures = compute_only(monkeypatch, shop_tables, "2024-12", ("clv",), previous=previous)
+        now = seen[-1].clv(months=12, annual_discount_rate=0.10)
+        expected = clv.CLVChange(total, now.total, now.revalue(november), now.model, now.model)  # clv's own split
+        part = figures.parts["clv"]
+        assert part.values["change"]["refit"] == pytest.approx(expected.refit, rel=1e-9)
+        assert part.values["change"]["customers"] == pytest.approx(expected.customers_part, rel=1e-9)
+        assert part.values["refit_note"] is expected.from_refit
+        return figures, expected
+
+    compute_only(monkeypatch, shop_tables, "2024-12", ("clv",))  # what this month's model says of last month's customers
+    same_customers = seen[-1].clv(months=12, annual_discount_rate=0.10).revalue(november)
+    refit, expected = run(0.5 * same_customers)  # last month's total far from that: the refit explains the change
+    assert expected.from_refit
+    assert any("mostly from refitting the model on one more month" in t for t in _texts(refit.parts["clv"]))
+    tile = next(k for k in refit.kpis if k.key == "clv_total")
+    assert tile.note is not None and render(tile.note, "en") == "change mostly from the model refit"
+    customers, expected = run(same_customers)  # the same: what changed is the customers
+    assert not expected.from_refit
+    assert any("mostly from the customers' own orders" in t for t in _texts(customers.parts["clv"]))
+
+
+def test_online_retail_clv_says_no_model_beats_the_baseline(retail_november):
+    figures, _ = retail_november
+    part = figures.parts["clv"]
+    texts = _texts(part)
+    if part.values["method"] != "historical":
+        pytest.skip("a model beat the baseline on this sample")
+    assert any(t.startswith("No model beats the naive baseline") for t in texts)
+    assert any("read their value as an upper bound" in t for t in texts)  # the value does not contradict churn
+    assert "p_alive" not in part.tables[-1].formats
+
+
+def test_a_short_history_gets_no_clv_and_no_early_warning_saying_why(shop_tables, monkeypatch):
+    figures = compute_only(monkeypatch, shop_tables, "2023-02", ("clv", "early_warning", "actions"))  # 59 days
+    skipped = {s.section: s for s in figures.skipped}
+    assert skipped["clv"].kind == "absent" and skipped["early_warning"].kind == "absent"
+    assert skipped["clv"].reason["en"].startswith("The data hold 59 days of orders before the analysis date; "
+                                                  "a lifetime value needs at least 90")
+    assert "silences have had time to reach 90 days" in skipped["early_warning"].reason["en"]
+    assert "actions" in figures.parts and "clv_total" not in {k.key for k in figures.kpis}
+    assert figures.parts["actions"].actions  # the actions still come, on what was observed
+    json.dumps(figures.key_figures(), allow_nan=False)
+
+
+def test_churn_is_not_counted_where_the_data_cannot_see_it(shop_tables, monkeypatch):
+    # 2023-04: customers churning in April last ordered from 2023-01-01 on, inside the data; in March they could
+    # have last ordered in December 2022, before the data begin: March is not counted, so April has no comparison
+    figures = compute_only(monkeypatch, shop_tables, "2023-04", ("retention",))
+    tile = next(k for k in figures.kpis if k.key == "churned_customers")
+    assert tile.value is not None and tile.previous is None
+    march = compute_only(monkeypatch, shop_tables, "2023-03", ("retention",))
+    assert "churned_customers" not in {k.key for k in march.kpis}
+    assert not any(t.startswith("customers reached 90 days") or "reached 90 days without an order in" in t
+                   for t in _texts(march.parts["retention"]))
+
+
+# -- early warning -----------------------------------------------------------------------------------------------
+def test_early_warning_is_churn_early_warning_valued_with_the_clv(captured):
+    figures = captured["figures"]
+    args, kwargs = captured["warning"]
+    assert kwargs["value_column"] == "clv" and kwargs["as_of"] == DECEMBER_END and kwargs["language"] == "en"
+    assert kwargs["value"]["clv"].sum() == pytest.approx(figures.parts["clv"].values["clv_total"], rel=1e-9)
+    expected = churn.early_warning(*args, **kwargs).to_frame()  # the same call, made again
+    listed = figures.exports()["early_warning.csv"]
+    assert listed["customer_id"].to_list() == expected["customer_id"].cast(pl.String).to_list()
+    assert listed["value_at_risk"].to_list() == expected["value_at_risk"].round(2).to_list()
+    assert listed["reason"].to_list() == expected["reason"].to_list()  # the model's reason for each customer
+    assert listed["value_at_risk"].is_sorted(descending=True)
+    values = figures.parts["early_warning"].values
+    assert values["high_risk"] == expected.filter(pl.col("p_churn") >= HIGH_RISK).height
+    shown = figures.parts["early_warning"].tables[0].frame
+    zh = [r["zh"] for r in shown["reason"].to_list()]
+    assert all(re.search(r"[\u4e00-\u9fff]", r) for r in zh)  # every shown reason also in Chinese
+    assert [r["en"] for r in shown["reason"].to_list()] == expected["reason"].head(len(zh)).to_list()
+
+
+def _failing_once(monkeypatch, retry_with: dict, times: int = 1):
+    real = churn.early_warning
+    calls: list[dict] = []
+
+    def flaky(*args, **kwargs):
+        calls.append(kwargs)
+        if len(calls) <= times:
+            raise churn.CoxFitError("RepurchaseModel", "the Cox fit did not converge (forced by the test)",
+                                    "Fit again with penalizer=0.1.", retry_with)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(churn, "early_warning", flaky)
+    return calls
+
+
+def test_a_cox_fit_error_is_retried_once_with_what_it_names(shop_tables, monkeypatch):
+    calls = _failing_once(monkeypatch, {"penalizer": 0.1})
+    figures = compute_only(monkeypatch, shop_tables, "2024-12", ("clv", "early_warning"))
+    assert len(calls) == 2 and calls[1]["penalizer"] == 0.1
+    part = figures.parts["early_warning"]
+    assert part.values["retry_with"] == {"penalizer": 0.1}
+    assert "it was fitted again with penalizer=0.1, as the error suggested" in " ".join(_texts(part))
+
+
+@pytest.mark.parametrize("retry_with, times", [({}, 1), ({"penalizer": 0.1}, 2), ({"test_size": 0.0}, 1)])
+def test_a_cox_fit_that_cannot_be_fixed_leaves_the_section_out_saying_why(shop_tables, monkeypatch, retry_with, times):
+    calls = _failing_once(monkeypatch, retry_with, times)
+    figures = compute_only(monkeypatch, shop_tables, "2024-12", ("clv", "early_warning", "methods"))
+    assert len(calls) == (2 if retry_with == {"penalizer": 0.1} else 1)  # never more than one retry
+    skipped = {s.section: s for s in figures.skipped}["early_warning"]
+    assert skipped.kind == "absent" and "early_warning" not in figures.parts
+    assert skipped.reason["en"] == ("The repurchase model behind the early-warning list cannot be fitted on these data: "
+                                    "the Cox fit did not converge (forced by the test).")
+    assert skipped.fix["en"] == "Fit again with penalizer=0.1."
+    assert "cannot be fitted on these data" in render_html(figures)
+
+
+# -- rules -------------------------------------------------------------------------------------------------------
+def test_rules_shown_are_manager_rules_and_every_rule_is_exported(retail_november, retail_sample):
+    from custlab.data import clean_transactions
+
+    figures, _ = retail_november
+    part = figures.parts["baskets"]
+    clean, _ = clean_transactions(retail_sample, as_of=dt.datetime(2011, 12, 1))
+    recent = clean.filter(pl.col("order_date") >= dt.datetime(2011, 12, 1) - dt.timedelta(days=365),
+                          pl.col("order_date") < dt.datetime(2011, 12, 1))
+    direct = rules.manager_rules(recent, top_n=SHOWN, min_support=0.01, min_confidence=0.3)
+    shown = part.tables[0].frame
+    assert shown["antecedent"].to_list() == direct.rules["antecedent"].to_list()
+    assert shown["consequent"].to_list() == direct.rules["consequent"].to_list()
+    families = dict(direct.families.select("item", "family").iter_rows())
+    for a, b in shown.select("antecedent", "consequent").iter_rows():
+        assert not {families.get(x, x) for x in a} & {families.get(x, x) for x in b}  # never two variants of one product
+    exported = figures.exports()["rules.csv"]
+    assert exported.height == direct.all_rules.height == part.values["rules"]
+    assert exported["antecedent_ids"].str.len_chars().min() > 0  # product codes beside the names
+    offers = figures.exports()["cross_sell.csv"]
+    assert {"suggested_name", "suggested_id", "because_names", "reason"} <= set(offers.columns)
+    assert offers["suggested_id"].null_count() == 0
+
+
+# -- reading, cleaning, currency -------------------------------------------------------------------------------
+def _shop_csv(tmp_path, shop_tables) -> tuple:
+    """The shop's December history written as a GBK file with ';' and decimal commas, and the original."""
+    tx = _history(shop_tables, DECEMBER_END).with_columns(
+        product_name=pl.lit("茶杯"), order_date=pl.col("order_date").dt.strftime("%d/%m/%Y %H:%M:%S"))
+    text = tx.select("customer_id", "order_id", "order_date", "amount", "product_name").with_columns(
+        amount=pl.col("amount").map_elements(lambda v: f"{v:.2f}".replace(".", ","), return_dtype=pl.String))
+    path = tmp_path / "订单.csv"
+    path.write_bytes(text.write_csv(separator=";").encode("gbk"))
+    return path, tx
+
+
+def test_reading_options_reach_the_readers_and_the_methods(tmp_path, shop_tables):
+    from custlab.report.sources import load
+
+    path, tx = _shop_csv(tmp_path, shop_tables)
+    tables, quality, source = load(path, month="2024-12", encoding="gbk", separator=";", decimal_comma=True,
+                                   date_format="%d/%m/%Y %H:%M:%S")
+    read = tables["transactions"]
+    assert read.height == quality.rows_kept and quality.rows_in == tx.height
+    assert read["amount"].sum() == pytest.approx(tx["amount"].round(2).sum())
+    info = source.infos["transactions"]
+    assert (info.encoding, info.separator, info.decimal_comma) == ("gbk", ";", True)
+    assert source["reading"]["transactions"]["encoding"] == "gbk"
+    from custlab.report.figures import compute_month
+
+    figures = compute_month(tables, month=source.month, quality=quality, source=source)
+    methods = _texts(figures.parts["methods"])
+    assert " ".join(info.sentences("en")) in methods  # how the file was read
+    assert " ".join(info.sentences("zh")) in _texts(figures.parts["methods"], "zh")
+    period = quality.for_period("2024-12-01", "2025-01-01")
+    sentence = next(t for t in methods if t.startswith("Clean"))
+    assert f"of December 2024; {period.rows_kept:,} lines were analysed" in sentence or \
+        sentence.startswith(f"Cleaning removed {period.rows_removed:,} of the {period.rows_in:,}")
+
+
+def test_an_unknown_column_name_is_an_error_with_a_hint(tmp_path, shop_tables):
+    from custlab.report.sources import check_columns
+
+    path, _ = _shop_csv(tmp_path, shop_tables)
+    with pytest.raises(CustlabError, match=r"--columns names 'custmer_id', which is in none of the tables read .*"
+                                           r"Did you mean 'customer_id'\?"):
+        check_columns(path, {"custmer_id": "customer_id"}, encoding="gbk", separator=";")
+
+
+def test_reading_options_are_refused_for_the_built_in_shop():
+    from custlab.report.sources import load
+
+    with pytest.raises(CustlabError, match=r"--encoding applies to your own data \(--data\)"):
+        load(None, encoding="gbk")
+
+
+def test_online_retail_is_recognised_as_pounds(online_retail_file, monkeypatch):
+    from custlab.report import figures as fg
+    from custlab.report.sources import load
+
+    tables, quality, source = load(online_retail_file, month="2011-11", sample_size=300)
+    assert source["currency"] == "GBP" and quality.source is not None
+    monkeypatch.setattr(fg, "SECTIONS", fg.SECTIONS[:1])  # the currency is what is under test
+    from custlab.report.figures import compute_month
+
+    figures = compute_month(tables, month=source.month, quality=quality, source=source)
+    assert figures.currency == "GBP"
+    page = render_html(figures)
+    assert "Amounts in GBP: the data are the UCI Online Retail shop&#x27;s" in page and "£" in page
+    assert compute_month(tables, month=source.month, source=source, currency="EUR").currency == "EUR"  # --currency wins
