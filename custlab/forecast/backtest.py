@@ -145,8 +145,12 @@ class Backtest:
         """Plain sentences: auto's accuracy against the baselines, and whether to trust it."""
         check_language(language)
         auto, naive, snaive = self.score("auto"), self.score("naive"), self.score("seasonal_naive")
-        if auto is None:
-            return [t("forecast.backtest.none", language, unscored=self.unscored.height)]
+        if auto is None:  # no model could be scored; a baseline that was is still the thing to plan with
+            base = min((b for b in BASELINES if self.score(b) is not None), key=self.score, default=None)
+            if base is None:
+                return [t("forecast.backtest.none", language, unscored=self.unscored.height)]
+            return [t("forecast.backtest.no_better", language, baseline=t(f"forecast.baseline.{base}", language),
+                      mase=self.score(base))]
         n_series = int(self.summary["n_series"][0])
         na = t("forecast.backtest.na", language)
         out = [t("forecast.backtest.headline", language, mase=auto, naive=_num(naive, na), snaive=_num(snaive, na),

@@ -77,3 +77,25 @@ def test_backtest_plot_marks_seasonal_naive(planted_series):
     result = backtest(planted_series.filter(pl.col("series_id") == "down_jacket"), horizon=13, models=["ets"])
     fig = plot_backtest(result, language="zh")
     assert fig.axes[0].get_xlabel() == "加权 MASE（越低越好）" and fig.axes[0].get_legend() is not None
+
+
+def test_a_year_of_months_scores_only_naive_and_says_to_plan_with_it():
+    # Online Retail 2011-11: twelve months per series, too short for the models but not for naive;
+    # the page must not claim that nothing could be backtested.
+    import datetime as dt
+
+    import numpy as np
+    import polars as pl
+
+    import custlab as cl
+
+    rng = np.random.default_rng(0)
+    rows = [(sid, dt.date(2011, month, 1), float(rng.poisson(50))) for sid in "ab" for month in range(1, 13)]
+    checks = cl.forecast.backtest(pl.DataFrame(rows, schema=["series_id", "period", "value"], orient="row"), horizon=3)
+    assert checks.summary["model"].to_list() == ["naive"] and not checks.trusted
+    naive = checks.score("naive")
+    assert checks.describe("en") == [
+        "No model beats both naive baselines on this history: treat the forecast as a rough guide only and plan with "
+        f"the better baseline, the last period's value (naive) (weighted MASE {naive:.2f})."
+    ]
+    assert "没有序列长到足以回测" not in checks.describe("zh")[0]
