@@ -269,11 +269,15 @@ def backtest(
         )
     parts = []
     conformal = (pl.col("n") - pl.col("windows") * horizon) > 2 * horizon  # see models._runnable
+    kind = ["windows", "conformal", "intermittent", "negative", "seasonal_ok"]
     groups = profile.filter(pl.col("windows") > 0).with_columns(conformal=conformal)
-    for windows, ok in sorted(set(groups.select("windows", "conformal").iter_rows())):
-        ids = groups.filter((pl.col("windows") == windows) & (pl.col("conformal") == ok))["series_id"]
+    for windows, ok, inter, negative, seasonal_ok in sorted(set(groups.select(kind).iter_rows())):
+        ids = groups.filter(pl.all_horizontal(pl.col(c) == v for c, v in
+                                              zip(kind, (windows, ok, inter, negative, seasonal_ok))))["series_id"]
         sub = panel.filter(pl.col("series_id").is_in(ids.implode()))
-        parts.append(run_backtest(sub, names, freq=freq, horizon=horizon, n_windows=windows, levels=levels,
+        runs = [n for n in names  # a model that cannot be chosen for this kind of series is not fitted at all
+                if eligible(MODELS[n], is_intermittent=inter, has_negative=negative, seasonal_ok=seasonal_ok)]
+        parts.append(run_backtest(sub, runs, freq=freq, horizon=horizon, n_windows=windows, levels=levels,
                                   festivals=festivals, n_jobs=n_jobs, refit=refit))
     forecasts = pl.concat(parts).sort("series_id", "model", "period")
     forecasts = _eligible_rows(forecasts, profile)
@@ -339,37 +343,38 @@ def _series_table(per_window: pl.DataFrame, levels: Sequence[int]) -> pl.DataFra
     )
 
 
-def _rank_key(mase: float | None, wape: float | None, model: str) -> tuple:
-    return (mase is None, mase if mase is not None else 0.0, wape is None, wape if wape is not None else 0.0,
-            PREFERENCE.index(model) if model in PREFERENCE else len(PREFERENCE))
+def _best(scores: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
+    """Per ``keys`` the model with the lowest MASE (then WAPE; ties go to the simpler model); the order of :data:`PREFERENCE`."""
+    rank = pl.col("model").replace_strict({m: i for i, m in enumerate(PREFERENCE)}, default=len(PREFERENCE),
+                                          return_dtype=pl.Int64)
+    return (
+        scores.sort(pl.col("mase").is_null(), pl.col("mase").fill_null(0.0), pl.col("wape").is_null(),
+                    pl.col("wape").fill_null(0.0), rank)
+        .group_by(*keys, maintain_order=True).first()
+        .select(*keys, "model")
+    )
 
 
 def _choose(table: pl.DataFrame, profile: pl.DataFrame) -> pl.DataFrame:
     """Per series the model with the lowest MASE (then WAPE; ties go to the simpler model)."""
-    rows = []
-    for sid, group in table.group_by("series_id", maintain_order=True):
-        best = min(group.select("mase", "wape", "model").iter_rows(), key=lambda r: _rank_key(*r))
-        rows.append((sid[0], best[2]))
-    chosen = pl.DataFrame(rows, schema={"series_id": pl.String, "model": pl.String}, orient="row")
+    chosen = _best(table.select("series_id", "model", "mase", "wape"), ["series_id"])
     return chosen.join(profile.select("series_id", "intermittent", n_windows="windows"), on="series_id").sort("series_id")
 
 
 def _auto_rows(per_window: pl.DataFrame, levels: Sequence[int]) -> pl.DataFrame:
     """Auto's honest score: each window scored with the model chosen on the other windows."""
-    picked = []
-    for (sid,), group in per_window.group_by("series_id", maintain_order=True):
-        cutoffs = sorted(set(group["cutoff"].to_list()))
-        if len(cutoffs) < 2:
-            continue
-        for cutoff in cutoffs:
-            others = group.filter(pl.col("cutoff") != cutoff).group_by("model").agg(
-                mase=pl.col("mase").mean(), abs_error=pl.col("abs_error").sum(), volume=pl.col("volume").sum())
-            others = others.with_columns(wape=pl.when(pl.col("volume") > 0).then(pl.col("abs_error") / pl.col("volume")))
-            best = min(others.select("mase", "wape", "model").iter_rows(), key=lambda r: _rank_key(*r))[2]
-            picked.append((sid, cutoff, best))
-    if not picked:
+    cutoffs = per_window.select("series_id", "cutoff").unique()
+    several = cutoffs.group_by("series_id").len().filter(pl.col("len") >= 2).select("series_id")
+    held_out = cutoffs.join(several, on="series_id", how="semi").rename({"cutoff": "held_out"})
+    others = (
+        per_window.join(held_out, on="series_id").filter(pl.col("cutoff") != pl.col("held_out"))
+        .group_by("series_id", "held_out", "model")
+        .agg(mase=pl.col("mase").mean(), abs_error=pl.col("abs_error").sum(), volume=pl.col("volume").sum())
+        .with_columns(wape=pl.when(pl.col("volume") > 0).then(pl.col("abs_error") / pl.col("volume")))
+    )
+    if others.is_empty():
         return pl.DataFrame(schema={"series_id": pl.String, "model": pl.String})
-    choice = pl.DataFrame(picked, schema={"series_id": pl.String, "cutoff": pl.Date, "model": pl.String}, orient="row")
+    choice = _best(others, ["series_id", "held_out"]).rename({"held_out": "cutoff"})
     scored = per_window.join(choice, on=["series_id", "cutoff", "model"], how="semi").with_columns(model=pl.lit("auto"))
     return _series_table(scored, levels)
 

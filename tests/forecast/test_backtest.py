@@ -90,3 +90,55 @@ def test_short_constant_negative_and_too_long_horizon_are_handled():
         backtest(panel, horizon=0)
     with pytest.raises(CustlabError, match="unknown \\['prophet'\\]"):
         backtest(panel, horizon=3, models=["prophet"])
+
+
+def _reference_pick(rows: list[tuple[str, float | None, float | None]]) -> str:
+    """The rule in words: lowest MASE, then lowest WAPE, then the simpler model (missing scores last)."""
+    from custlab.forecast.backtest import PREFERENCE
+
+    def key(row):
+        model, mase, wape = row
+        return (mase is None, mase or 0.0, wape is None, wape or 0.0, PREFERENCE.index(model))
+
+    return min(rows, key=key)[0]
+
+
+def test_model_choice_and_autos_held_out_choice_follow_the_rule_on_ties_and_missing_scores():
+    from custlab.forecast.backtest import _auto_rows, _choose
+
+    rng = np.random.default_rng(7)
+    models = ["naive", "seasonal_naive", "ets", "theta", "ensemble"]
+    cutoffs = [dt.date(2024, 3, 1), dt.date(2024, 6, 1), dt.date(2024, 9, 1)]
+    rows = []
+    for i in range(60):
+        for model in models:
+            for cutoff in cutoffs[: 1 + i % 3]:  # series with one, two and three windows
+                mase = float(rng.choice([0.5, 0.8, 1.0])) if rng.random() > 0.15 else None  # ties and gaps
+                abs_error = float(rng.choice([10.0, 20.0]))
+                rows.append((f"s{i:02d}", model, cutoff, mase, abs_error, 100.0, 13, 13, 13, 13, 13))
+    per_window = pl.DataFrame(rows, orient="row", schema={
+        "series_id": pl.String, "model": pl.String, "cutoff": pl.Date, "mase": pl.Float64, "abs_error": pl.Float64,
+        "volume": pl.Float64, "n": pl.Int64, "hits_80": pl.Int64, "has_80": pl.Int64, "hits_95": pl.Int64,
+        "has_95": pl.Int64})
+    from custlab.forecast.backtest import _series_table
+
+    table = _series_table(per_window, (80, 95))
+    profile = table.select("series_id").unique().with_columns(intermittent=False, windows=pl.lit(3, pl.Int64))
+    chosen = dict(_choose(table, profile).select("series_id", "model").iter_rows())
+    for (sid,), group in table.group_by("series_id"):
+        assert chosen[sid] == _reference_pick(list(group.select("model", "mase", "wape").iter_rows())), sid
+
+    auto = {r["series_id"]: r for r in _auto_rows(per_window, (80, 95)).iter_rows(named=True)}
+    for (sid,), group in per_window.group_by("series_id"):
+        windows = sorted(set(group["cutoff"]))
+        if len(windows) < 2:
+            assert sid not in auto
+            continue
+        abs_error = 0.0
+        for held in windows:
+            others = group.filter(pl.col("cutoff") != held).group_by("model").agg(
+                pl.col("mase").mean(), pl.col("abs_error").sum(), pl.col("volume").sum())
+            pick = _reference_pick([(m, s, a / v) for m, s, a, v in others.select(
+                "model", "mase", "abs_error", "volume").iter_rows()])
+            abs_error += group.filter((pl.col("cutoff") == held) & (pl.col("model") == pick))["abs_error"].sum()
+        assert auto[sid]["abs_error"] == pytest.approx(abs_error), sid
