@@ -308,7 +308,7 @@ def matched(
             pl.lit(campaign_id).cast(id_dtype).alias("campaign_id")))
         outcomes = campaign_outcomes(_as_rows(campaign_id, sent, kept, pool), transactions, within=window)
         for (group,), part in outcomes.filter(~pl.col("is_control")).group_by("group", maintain_order=True):
-            in_group = np.isin(ids_t, part["customer_id"].to_numpy())
+            in_group = pl.Series(ids_t).cast(data.schema["customer_id"]).is_in(part["customer_id"].implode()).to_numpy()
             lookup = dict(zip(outcomes["customer_id"].to_list(), range(outcomes.height)))
             for outcome in _OUTCOMES:
                 values = outcomes[outcome].cast(pl.Float64).to_numpy()

@@ -354,11 +354,12 @@ class _CoxBase:
 
         # Held-out split by customer first, so rows of one customer are never on both sides and the
         # design (levels, merges, aliased columns) is learned from the training customers only.
-        ids = data["customer_id"].to_numpy()
-        unique_ids = np.unique(ids)
+        ids = data["customer_id"]
+        unique_ids = np.unique(ids.to_numpy())
         n_test = int(round(self.test_size * unique_ids.size))
         test_ids = np.random.default_rng(self.seed).permutation(unique_ids)[:n_test]
-        is_test = np.isin(ids, test_ids)
+        # polars' hash lookup: np.isin compares text ids pairwise (minutes for 100k customers)
+        is_test = ids.is_in(pl.Series(test_ids).cast(ids.dtype).implode()).to_numpy()
         training = data.filter(pl.Series(~is_test))
         if training[self._event].cast(pl.Int8).sum() == 0:
             raise self._error(

@@ -90,8 +90,7 @@ def top_k_sparse(scores: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]
     the chunk's longest row (at most :data:`BLOCK_CELLS` cells), so the
     padding stays small whatever the spread of row lengths.
     """
-    scores = sp.csr_matrix(scores)
-    scores.sort_indices()  # positions in a row follow item order, so ties go to the smaller item
+    scores = sp.csr_matrix(scores)  # indices need not be sorted: ties are broken on the item index itself
     n = scores.shape[0]
     out_i = np.full((n, k), -1, dtype=np.int64)
     out_v = np.full((n, k), np.nan, dtype=np.float32)
@@ -117,11 +116,9 @@ def top_k_sparse(scores: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]
         source = np.repeat(starts, counts) + pos
         values = np.full((rows.size, width), -np.inf, dtype=np.float32)
         values[row_of, pos] = scores.data[source]
-        top_p, top_v = _order(np.broadcast_to(np.arange(width, dtype=np.int64), values.shape), values, k)
-        valid = top_p >= 0
-        top_i = np.full(top_p.shape, -1, dtype=np.int64)
-        top_i[valid] = scores.indices[(starts[:, None] + np.maximum(top_p, 0))[valid]]
-        out_i[rows], out_v[rows] = top_i, top_v
+        items = np.full((rows.size, width), np.iinfo(np.int64).max, dtype=np.int64)  # padding: -inf, never listed
+        items[row_of, pos] = scores.indices[source]
+        out_i[rows], out_v[rows] = _order(items, values, k)
         start = stop
     return out_i, out_v
 

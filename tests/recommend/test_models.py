@@ -22,12 +22,20 @@ def test_top_k_matches_a_plain_sort(rows, k):
     values = np.array(rows, dtype=np.float64)
     values[values == 0] = -np.inf  # not a candidate
     items, scores = top_k_dense(values.copy(), k)
-    sparse_items, _ = top_k_sparse(sp.csr_matrix(np.where(np.isfinite(values), values, 0)), k)
+    stored = sp.csr_matrix(np.where(np.isfinite(values), values, 0))
+    sparse_items, _ = top_k_sparse(stored, k)
+    shuffled = stored.copy()  # each row's entries stored in reverse item order, as a matrix product leaves them
+    for r in range(shuffled.shape[0]):
+        a, b = shuffled.indptr[r], shuffled.indptr[r + 1]
+        shuffled.indices[a:b], shuffled.data[a:b] = shuffled.indices[a:b][::-1].copy(), shuffled.data[a:b][::-1].copy()
+    shuffled.has_sorted_indices = False
+    unsorted_items, _ = top_k_sparse(shuffled, k)
     for r, row in enumerate(values):
         expected = sorted((j for j in range(row.size) if np.isfinite(row[j])), key=lambda j: (-row[j], j))[:k]
         expected += [-1] * (k - len(expected))
         assert items[r].tolist() == expected
         assert sparse_items[r].tolist() == expected
+        assert unsorted_items[r].tolist() == expected
 
 
 def _blocks(n_per_group: int = 40, seed: int = 0) -> pl.DataFrame:
