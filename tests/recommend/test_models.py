@@ -171,3 +171,33 @@ def test_default_chooses_buy_again_where_customers_rebuy():
     assert "buy again" in model.why()
     top = model.top_k(model.data_.rows_of([0]), 2, exclude_bought=False)
     assert sorted(model.data_.items.gather(top.items[0]).to_list()) == ["s0", "s7"]
+
+
+def test_default_fits_each_candidate_once_on_the_holdout_for_both_choices():
+    """The new-item and the repeat choice train on the same weeks: a candidate they share is fitted there once,
+    and a label reused with another factory is not mistaken for it."""
+    from custlab.recommend import DefaultRecommender
+
+    rows = []
+    for c in range(60):
+        staples = [f"s{(c + j) % 20}" for j in (0, 7)]
+        for week in range(20):
+            tried = f"n{(3 * c + week) % 30}"  # and something new each week, so both choices can be measured
+            rows += [(c, item, dt.datetime(2024, 1, 1) + dt.timedelta(days=7 * week + c % 3)) for item in [*staples, tried]]
+    data = interaction_matrix(pl.DataFrame(rows, schema=["customer_id", "product_id", "order_date"], orient="row"))
+    fits: list[str] = []
+
+    def counted(label, make):
+        def factory():
+            fits.append(label)
+            return make()
+        return factory
+
+    knn, popular = counted("knn", ItemKNN), counted("popularity", Popularity)
+    other = counted("other knn", lambda: ItemKNN(similarity="cosine"))
+    model = DefaultRecommender(candidates=[("knn", knn), ("popularity", popular)],
+                               repeat_candidates=[("knn", knn), ("popularity", other)]).fit(data)
+    assert model.comparison_.height == 2 and model.repeat_comparison_.height == 2  # both measured on the holdout
+    holdout_fits = len(fits) - len({model.chosen_, model.repeat_chosen_})  # the winners are refitted on everything
+    assert holdout_fits == 3  # knn once (shared), popularity, and the other factory under the same label
+    assert fits.count("other knn") >= 1
