@@ -269,18 +269,15 @@ def backtest(
         )
     parts = []
     conformal = (pl.col("n") - pl.col("windows") * horizon) > 2 * horizon  # see models._runnable
-    kind = ["windows", "conformal", "intermittent", "negative", "seasonal_ok"]
     groups = profile.filter(pl.col("windows") > 0).with_columns(conformal=conformal)
-    for windows, ok, inter, negative, seasonal_ok in sorted(set(groups.select(kind).iter_rows())):
-        ids = groups.filter(pl.all_horizontal(pl.col(c) == v for c, v in
-                                              zip(kind, (windows, ok, inter, negative, seasonal_ok))))["series_id"]
-        sub = panel.filter(pl.col("series_id").is_in(ids.implode()))
-        runs = [n for n in names  # a model that cannot be chosen for this kind of series is not fitted at all
+    kind = ["windows", "conformal", "intermittent", "negative", "seasonal_ok"]
+    for (windows, _, inter, negative, seasonal_ok), group in groups.group_by(kind):
+        sub = panel.filter(pl.col("series_id").is_in(group["series_id"].implode()))
+        runs = [n for n in names  # only the models that can be chosen for this kind of series are fitted
                 if eligible(MODELS[n], is_intermittent=inter, has_negative=negative, seasonal_ok=seasonal_ok)]
         parts.append(run_backtest(sub, runs, freq=freq, horizon=horizon, n_windows=windows, levels=levels,
                                   festivals=festivals, n_jobs=n_jobs, refit=refit))
     forecasts = pl.concat(parts).sort("series_id", "model", "period")
-    forecasts = _eligible_rows(forecasts, profile)
     per_window = _window_errors(forecasts, panel, levels)
     table = _series_table(per_window, levels)
     chosen = _choose(table, profile)
@@ -296,17 +293,6 @@ def backtest(
         freq=freq, horizon=horizon, n_windows=int(n_windows), levels=levels, models=names, table=table,
         chosen=chosen, summary=summary, forecasts=forecasts, unscored=unscored,
     )
-
-
-def _eligible_rows(forecasts: pl.DataFrame, profile: pl.DataFrame) -> pl.DataFrame:
-    kinds = profile.select("series_id", "intermittent", "negative", "seasonal_ok")
-    allowed = []
-    for sid, inter, neg, seas in kinds.iter_rows():
-        for name, spec in MODELS.items():
-            if eligible(spec, is_intermittent=inter, has_negative=neg, seasonal_ok=seas):
-                allowed.append((sid, name))
-    ok = pl.DataFrame(allowed, schema={"series_id": pl.String, "model": pl.String}, orient="row")
-    return forecasts.join(ok, on=["series_id", "model"], how="semi")
 
 
 def _window_errors(forecasts: pl.DataFrame, panel: pl.DataFrame, levels: Sequence[int]) -> pl.DataFrame:

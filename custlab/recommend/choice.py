@@ -116,7 +116,7 @@ class DefaultRecommender(Recommender):
         self.holdout_days_ = window
         self.holdout_start_ = dt.date(1970, 1, 1) + dt.timedelta(days=cut)
         fitted: dict[str, Recommender] = {}
-        trained: dict[str, tuple] = {}  # (factory, holdout fit), shared by both choices (same training weeks)
+        trained: dict[Callable[[], Recommender], Recommender] = {}  # holdout fit per factory, for both choices
         self.chosen_, self.comparison_, self.holdout_customers_ = self._choose(data, cut, candidates, k, True, fitted,
                                                                                trained)
         self.model_ = fitted[self.chosen_]
@@ -124,16 +124,16 @@ class DefaultRecommender(Recommender):
         self.repeat_model_ = fitted[self.repeat_chosen_]
 
     def _choose(self, data: Interactions, cut: int, candidates: list, k: int, new_only: bool,
-                fitted: dict[str, Recommender], trained: dict[str, tuple]) -> tuple[str, pl.DataFrame, int]:
+                fitted: dict[str, Recommender], trained: dict) -> tuple[str, pl.DataFrame, int]:
         """Label of the best candidate on the holdout, the comparison, the customers measured; fits the winner."""
         found = self._holdout_rows(data, cut, new_only)
         results = []
         if found is not None:
             train, users, truth, relevant = found
             for label, factory in candidates:
-                if trained.get(label, (None,))[0] is not factory:  # same label and factory: fitted once
-                    trained[label] = (factory, factory().fit(train))
-                model = trained[label][1]
+                if factory not in trained:  # both choices train on the same weeks: one fit per factory
+                    trained[factory] = factory().fit(train)
+                model = trained[factory]
                 hits = hits_of(model.top_k(users, k, exclude_bought=new_only).items, truth, users)
                 metrics = per_customer(hits, relevant)
                 results.append((label, float(metrics["precision"].mean()), float(metrics["ndcg"].mean())))
