@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--currency", type=str.upper, default=None, help="ISO code of the amounts, e.g. GBP (default: none)")
     rep.add_argument("--margin", type=float, default=None, help="profit share of revenue for CLV, e.g. 0.3 (default: CLV is revenue)")
     rep.add_argument("--sample-size", type=int, default=0, help="analyse a random sample of this many customers (0: all)")
+    rep.add_argument("--engine", default="", choices=["", "duckdb", "spark"],
+                     help="leave the lines (Parquet --data) on DuckDB or Spark: every figure is aggregated there")
     rep.add_argument("--no-bom", dest="bom", action="store_false", help="CSV exports without the UTF-8 byte-order mark")
     rep.add_argument("--excel", action="store_true", help="also write each export as an Excel workbook (.xlsx)")
     qual = sub.add_parser("quality", help="the data-quality report of a dataset")
@@ -109,7 +111,7 @@ def _report(args: argparse.Namespace):
 
     return run_report(args.data, month=args.month, partial=args.partial, language=args.language,
                       currency=args.currency, margin=args.margin, sample_size=args.sample_size, bom=args.bom,
-                      excel=args.excel, **_common(args))
+                      excel=args.excel, engine=args.engine, **_common(args))
 
 
 def _quality(args: argparse.Namespace):

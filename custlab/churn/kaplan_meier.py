@@ -109,6 +109,7 @@ def kaplan_meier(
     duration: str = "duration_days",
     event: str = "churned",
     max_groups: int = 20,
+    weight: str | None = None,
 ) -> KaplanMeier:
     """Kaplan-Meier retention curves overall or by group, medians, and log-rank tests.
 
@@ -130,6 +131,10 @@ def kaplan_meier(
         Days at which the summary reports the share not yet churned.
     duration, event
         Column names of the time and of the event flag.
+    weight
+        Column of customer counts when each row stands for several customers
+        (``custlab.engine.survival_counts`` gives ``customers``); None: one
+        row per customer.
 
     Returns
     -------
@@ -160,14 +165,20 @@ def kaplan_meier(
     check_frame(frame, argument="frame")
     if not 0 < alpha < 1:
         raise CustlabError(f"alpha must be between 0 and 1, got {alpha!r}.")
-    cols = [duration, event] + ([by] if by else [])
+    cols = [duration, event] + ([by] if by else []) + ([weight] if weight else [])
     require_columns(frame, cols, table="survival frame", purpose="for Kaplan-Meier")
     data = _collect(frame.select(cols))
     data = _check_survival_columns(data, duration, event)
+    if weight is not None:
+        bad = data.filter(pl.col(weight).is_null() | (pl.col(weight) < 0)).height if data.schema[weight].is_numeric() else -1
+        if bad:
+            raise CustlabError(f"Column '{weight}' (weight) must hold customer counts >= 0; "
+                               f"{'it is not numeric' if bad < 0 else f'{bad} row(s) are null or negative'}.")
     data = data.with_columns(_group_labels(data, by, max_groups))
     counts = (
         data.group_by("group", duration, event)
-        .agg(w=pl.len())
+        .agg(w=pl.col(weight).sum() if weight else pl.len())
+        .filter(pl.col("w") > 0)
         .sort("group", duration, event)
     )
     at_days = [_check_days(t, "at", allow_zero=True) for t in at]

@@ -152,8 +152,9 @@ def clean_transactions(
     trimmed = (nw.any_horizontal(*[nw.col(c) != nw.col(c).str.strip_chars() for c in text_cols], ignore_nulls=True)
                if text_cols else nw.lit(False))
     with running(function, frame):
-        frame = frame.with_columns(_trimmed=trimmed.fill_null(False).cast(nw.Int64)).with_columns(
-            *[nw.col(c).str.strip_chars() for c in text_cols])
+        frame = frame.with_columns(_trimmed=trimmed.fill_null(False).cast(nw.Int64))
+        if text_cols:  # (with_columns refuses an empty list: lines with ids, dates and amounts only)
+            frame = frame.with_columns(*[nw.col(c).str.strip_chars() for c in text_cols])
         conditions = _conditions(frame, names, rules, as_of=as_of_dt, cancel_pattern=cancel_pattern,
                                  non_product_ids=non_product_ids, non_product_pattern=non_product_pattern,
                                  max_amount=max_amount)

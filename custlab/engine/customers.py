@@ -219,7 +219,7 @@ def clv_summary(transactions: object, *, as_of: DateLike | None = None, freq: st
 
 
 def clv_patterns(transactions: object, *, as_of: DateLike | None = None, freq: str = "W",
-                 grain: str = "day") -> pl.DataFrame:
+                 grain: str = "day", spend: bool = False) -> pl.DataFrame:
     """The distinct (frequency, recency, T) of :func:`clv_summary` with the number of customers in each.
 
     Grouped on the engine, on the integer time indices: a few thousand rows
@@ -227,11 +227,18 @@ def clv_patterns(transactions: object, *, as_of: DateLike | None = None, freq: s
     counting model) fits on it as on the per-customer summary, to the same
     parameters.
 
+    With ``spend=True`` each pattern also carries ``monetary_value``: the mean
+    of its customers' mean repeat spends (0 for one-time buyers). Gamma-Gamma's
+    expected spend is linear in a customer's mean spend at a given frequency,
+    so a pattern's CLV times its ``weight`` is exactly the sum of its
+    customers' CLVs: the total CLV of any number of customers from these rows.
+
     Returns
     -------
     pl.DataFrame
         ``frequency`` (Int64), ``recency``, ``T`` (Float64, in units of
-        ``freq``), ``weight`` (Int64, customers), sorted by the first three.
+        ``freq``), ``weight`` (Int64, customers), with ``spend`` also
+        ``monetary_value`` (Float64); sorted by the first three.
 
     Examples
     --------
@@ -245,19 +252,23 @@ def clv_patterns(transactions: object, *, as_of: DateLike | None = None, freq: s
     lines, end, freq, grain = _summary_setup(transactions, function, as_of, freq, grain)
     _, index_of, unit = _occasion(freq, grain)
     end_index = index_of(last_day_included(end))
+    mean_spend = nw.when(nw.col("n") > 1).then(nw.col("repeat_spend") / (nw.col("n") - 1).cast(nw.Float64))
+    sums = {"_spend": nw.col("_spend").sum()} if spend else {}
     with running(function, lines):
         grouped = collect(
             _per_customer(lines, end, freq, grain)
             .select(frequency=nw.col("n") - 1, _span=nw.col("last") - nw.col("first"),
-                    _age=end_index - nw.col("first"))
+                    _age=end_index - nw.col("first"), _spend=mean_spend.otherwise(0.0))
             .group_by("frequency", "_span", "_age")
-            .agg(weight=nw.len().cast(nw.Int64))
+            .agg(weight=nw.len().cast(nw.Int64), **sums)
         )
+    extra = {"monetary_value": pl.col("_spend").cast(pl.Float64) / pl.col("weight")} if spend else {}
     return grouped.select(
         pl.col("frequency").cast(pl.Int64),
         recency=pl.col("_span").cast(pl.Float64) / unit,
         T=pl.col("_age").cast(pl.Float64) / unit,
         weight="weight",
+        **extra,
     ).sort("frequency", "recency", "T")
 
 

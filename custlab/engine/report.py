@@ -3,19 +3,26 @@
 :func:`report_tables` runs each heavy step where the data live (DuckDB,
 Spark, any lazy table narwhals wraps) and returns only small polars tables:
 model patterns and counts, never one row per order line or per customer.
+The other functions are the counts of ``custlab report --engine``
+(:mod:`custlab.report.figures_engine`): the month's figures, the monthly
+series, the geography and the demand outlook's monthly sales.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
+import narwhals as nw
 import polars as pl
 
 from custlab._dates import as_datetime
 from custlab._types import DateLike
-from custlab.engine._nw import accepts
+
+from custlab.engine._nw import accepts, collect, count_where, day_number, epoch_day, lazy, running
 from custlab.engine.counts import cohort_retention, series, weekday_hour
 from custlab.engine.customers import clv_patterns, gap_counts, spend_patterns, survival_counts
 
-__all__ = ["report_tables"]
+__all__ = ["currencies", "geography_counts", "heat_series", "monthly_counts", "outlook_rows", "report_tables", "span", "window_counts"]
 
 
 def report_tables(transactions: object, *, as_of: DateLike | None = None, freq: str = "1w",
@@ -56,3 +63,137 @@ def _before(transactions: object, end) -> object:
     import narwhals as nw
 
     return nw.to_native(nw.from_native(transactions).filter(nw.col("order_date") < end))
+
+
+# -- the monthly report's own counts (custlab.report.figures_engine) -------------------------------------------------
+def span(transactions: object) -> dict[str, object]:
+    """``first`` and ``last`` order instants, ``lines`` and ``midnight`` (all orders at 00:00), in one pass."""
+    frame = lazy(transactions, function="report.span")
+    date = nw.col("order_date")
+    clock = date.dt.hour() * 3600 + date.dt.minute() * 60 + date.dt.second()
+    with running("report.span", frame):
+        row = collect(frame.select(first=date.min(), last=date.max(), lines=nw.len().cast(nw.Int64),
+                                   timed=count_where(clock != 0))).row(0, named=True)
+    row["midnight"] = row.pop("timed") == 0
+    return row
+
+
+def currencies(transactions: object) -> list[str]:
+    """Up to two distinct values of the ``currency`` column (none when it is absent)."""
+    frame = lazy(transactions, function="report.currencies")
+    if "currency" not in frame.collect_schema().names():
+        return []
+    with running("report.currencies", frame):
+        codes = collect(frame.filter(~nw.col("currency").is_null()).select("currency").unique().head(2))
+    return [str(c) for c in codes["currency"].to_list()]
+
+
+def window_counts(transactions: object, start: dt.datetime, end: dt.datetime, *, inactivity_days: int
+                  ) -> dict[str, float | int]:
+    """Revenue, orders, active and new customers in ``[start, end)``, and the customers whose silence reached
+    ``inactivity_days`` in it (last order day ``L`` before ``end`` with ``start < L + W <= end``, calendar days).
+
+    Two aggregations on the engine, the same figures as the report's polars
+    path (:func:`custlab.report.figures_sales.window_metrics`).
+    """
+    function = "report.window_counts"
+    frame = lazy(transactions, function=function)
+    history = frame.filter(nw.col("order_date") < end)
+    with running(function, frame):
+        now = collect(history.filter(nw.col("order_date") >= start).select(
+            revenue=nw.col("amount").sum(), orders=nw.col("order_id").n_unique().cast(nw.Int64),
+            active_customers=nw.col("customer_id").n_unique().cast(nw.Int64),
+        )).row(0, named=True)
+        reached = nw.col("_last") + inactivity_days
+        people = collect(
+            history.group_by("customer_id")
+            .agg(_first=nw.col("order_date").min(), _last=epoch_day(nw.col("order_date")).max())
+            .select(new_customers=count_where(nw.col("_first") >= start),
+                    churned_customers=count_where((reached > day_number(start)) & (reached <= day_number(end))))
+        ).row(0, named=True)
+    return {"revenue": float(now["revenue"] or 0.0), "orders": int(now["orders"] or 0),
+            "active_customers": int(now["active_customers"] or 0), "new_customers": int(people["new_customers"] or 0),
+            "churned_customers": int(people["churned_customers"] or 0)}
+
+
+def monthly_counts(transactions: object, *, as_of: dt.datetime) -> pl.DataFrame:
+    """Per calendar month before ``as_of``: ``revenue``, ``orders``, ``active_customers``, ``new_customers``."""
+    function = "report.monthly_counts"
+    frame = lazy(transactions, function=function)
+    date = nw.col("order_date")
+    month = date.dt.year().cast(nw.Int64) * 12 + date.dt.month().cast(nw.Int64) - 1
+    lines = frame.filter(date < as_of).with_columns(_m=month)
+    with running(function, frame):
+        per = collect(lines.group_by("_m").agg(
+            revenue=nw.col("amount").sum(), orders=nw.col("order_id").n_unique().cast(nw.Int64),
+            active_customers=nw.col("customer_id").n_unique().cast(nw.Int64)))
+        first = collect(lines.group_by("customer_id").agg(_m=nw.col("_m").min())
+                        .group_by("_m").agg(new_customers=nw.len().cast(nw.Int64)))
+    return (per.join(first, on="_m", how="left")
+            .with_columns(month=pl.date(pl.col("_m") // 12, pl.col("_m") % 12 + 1, 1),
+                          new_customers=pl.col("new_customers").fill_null(0).cast(pl.Int64))
+            .select("month", "revenue", "orders", "active_customers", "new_customers").sort("month"))
+
+
+def geography_counts(transactions: object, column: str, *, as_of: dt.datetime) -> pl.DataFrame:
+    """Customers and revenue per value of ``column``, each customer under her most frequent value (ties: the
+    smallest; null when she has none): ``group``, ``customers``, ``revenue``."""
+    function = "report.geography_counts"
+    frame = lazy(transactions, function=function)
+    lines = frame.filter(nw.col("order_date") < as_of)
+    with running(function, frame):
+        counted = (lines.filter(~nw.col(column).is_null()).group_by("customer_id", column)
+                   .agg(_n=nw.len()).with_columns(_top=nw.col("_n").max().over("customer_id")))
+        home = (counted.filter(nw.col("_n") == nw.col("_top")).group_by("customer_id")
+                .agg(_group=nw.col(column).min()))
+        revenue = lines.group_by("customer_id").agg(_revenue=nw.col("amount").sum())
+        out = collect(revenue.join(home, on="customer_id", how="left").group_by("_group")
+                      .agg(customers=nw.len().cast(nw.Int64), revenue=nw.col("_revenue").sum()))
+    return out.select(group=pl.col("_group").cast(pl.String), customers="customers",
+                      revenue=pl.col("revenue").cast(pl.Float64))
+
+
+def outlook_rows(transactions: object, by: str, *, as_of: dt.datetime, top_n: int, other: str
+                 ) -> tuple[list[str], pl.DataFrame]:
+    """The top ``top_n`` values of ``by`` by revenue in the year before ``as_of``, and the monthly sales of each
+    (the rest as ``other``) as order rows :func:`custlab.forecast.demand_outlook` reads: each month's sum at its
+    first order's instant and a zero at its last, so months, sums and the last order are those of the lines."""
+    function = "report.outlook_rows"
+    frame = lazy(transactions, function=function)
+    date = nw.col("order_date")
+    lines = frame.filter(date < as_of)
+    with running(function, frame):
+        ranking = collect(lines.filter(date >= as_of - dt.timedelta(days=365)).group_by(by)
+                          .agg(amount=nw.col("amount").sum()))
+        ranking = ranking.with_columns(pl.col(by).cast(pl.String)).sort("amount", by, descending=[True, False])
+        top = [v for v in ranking[by].head(top_n).to_list() if v is not None]  # as demand_outlook ranks
+        group = nw.when(nw.col(by).cast(nw.String).is_in(top)).then(nw.col(by).cast(nw.String)).otherwise(nw.lit(other))
+        month = date.dt.year().cast(nw.Int64) * 12 + date.dt.month().cast(nw.Int64)
+        sales = collect(lines.with_columns(_g=group, _m=month).group_by("_g", "_m")
+                        .agg(amount=nw.col("amount").sum(), first=date.min(), last=date.max()))
+    rows = pl.concat([sales.select(order_date=pl.col("first").cast(pl.Datetime("us")), _g="_g",
+                                   amount=pl.col("amount").cast(pl.Float64)),
+                      sales.select(order_date=pl.col("last").cast(pl.Datetime("us")), _g="_g", amount=pl.lit(0.0))])
+    return top, rows.rename({"_g": by}).sort("order_date", by)
+
+
+def heat_series(transactions: object, by: str, groups: list[str], *, as_of: dt.datetime, products: int
+                ) -> pl.DataFrame | None:
+    """Weekly sales of the ``products`` best-selling products of the ``groups`` over the 13 weeks before
+    ``as_of`` (units when there is a ``quantity``), for the demand outlook's heat alerts; None without products."""
+    function = "report.heat_series"
+    frame = lazy(transactions, function=function)
+    names = frame.collect_schema().names()
+    if "product_id" not in names:
+        return None
+    date = nw.col("order_date")
+    lines = frame.filter(date < as_of)
+    if by != "product_id":
+        lines = lines.filter(nw.col(by).cast(nw.String).is_in(groups))
+    with running(function, frame):
+        recent = collect(lines.filter(date >= as_of - dt.timedelta(weeks=13)).group_by("product_id")
+                         .agg(amount=nw.col("amount").sum()))
+    best = recent.sort("amount", "product_id", descending=[True, False]).head(products)["product_id"].to_list()
+    measure = "units" if "quantity" in names else "revenue"  # units: one big order is no heat
+    return series(nw.to_native(lines.filter(nw.col("product_id").is_in(best))), by="product_id", freq="1w",
+                  measure=measure, as_of=as_of)

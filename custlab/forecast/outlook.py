@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import polars as pl
@@ -40,6 +41,8 @@ __all__ = ["OTHER", "DemandOutlook", "demand_outlook"]
 OTHER = "Other"
 #: Products watched for heat alerts.
 HEAT_PRODUCTS = 20
+#: Default rise (or fall) beyond the forecast that triggers an alert.
+THRESHOLD = 0.30
 
 
 @dataclass(frozen=True)
@@ -132,9 +135,10 @@ def demand_outlook(
     by: str | None = None,
     top_n: int = 5,
     horizon: int = 3,
-    threshold: float = 0.30,
+    threshold: float = THRESHOLD,
     language: str = "en",
     n_jobs: int | None = None,
+    groups: Sequence[str] | None = None,
 ) -> DemandOutlook:
     """The next ``horizon`` months of revenue per top group, with intervals, accuracy and alerts.
 
@@ -158,6 +162,10 @@ def demand_outlook(
         Checked here so a bad value fails early; the result writes any language.
     n_jobs
         Processes for statsforecast.
+    groups
+        The groups to show, ranked already (default: the ``top_n`` with most
+        revenue in the year before ``as_of``). ``custlab report --engine``
+        ranks them on the engine and passes monthly sums as ``transactions``.
 
     Returns
     -------
@@ -177,9 +185,12 @@ def demand_outlook(
         as_of_dt = as_of_after(frame.select(pl.col("order_date").max()).collect().item())
     frame = frame.filter(pl.col("order_date") < as_of_dt)
     year_start = as_of_dt - dt.timedelta(days=365)
-    ranking = (frame.filter(pl.col("order_date") >= year_start).group_by(by).agg(pl.col("amount").sum())
-               .sort("amount", by, descending=[True, False]).collect())
-    top = [str(v) for v in ranking[by].head(top_n).to_list() if v is not None]
+    if groups is None:
+        ranking = (frame.filter(pl.col("order_date") >= year_start).group_by(by).agg(pl.col("amount").sum())
+                   .sort("amount", by, descending=[True, False]).collect())
+        top = [str(v) for v in ranking[by].head(top_n).to_list() if v is not None]
+    else:
+        top = [str(v) for v in groups][:top_n]
     grouped = frame.with_columns(_group=pl.when(pl.col(by).cast(pl.String).is_in(top))
                                  .then(pl.col(by).cast(pl.String)).otherwise(pl.lit(OTHER)))
     notes: list[str] = []
@@ -212,6 +223,11 @@ def _heat(frame: pl.LazyFrame, by: str, top: list[str], as_of: dt.datetime, thre
     measure = "units" if "quantity" in frame.collect_schema().names() else "revenue"  # units: one big order is no heat
     weekly = series(products.filter(pl.col("product_id").is_in(best.implode())), by="product_id", freq="1w",
                     measure=measure, as_of=as_of)
+    return heat_of(weekly, threshold, n_jobs)
+
+
+def heat_of(weekly: pl.DataFrame, threshold: float, n_jobs: int | None) -> Alerts:
+    """Heat alerts of weekly product series (no alert when no product has history enough to judge)."""
     try:
         return heat_alerts(weekly, threshold=threshold, level=95, n_jobs=n_jobs)
     except CustlabError:  # too little history for any product: no heat alert can be judged

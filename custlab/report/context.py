@@ -69,6 +69,20 @@ def _collect(frame: Any) -> pl.DataFrame | None:
     return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
 
 
+def _on_engine(transactions: Any, as_of: dt.datetime) -> Any:
+    """The lines before ``as_of``, still on their engine (a query, nothing is read)."""
+    import narwhals as nw
+
+    from custlab.engine import accepts
+
+    if not accepts(transactions):
+        from custlab.exceptions import CustlabError
+
+        raise CustlabError(f"tables['transactions'] must be a polars DataFrame or LazyFrame, or a lazy table of an "
+                           f"engine (DuckDB relation, PySpark DataFrame); got {type(transactions).__name__}.")
+    return nw.to_native(nw.from_native(transactions).filter(nw.col("order_date") < as_of))
+
+
 class Context:
     """Data, settings and shared results of one month's report (see the module docstring)."""
 
@@ -101,8 +115,17 @@ class Context:
             from custlab.exceptions import CustlabError
 
             raise CustlabError("The monthly report needs a transactions table (tables['transactions']).")
-        self.history: pl.DataFrame = transactions.lazy().filter(pl.col("order_date") < self.as_of).collect()
-        self.this_month = self.history.filter(pl.col("order_date") >= self.start)
+        #: The lines on their engine (DuckDB relation, Spark DataFrame) for ``custlab report --engine``, else None.
+        self.engine: Any = None if isinstance(transactions, (pl.DataFrame, pl.LazyFrame)) else _on_engine(transactions, self.as_of)
+        if self.engine is None:
+            self.history: pl.DataFrame = transactions.lazy().filter(pl.col("order_date") < self.as_of).collect()
+            self.this_month = self.history.filter(pl.col("order_date") >= self.start)
+            first = self.history["order_date"].min() if self.history.height else None
+        else:  # the lines stay on the engine: no history in memory; sections use custlab.report.figures_engine
+            from custlab.engine.report import span
+
+            self.history = self.this_month = None  # type: ignore[assignment]
+            first = span(self.engine)["first"]
         self.customers = _collect(tables.get("customers"))
         self.events = _collect(tables.get("events"))
         self.spend = _collect(tables.get("marketing_spend"))
@@ -118,7 +141,7 @@ class Context:
         #: Where the currency comes from: "option" (given), "recognised" (known data), "column" or None.
         self.currency_from = ("option" if currency else "recognised" if recognised else
                               "column" if self.currency else None)
-        self.first_date: dt.date | None = (self.history["order_date"].min().date() if self.history.height else None)
+        self.first_date: dt.date | None = first.date() if isinstance(first, dt.datetime) else first
         self.previous = dict(previous) if previous and self._comparable(previous) else None
         self.previous_given = previous is not None
         self.parts: dict[str, SectionFigures] = {}
@@ -170,10 +193,15 @@ class Context:
 
     # -- helpers -----------------------------------------------------------------------------------------------
     def _currency_from_data(self) -> str | None:
-        if "currency" not in self.history.columns:
+        if self.engine is not None:
+            from custlab.engine.report import currencies
+
+            codes = currencies(self.engine)
+        elif "currency" not in self.history.columns:
             return None
-        codes = self.history["currency"].drop_nulls().unique()
-        return str(codes[0]).upper() if codes.len() == 1 else None
+        else:
+            codes = self.history["currency"].drop_nulls().unique().to_list()
+        return str(codes[0]).upper() if len(codes) == 1 else None
 
     def _comparable(self, previous: Mapping) -> bool:
         before = previous.get("source") or {}

@@ -228,6 +228,10 @@ def compute_month(
         ``transactions`` (required, already cleaned; orders at or after
         ``month.as_of`` are ignored), and optionally ``customers``, ``events``,
         ``marketing_spend``, ``reviews`` (None or absent when the data lack them).
+        ``transactions`` may be a DuckDB relation or a PySpark DataFrame: then
+        every figure is aggregated on that engine and the sections that need
+        every customer in memory are listed as absent
+        (:mod:`custlab.report.figures_engine`).
     month
         From :func:`custlab.report.months.check_month`.
     quality
@@ -264,7 +268,12 @@ def compute_month(
         raise CustlabError(f"Unknown report option(s) {unknown}; known: {sorted(DEFAULTS)}.")
     ctx = Context(tables, month=month, language=language, quality=quality, source=source, previous=previous, currency=currency,
                   margin=margin, response_rates=response_rates, options=options)
-    run_sections(ctx)
+    if ctx.engine is None:
+        run_sections(ctx)
+    else:  # the lines are on DuckDB or Spark: every figure aggregated there (custlab report --engine)
+        from custlab.report import figures_engine
+
+        run_sections(ctx, figures_engine.SECTIONS)
     kpis: tuple[KPI, ...] = ()
     try:
         kpis = figures_sales.kpis(ctx)

@@ -31,7 +31,7 @@ from custlab.report.figures_customers import segment_table
 from custlab.report.parts import Absent, Chart, Finding, SectionFigures, Table
 from custlab.report.text import Count, Data, Lang, Money, MonthName, Pct, Text
 
-__all__ = ["HIGH_RISK", "early_warning", "retention", "warning_result", "warning_table"]
+__all__ = ["HIGH_RISK", "cohort_part", "early_warning", "retention", "survival_part", "warning_result", "warning_table"]
 
 #: Risk from which a customer counts as "high risk": the high band of :func:`custlab.churn.early_warning`.
 HIGH_RISK = 0.8
@@ -58,28 +58,10 @@ def retention(ctx: Context) -> SectionFigures:
     if churned is not None:
         paragraphs.append(Text("report.retention.churned", {"n": Count(churned), "days": Count(days),
                                                             "month": MonthName(ctx.month.month)}))
-    frame = churn.survival_frame(ctx.history, as_of=ctx.as_of, inactivity_days=days)
-    km = churn.kaplan_meier(frame, at=(90, 180, 365))
-    row = km.summary.row(0, named=True)
-    span = (ctx.as_of.date() - ctx.first_date).days if ctx.first_date else 0
-    after = max((h for h in (90, 180, 365) if h <= span), default=None)  # only a horizon the data have followed
-    year = row.get(f"survival_{after}d") if after else None
-    if year is not None:
-        key = "report.retention.survival" if after == 365 else "report.retention.survival_days"
-        paragraphs.append(Text(key, {"share": Pct(year), "days": Count(days), "after": Count(after)}))
-        chart_list.append(Chart("survival", Text(f"{key.replace('survival', 'survival_title', 1)}",
-                                                 {"share": Pct(year), "after": Count(after)}),
-                                partial(_draw_survival, km), height=4.6))
-    retention_table = cohorts.cohort_retention(ctx.history, as_of=ctx.as_of, max_periods=12)
-    recent = retention_table["cohort"].unique().sort().tail(12)
-    shown = retention_table.filter(pl.col("cohort").is_in(recent.implode()))
-    second = shown.filter(pl.col("period") == 1, pl.col("period_complete"))
-    if second.height:
-        mean_second = float((second["active_customers"].sum()) / max(second["cohort_size"].sum(), 1))
-        paragraphs.append(Text("report.retention.second_month", {"share": Pct(mean_second),
-                                                                 "cohorts": Count(second.height)}))
-        chart_list.append(Chart("cohorts", Text("report.retention.cohort_title", {"share": Pct(mean_second)}),
-                                partial(_draw_cohorts, shown), height=5.0))
+    km = churn.kaplan_meier(churn.survival_frame(ctx.history, as_of=ctx.as_of, inactivity_days=days),
+                            at=(90, 180, 365))
+    year, after = survival_part(ctx, km, paragraphs, chart_list)
+    cohort_part(cohorts.cohort_retention(ctx.history, as_of=ctx.as_of, max_periods=12), paragraphs, chart_list)
     if diag.early_churn_share is not None and diag.early_churn_share >= 0.5:
         new = ctx.this_month.group_by("customer_id").agg(pl.col("amount").sum())
         money = float(new["amount"].mean() or 0) * ctx.value("trend", "new_customers", 0) * diag.early_churn_share
@@ -90,6 +72,35 @@ def retention(ctx: Context) -> SectionFigures:
               "early_churn_share": diag.early_churn_share, "intervention_day": diag.intervention_day,
               "churned_customers": churned, "survival": year, "survival_after_days": after}
     return SectionFigures("retention", tuple(paragraphs), (), tuple(chart_list), values, tuple(findings))
+
+
+def survival_part(ctx: Context, km: Any, paragraphs: list, chart_list: list) -> tuple[float | None, int | None]:
+    """The survival sentence and chart from a Kaplan-Meier fit: (share not yet churned, after how many days)."""
+    row = km.summary.row(0, named=True)
+    span = (ctx.as_of.date() - ctx.first_date).days if ctx.first_date else 0
+    after = max((h for h in (90, 180, 365) if h <= span), default=None)  # only a horizon the data have followed
+    year = row.get(f"survival_{after}d") if after else None
+    if year is not None:
+        key = "report.retention.survival" if after == 365 else "report.retention.survival_days"
+        paragraphs.append(Text(key, {"share": Pct(year), "days": Count(ctx.setting("inactivity_days")),
+                                     "after": Count(after)}))
+        chart_list.append(Chart("survival", Text(f"{key.replace('survival', 'survival_title', 1)}",
+                                                 {"share": Pct(year), "after": Count(after)}),
+                                partial(_draw_survival, km), height=4.6))
+    return year, after
+
+
+def cohort_part(retention_table: pl.DataFrame, paragraphs: list, chart_list: list) -> None:
+    """The second-month retention sentence and the heatmap of the last twelve cohorts."""
+    recent = retention_table["cohort"].unique().sort().tail(12)
+    shown = retention_table.filter(pl.col("cohort").is_in(recent.implode()))
+    second = shown.filter(pl.col("period") == 1, pl.col("period_complete"))
+    if second.height:
+        mean_second = float((second["active_customers"].sum()) / max(second["cohort_size"].sum(), 1))
+        paragraphs.append(Text("report.retention.second_month", {"share": Pct(mean_second),
+                                                                 "cohorts": Count(second.height)}))
+        chart_list.append(Chart("cohorts", Text("report.retention.cohort_title", {"share": Pct(mean_second)}),
+                                partial(_draw_cohorts, shown), height=5.0))
 
 
 def _churned_now(ctx: Context) -> int | None:

@@ -24,7 +24,7 @@ from custlab.report.figures_campaigns import described
 from custlab.report.parts import Absent, Chart, Finding, SectionFigures, Table
 from custlab.report.text import Count, Label, Money, Num, Text
 
-__all__ = ["HORIZON", "TOP_GROUPS", "outlook"]
+__all__ = ["HORIZON", "TOP_GROUPS", "outlook", "section"]
 
 #: Months ahead and groups shown.
 HORIZON, TOP_GROUPS = 3, 5
@@ -49,7 +49,11 @@ def outlook_figures(ctx: Context) -> Any:
 
 def outlook(ctx: Context) -> SectionFigures:
     """Section "Demand outlook": next months per top group with 80% intervals, backtest accuracy, alerts."""
-    result = outlook_figures(ctx)
+    return section(outlook_figures(ctx))
+
+
+def section(result: Any) -> SectionFigures:
+    """The section's page from a :class:`custlab.forecast.DemandOutlook` (also the engine report's)."""
     spans = (result.to_frame().group_by("series_id")
              .agg(pl.col("lo_80").sum(), pl.col("hi_80").sum(), pl.col("lo_95").sum(), pl.col("hi_95").sum()))
     summary = result.summary.join(spans, on="series_id", how="left")

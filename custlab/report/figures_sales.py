@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import partial
+from typing import Any
 
 import polars as pl
 
@@ -22,7 +23,8 @@ from custlab.report.text import (
     PP, Change, Count, Data, Day, Items, Label, Lang, Money, MonthName, Pct, Text,
 )
 
-__all__ = ["kpis", "masthead", "monthly_series", "partial_note", "portrait", "trend", "window_metrics"]
+__all__ = ["busiest", "geography_part", "kpis", "masthead", "monthly_series", "partial_note", "portrait", "trend",
+           "window_metrics", "with_shares"]
 
 #: Columns of transactions (or customers) read as geography, in order of preference.
 GEOGRAPHY = ("country", "region", "state", "province", "city")
@@ -43,17 +45,15 @@ def window_metrics(ctx: Context, start: dt.datetime, end: dt.datetime) -> dict[s
     None when ``start - W`` is before the data's first order, since the customers
     who last ordered before the data begin cannot be seen.
     """
-    history = ctx.history.filter(pl.col("order_date") < end)
-    span = history.filter(pl.col("order_date") >= start)
-    revenue = float(span["amount"].sum())
-    orders = int(span["order_id"].n_unique())
-    active = int(span["customer_id"].n_unique())
-    firsts = history.group_by("customer_id").agg(first=pl.col("order_date").min(),
-                                                 last=pl.col("order_date").max().dt.date())
-    new = int(firsts.filter(pl.col("first") >= start).height)
     days = ctx.setting("inactivity_days")
-    reached = pl.col("last") + pl.duration(days=days)
-    churned: int | None = int(firsts.filter((reached > pl.lit(start.date())) & (reached <= pl.lit(end.date()))).height)
+    if ctx.engine is not None:  # custlab report --engine: counted where the lines are
+        from custlab.engine.report import window_counts
+
+        counts = window_counts(ctx.engine, start, end, inactivity_days=days)
+    else:
+        counts = _window_counts(ctx.history, start, end, days)
+    revenue, orders, active, new = (counts[k] for k in ("revenue", "orders", "active_customers", "new_customers"))
+    churned: int | None = counts["churned_customers"]
     if ctx.first_date is None or start.date() - dt.timedelta(days=days) < ctx.first_date:
         churned = None  # the last orders that would churn in the span partly predate the data: not countable
     return {
@@ -63,18 +63,40 @@ def window_metrics(ctx: Context, start: dt.datetime, end: dt.datetime) -> dict[s
     }
 
 
+def _window_counts(history: pl.DataFrame, start: dt.datetime, end: dt.datetime, days: int) -> dict[str, Any]:
+    history = history.filter(pl.col("order_date") < end)
+    span = history.filter(pl.col("order_date") >= start)
+    revenue = float(span["amount"].sum())
+    orders = int(span["order_id"].n_unique())
+    active = int(span["customer_id"].n_unique())
+    firsts = history.group_by("customer_id").agg(first=pl.col("order_date").min(),
+                                                 last=pl.col("order_date").max().dt.date())
+    new = int(firsts.filter(pl.col("first") >= start).height)
+    reached = pl.col("last") + pl.duration(days=days)
+    churned = int(firsts.filter((reached > pl.lit(start.date())) & (reached <= pl.lit(end.date()))).height)
+    return {"revenue": revenue, "orders": orders, "active_customers": active, "new_customers": new,
+            "churned_customers": churned}
+
+
 def monthly_series(ctx: Context) -> pl.DataFrame:
     """Revenue, orders, active, new and returning customers per calendar month, the last ``trend_months``."""
-    history = ctx.history
-    first = history.group_by("customer_id").agg(first=pl.col("order_date").min().dt.truncate("1mo").dt.date())
+    if ctx.engine is not None:
+        from custlab.engine.report import monthly_counts
+
+        counts = monthly_counts(ctx.engine, as_of=ctx.as_of)
+    else:
+        history = ctx.history
+        first = history.group_by("customer_id").agg(first=pl.col("order_date").min().dt.truncate("1mo").dt.date())
+        counts = (
+            history.group_by(month=pl.col("order_date").dt.truncate("1mo").dt.date())
+            .agg(revenue=pl.col("amount").sum(), orders=pl.col("order_id").n_unique().cast(pl.Int64),
+                 active_customers=pl.col("customer_id").n_unique().cast(pl.Int64))
+            .join(first.group_by(month="first").agg(new_customers=pl.len()), on="month", how="left")
+            .with_columns(pl.col("new_customers").fill_null(0).cast(pl.Int64))
+        )
     per_month = (
-        history.group_by(month=pl.col("order_date").dt.truncate("1mo").dt.date())
-        .agg(revenue=pl.col("amount").sum(), orders=pl.col("order_id").n_unique(),
-             active_customers=pl.col("customer_id").n_unique())
-        .join(first.group_by(month="first").agg(new_customers=pl.len()), on="month", how="left")
-        .with_columns(pl.col("new_customers").fill_null(0).cast(pl.Int64))
-        .with_columns(returning_customers=pl.col("active_customers").cast(pl.Int64) - pl.col("new_customers"),
-                      aov=pl.col("revenue") / pl.col("orders"))
+        counts.with_columns(returning_customers=pl.col("active_customers").cast(pl.Int64) - pl.col("new_customers"),
+                            aov=pl.col("revenue") / pl.col("orders"))
         .sort("month")
     )
     return per_month.tail(ctx.setting("trend_months"))
@@ -187,6 +209,10 @@ def masthead(ctx: Context) -> tuple[Text, ...]:
         lines.append(Text("report.masthead.no_currency", {}))
     if ctx.previous_given and ctx.previous is None:
         lines.append(Text("report.masthead.previous_other", {}))
+    if ctx.engine is not None:
+        from custlab.report.figures_engine import engine_name
+
+        lines.append(Text("report.masthead.engine", {"engine": Data(engine_name(ctx))}))
     return tuple(lines)
 
 
@@ -219,13 +245,27 @@ def _attributes(people: pl.DataFrame) -> list[str]:
 
 
 def _share_table(people: pl.DataFrame, column: str) -> pl.DataFrame:
-    return (
-        people.group_by(pl.col(column).cast(pl.String).alias("group"))
-        .agg(customers=pl.len(), revenue=pl.col("revenue").sum())
-        .with_columns(customer_share=pl.col("customers") / pl.col("customers").sum(),
-                      revenue_share=pl.col("revenue") / pl.col("revenue").sum())
-        .sort("revenue", "group", descending=[True, False], nulls_last=True)
-    )
+    return with_shares(people.group_by(pl.col(column).cast(pl.String).alias("group"))
+                       .agg(customers=pl.len().cast(pl.Int64), revenue=pl.col("revenue").sum()))
+
+
+def with_shares(grouped: pl.DataFrame) -> pl.DataFrame:
+    """``group``, ``customers``, ``revenue`` with each group's share of both, largest revenue first."""
+    return (grouped.with_columns(customer_share=pl.col("customers") / pl.col("customers").sum(),
+                                 revenue_share=pl.col("revenue") / pl.col("revenue").sum())
+            .sort("revenue", "group", descending=[True, False], nulls_last=True))
+
+
+def geography_part(column: str, table: pl.DataFrame) -> tuple[Text, Table, str]:
+    """The geography sentence, its table (top ten) and the leading place, from :func:`with_shares`' table."""
+    top = table.filter(pl.col("group").is_not_null()).head(10)
+    lead = top.row(0, named=True)
+    text = Text("report.portrait.geography", {
+        "top": Data(lead["group"]), "rev": Pct(lead["revenue_share"]), "cust": Pct(lead["customer_share"]),
+        "places": Count(table["group"].drop_nulls().n_unique())})
+    return text, Table(Text("report.portrait.geo_table", {}), top,
+                       {"group": "data", "customers": "count", "customer_share": "pct", "revenue": "money",
+                        "revenue_share": "pct"}, top_n=10), lead["group"]
 
 
 def _geography(ctx: Context, revenue: pl.DataFrame) -> tuple[str, pl.DataFrame] | None:
@@ -248,16 +288,9 @@ def portrait(ctx: Context) -> SectionFigures:
     geo = _geography(ctx, revenue)
     if geo is not None:
         column, people = geo
-        table = _share_table(people, column)
-        top = table.filter(pl.col("group").is_not_null()).head(10)
-        lead = top.row(0, named=True)
-        paragraphs.append(Text("report.portrait.geography", {
-            "top": Data(lead["group"]), "rev": Pct(lead["revenue_share"]), "cust": Pct(lead["customer_share"]),
-            "places": Count(table["group"].drop_nulls().n_unique())}))
-        values["top_geography"] = lead["group"]
-        tables.append(Table(Text("report.portrait.geo_table", {}), top,
-                            {"group": "data", "customers": "count", "customer_share": "pct", "revenue": "money",
-                             "revenue_share": "pct"}, top_n=10))
+        text, table, values["top_geography"] = geography_part(column, _share_table(people, column))
+        paragraphs.append(text)
+        tables.append(table)
     if ctx.customers is None:
         paragraphs.append(Text("report.portrait.no_customers", {}))
     else:
@@ -280,18 +313,20 @@ def portrait(ctx: Context) -> SectionFigures:
             tables.append(Table(Text("report.portrait.attr_table", {"attribute": Label(column)}), table,
                                 {"group": "label", "customers": "count", "customer_share": "pct",
                                  "revenue_share": "pct"}, top_n=10))
-    peaks = _busiest(ctx)
+    month = ctx.this_month if ctx.this_month.height >= 50 else ctx.history
+    midnight = bool(month.height) and month.select((pl.col("order_date").dt.time() == dt.time()).all()).item()
+    peaks = busiest(month, midnight=midnight)
     if peaks is not None:
         paragraphs.append(peaks)
     return SectionFigures("portrait", tuple(paragraphs), tuple(tables), tuple(chart_list), values)
 
 
-def _busiest(ctx: Context) -> Text | None:
-    """The busiest times, overall and for the categories with most orders (ranked by volume)."""
+def busiest(month: Any, *, midnight: bool) -> Text | None:
+    """The busiest times in ``month`` (the lines, polars or on an engine), overall and for the categories with
+    most orders (ranked by volume); ``midnight``: every order is dated 00:00, so the data hold no hours."""
     from custlab import activity
 
-    month = ctx.this_month if ctx.this_month.height >= 50 else ctx.history
-    if month.height and month.select((pl.col("order_date").dt.time() == dt.time()).all()).item():
+    if midnight:
         return Text("report.portrait.no_hours", {})  # dates without a time: every order would be "at midnight"
     overall = {lang: activity.peak_times(activity.weekday_hour(month, measure="orders", language=lang),
                                          language=lang) for lang in LANGUAGES}

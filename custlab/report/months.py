@@ -144,12 +144,25 @@ def last_complete_month(last_data_date: dt.date) -> str:
 
 
 def _span(transactions: Frame) -> tuple[dt.datetime, dt.datetime]:
-    if "order_date" not in transactions.collect_schema().names():
+    on_engine = not isinstance(transactions, (pl.DataFrame, pl.LazyFrame))  # DuckDB, Spark: min and max there
+    if on_engine:
+        import narwhals as nw
+
+        names = nw.from_native(transactions).collect_schema().names()
+    else:
+        names = transactions.collect_schema().names()
+    if "order_date" not in names:
         raise CustlabError("The transactions have no order_date column; map your date column with --columns.")
-    first, last = (
-        transactions.lazy().select(pl.col("order_date").min().alias("first"), pl.col("order_date").max().alias("last"))
-        .collect().row(0)
-    )
+    if on_engine:
+        from custlab.engine.report import span
+
+        found = span(transactions)
+        first, last = found["first"], found["last"]
+    else:
+        first, last = (
+            transactions.lazy().select(pl.col("order_date").min().alias("first"),
+                                       pl.col("order_date").max().alias("last")).collect().row(0)
+        )
     if first is None or last is None:
         raise CustlabError("The transactions hold no order_date values: there is no month to report on.")
     if not isinstance(first, dt.datetime):  # a Date column

@@ -121,7 +121,7 @@ def report_parameters(
     partial: bool = False,
     language: str = "en", currency: str | None = None, margin: float | None = None, n_customers: int = 5000,
     seed: int = 0, sample_size: int = 0, messy: float = 0.0, previous_path: str = "", out_dir: str = ".",
-    bom: bool = True, excel: bool = False,
+    bom: bool = True, excel: bool = False, engine: str = "",
 ) -> dict[str, Any]:
     """The parameters ``custlab report`` passes to ``monthly_report.ipynb`` (checked against its parameters cell)."""
     return {
@@ -130,7 +130,7 @@ def report_parameters(
         "month": month, "partial": partial,
         "language": language, "currency": currency or "", "margin": margin, "n_customers": n_customers,
         "seed": seed, "sample_size": sample_size, "messy": messy, "previous_path": previous_path,
-        "out_dir": out_dir, "bom": bom, "excel": excel,
+        "out_dir": out_dir, "bom": bom, "excel": excel, "engine": engine,
     }
 
 
@@ -206,6 +206,7 @@ def run_report(
     excel: bool = False,
     progress: bool = False,
     wait: float = 0.0,
+    engine: str = "",
 ) -> ReportRun:
     """Write the monthly report of ``month`` into ``<out>/<source>/<month>/<language>/``.
 
@@ -232,6 +233,10 @@ def run_report(
         A progress bar per section on stderr.
     wait
         Seconds to wait for another run writing the same folder (0: refuse at once).
+    engine
+        ``"duckdb"`` or ``"spark"``: ``data`` is Parquet (a file or folder) left
+        on that engine; every figure is aggregated there and only counts come
+        back (:mod:`custlab.report.figures_engine`). "" reads the data into polars.
 
     Raises
     ------
@@ -248,6 +253,10 @@ def run_report(
     data_path = _data_parameter(data)
     if month:
         parse_month(month)
+    if engine:
+        return _run_on_engine(data_path, engine, out=out, month=month, partial=partial, language=language,
+                              currency=currency, margin=margin, columns=columns, sample_size=sample_size, bom=bom,
+                              excel=excel, progress=progress, wait=wait, started=started)
     root = writable_folder(out)
     with Kernel(root, warm_up=REPORT_WARM_UP) as kernel:  # it boots while the data are checked
         options = reader_options(encoding=encoding, separator=separator, decimal_comma=decimal_comma, sheet=sheet,
@@ -270,6 +279,41 @@ def run_report(
                 raise CustlabError(f"monthly_report.ipynb ran but wrote no {HTML_NAME}; is its write_outputs cell there?")
             skipped = _skipped(folder.staging)
             (folder.staging / ".custlab.lock").unlink(missing_ok=True)  # write_outputs' own lock; ours is outside
+            target = folder.commit()
+    return ReportRun(target / HTML_NAME, target, spec.month, time.perf_counter() - started, skipped)
+
+
+def _run_on_engine(data_path: str, engine: str, *, out, month, partial, language, currency, margin, columns,
+                   sample_size, bom, excel, progress, wait, started) -> ReportRun:
+    """``run_report`` with the lines on DuckDB or Spark: the month is checked on the engine before the kernel runs."""
+    from custlab.report.sources import ENGINES, open_on_engine
+
+    if engine not in ENGINES:
+        raise CustlabError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}.")
+    if not data_path:
+        raise CustlabError("--engine needs --data: the transactions as Parquet (a file or a folder of files).")
+    if sample_size:
+        raise CustlabError("--sample-size and --engine do not go together: with --engine every customer is counted "
+                           "on the engine. Drop one of them.")
+    from custlab.report.months import check_month
+
+    root = writable_folder(out)
+    with Kernel(root, warm_up=REPORT_WARM_UP) as kernel:
+        # the month and the columns are checked on the files (their first and last order) before the kernel works
+        spec = check_month(open_on_engine(data_path, engine, columns=columns), month or None, partial=partial)
+        source_folder = inside(root, root / f"{source_label(data_path)}-{engine}")
+        previous = previous_figures_path(source_folder, spec, language)
+        with OutputFolder(source_folder / spec.month / language, root=root, wait=wait) as folder:
+            parameters = report_parameters(
+                data_path=data_path, month=spec.month, partial=partial, language=language, currency=currency,
+                margin=margin, bom=bom, excel=excel, engine=engine, columns=columns,
+                previous_path=os.path.relpath(previous, folder.staging) if previous else "",
+            )
+            _run("monthly_report", parameters, folder, kernel, progress)
+            if not (folder.staging / HTML_NAME).is_file():
+                raise CustlabError(f"monthly_report.ipynb ran but wrote no {HTML_NAME}; is its write_outputs cell there?")
+            skipped = _skipped(folder.staging)
+            (folder.staging / ".custlab.lock").unlink(missing_ok=True)
             target = folder.commit()
     return ReportRun(target / HTML_NAME, target, spec.month, time.perf_counter() - started, skipped)
 

@@ -360,6 +360,7 @@ def load(
     seed: int = 0,
     sample_size: int = 0,
     messy: float = 0.0,
+    engine: str = "",
 ):
     """Read a report's tables once, check the month, sample, clean: ``(tables, quality, source)``.
 
@@ -379,6 +380,9 @@ def load(
         Reading options passed to :func:`custlab.data.read_table` (None: detected).
     sample_size
         Analyse a seeded random sample of this many customers (0: all).
+    engine
+        ``"duckdb"`` or ``"spark"``: leave the lines (Parquet) on that engine
+        and clean them there (:func:`load_on_engine`); "" reads them into polars.
 
     Returns
     -------
@@ -395,6 +399,11 @@ def load(
     from custlab.data import clean_transactions
     from custlab.report.months import check_month
 
+    if engine:
+        if sample_size:
+            raise CustlabError("--sample-size and --engine do not go together: with --engine every customer is "
+                               "counted on the engine. Drop one of them.")
+        return load_on_engine(data, engine, month=month, partial=partial, columns=columns)
     options = reader_options(encoding=encoding, separator=separator, decimal_comma=decimal_comma, sheet=sheet,
                              timezone=timezone, date_format=date_format)
     synthetic = data is None or str(data) == ""
@@ -421,6 +430,128 @@ def load(
         reading=_reading_facts(infos), currency=KNOWN_CURRENCY.get(known, ""), infos=dict(infos),
     )
     return tables, quality, source
+
+
+#: Engines ``custlab report --engine`` runs on.
+ENGINES = ("duckdb", "spark")
+
+
+def _parquet_of(path: Path) -> tuple[Path, str]:
+    """The transactions' Parquet file or folder inside ``path``, and the glob DuckDB reads."""
+    if path.is_dir():
+        for inner in (path / "transactions.parquet", path / "transactions"):
+            if inner.exists():
+                path = inner
+                break
+    if path.is_dir():
+        if not any(path.rglob("*.parquet")):
+            raise CustlabError(f"--data {path}: --engine reads Parquet files and this folder holds none. Write the "
+                               f"transactions as Parquet (e.g. COPY ... TO 'orders' (FORMAT parquet) in DuckDB).")
+        return path, str(path / "**" / "*.parquet")
+    if path.suffix.lower() != ".parquet":
+        raise CustlabError(f"--data {path}: --engine reads Parquet (a file or a folder of files), not "
+                           f"{path.suffix or 'this file'}. Convert it first, or run the report without --engine.")
+    return path, str(path)
+
+
+def open_on_engine(data: str | Path, engine: str, *, columns: Mapping[str, str] | None = None,
+                   connection: Any = None) -> Any:
+    """The transactions at ``data`` (Parquet file or folder) as a lazy table of ``engine``: nothing is read yet.
+
+    ``"duckdb"``: a relation of ``connection`` (default a new in-memory DuckDB). ``"spark"``:
+    a DataFrame of the active SparkSession, else of a local one
+    (:func:`custlab.engine.spark.local_session`). ``columns`` renames your
+    columns to the canonical ones on the engine.
+    """
+    return _open(data, engine, columns, connection)[0]
+
+
+def _open(data: str | Path, engine: str, columns: Mapping[str, str] | None, connection: Any) -> tuple[Any, str]:
+    if engine not in ENGINES:
+        raise CustlabError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}.")
+    path = Path(data)
+    if not path.exists():
+        raise CustlabError(f"--data {path}: no such file or folder.")
+    path, pattern = _parquet_of(path)
+    if engine == "duckdb":
+        import duckdb
+
+        frame = (connection or duckdb.connect()).read_parquet(pattern, union_by_name=True)
+    else:
+        from pyspark.sql import SparkSession
+
+        from custlab.engine.spark import local_session
+
+        session = SparkSession.getActiveSession() or local_session()
+        frame = session.read.parquet(str(path))
+    return _canonical_on_engine(frame, columns, path.name)
+
+
+def _canonical_on_engine(frame: Any, columns: Mapping[str, str] | None, name: str) -> tuple[Any, str]:
+    """Rename to the canonical columns on the engine (``columns``, else the Online Retail names when recognised) and
+    derive ``amount`` from ``quantity * unit_price`` when it is absent; also which known data these are ("" if none)."""
+    import narwhals as nw
+
+    wrapped = nw.from_native(frame)
+    names = wrapped.collect_schema().names()
+    known = ""
+    if columns:
+        unknown = [c for c in columns if c not in names]
+        if unknown:
+            raise CustlabError(f"--columns names {unknown}, which {name} does not have; its columns: {names}.")
+        mapping = dict(columns)
+    else:
+        mapping = _online_retail_mapping(names)
+        known = "online_retail" if mapping else ""
+    wrapped = wrapped.rename(mapping)
+    if known:  # as custlab.data.load_online_retail reads them
+        wrapped = wrapped.with_columns(nw.col("order_id").cast(nw.String), nw.col("product_id").cast(nw.String))
+    present = wrapped.collect_schema().names()
+    if "amount" not in present and {"quantity", "unit_price"} <= set(present):
+        wrapped = wrapped.with_columns(amount=nw.col("quantity").cast(nw.Float64) * nw.col("unit_price").cast(nw.Float64))
+    return nw.to_native(wrapped), known
+
+
+def _duckdb_file() -> Any:
+    """A DuckDB connection to a database file in a temporary folder (removed at exit): tables larger than memory
+    spill to it."""
+    import atexit
+    import shutil
+    import tempfile
+
+    import duckdb
+
+    folder = tempfile.mkdtemp(prefix="custlab-duckdb-")
+    atexit.register(shutil.rmtree, folder, True)
+    return duckdb.connect(str(Path(folder) / "lines.duckdb"))
+
+
+def _materialise(clean: Any, engine: str, connection: Any) -> Any:
+    """The cleaned lines stored on the engine once, so that the report's queries do not clean them again."""
+    if engine == "spark":
+        return clean.persist()
+    clean.create("custlab_lines")
+    return connection.table("custlab_lines")
+
+
+def load_on_engine(data: str | Path, engine: str, *, month: str | None = None, partial: bool = False,
+                   columns: Mapping[str, str] | None = None):
+    """:func:`load` with the lines on DuckDB or Spark: ``(tables, quality, source)``, ``tables["transactions"]``
+    a lazy table of the engine, cleaned there at the month's ``as_of`` (:func:`custlab.engine.clean_transactions`)."""
+    from custlab.engine import clean_transactions
+    from custlab.report.months import check_month
+
+    if data is None or str(data) == "":
+        raise CustlabError("--engine needs --data: the transactions as Parquet (a file or a folder of files).")
+    connection = _duckdb_file() if engine == "duckdb" else None
+    frame, known = _open(data, engine, columns, connection)
+    spec = check_month(frame, month or None, partial=partial)
+    clean, quality = clean_transactions(frame, as_of=spec.as_of)
+    resolved = Path(data).resolve()
+    label = f"{source_label(data)}-{engine}"
+    source = Source(name=resolved.name, fingerprint=f"path:{_path_hash(resolved)}:{engine}", path=str(resolved),
+                    month=spec, label=label, reading={"engine": engine}, currency=KNOWN_CURRENCY.get(known, ""))
+    return {"transactions": _materialise(clean, engine, connection)}, quality, source
 
 
 #: Currency of data custlab recognises by their columns: the UCI Online Retail shop sells in pounds sterling.

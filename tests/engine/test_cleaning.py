@@ -64,3 +64,10 @@ def test_online_retail_with_as_of_and_some_rules(backend, retail_raw):
 def test_messy_shop(backend, messy):
     report = _check(backend, messy)
     assert report.rows_removed > 0
+
+
+def test_lines_without_text_columns(backend, shop):
+    """Ids, dates and amounts only (no product or category text to trim), as a warehouse export often is."""
+    bare = pl.concat([shop.transactions.head(500), shop.transactions.head(4)]).select(
+        pl.col("customer_id").cast(pl.Int64), pl.col("order_id").cast(pl.String), "order_date", "amount")
+    _check(backend, bare)

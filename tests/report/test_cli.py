@@ -197,3 +197,27 @@ def test_reading_options_reach_the_notebook(tmp_path, capsys, monkeypatch):
     assert {k: seen[k] for k in ("encoding", "separator", "decimal_comma", "timezone", "date_format")} == {
         "encoding": "gbk", "separator": ";", "decimal_comma": True, "timezone": "Asia/Shanghai",
         "date_format": "%d/%m/%Y %H:%M:%S"}
+
+
+def test_engine_report_from_a_parquet_folder(tmp_path, capsys):
+    """``--engine duckdb``: the lines stay on DuckDB; the page says so and lists what needs them in memory."""
+    shop = make_shop(800, seed=3)
+    folder = tmp_path / "orders"
+    folder.mkdir()
+    for year, part in shop.transactions.group_by(pl.col("order_date").dt.year()):  # one file per year, as exported
+        part.write_parquet(folder / f"year={year[0]}.parquet")
+    code, stdout, err = _run(["report", "--engine", "duckdb", "--data", str(folder), "--month", "2024-11",
+                              "--out", str(tmp_path / "out"), "--quiet"], capsys)
+    assert code == 0, err
+    target = next((tmp_path / "out").glob("orders-*-duckdb")) / "2024-11" / "en"
+    assert stdout.startswith(f"Report written to {target / 'monthly_report.html'} in ")
+    figures = json.loads((target / "key_figures.json").read_text())
+    assert figures["kpis"]["orders"] == shop.transactions.filter(
+        pl.col("order_date").dt.strftime("%Y-%m") == "2024-11")["order_id"].n_unique()
+    assert figures["sections"]["clv"]["choice"] == "engine" and figures["kpis"]["clv_total"] > 0
+    skipped = {s["section"]: s["reason"] for s in figures["skipped"]}
+    assert "on DuckDB" in skipped["early_warning"] and "custlab: skipped section segments: " in err
+    assert not (target / "exports").exists() or not list((target / "exports").rglob("*.csv"))
+    code, _, err = _run(["report", "--engine", "duckdb", "--data", str(tmp_path / "nothing.parquet"),
+                         "--out", str(tmp_path / "out"), "--quiet"], capsys)
+    assert code == 2 and "no such file or folder" in err

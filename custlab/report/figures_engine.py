@@ -1,0 +1,271 @@
+"""The monthly report with its order lines on DuckDB or Spark (``custlab report --engine``).
+
+When ``tables["transactions"]`` is a DuckDB relation or a PySpark DataFrame,
+:func:`custlab.report.figures.compute_month` runs :data:`SECTIONS` from here:
+every figure is aggregated where the lines are (:mod:`custlab.engine`) and
+only small tables come back -- counts per month, per duration, per
+(frequency, recency, age) pattern, per cohort, per weekday and hour --
+never the order lines and never one row per customer. The trend and the
+first screen are the polars report's own sections (their counts dispatch to
+the engine); the portrait, CLV, retention and demand outlook are computed
+from the pushed-down tables here; problems and methods read the others'
+figures. The sections that need every customer's row in memory (value tiers,
+the early-warning list, baskets by product, actions and next best actions)
+or side tables are listed as absent with the reason and the fix: run the
+report without ``--engine`` on a sample of customers.
+
+CLV on the engine is BG/NBD (else MBG/NBD, else Pareto/NBD: the first that
+converges and passes its checks) with Gamma-Gamma, fitted on all customers'
+patterns (:func:`custlab.engine.clv_patterns` with ``spend=True``; the
+total is exact because Gamma-Gamma's expected spend is linear in the mean
+spend), judged by :func:`custlab.clv.check_fit`; the holdout comparison of
+models that the in-memory report makes is not repeated here, and the page
+says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from dataclasses import replace
+from typing import Any
+
+import polars as pl
+
+from custlab._types import LANGUAGES
+from custlab.report import figures_actions, figures_sales
+from custlab.report.context import Context
+from custlab.report.figures_churn import cohort_part, survival_part
+from custlab.report.figures_clv import FREQ, _short
+from custlab.report.parts import Absent, Chart, Finding, SectionFigures, Table
+from custlab.report.text import Count, Data, Day, Items, Label, Lang, Money, MonthName, Pct, Text
+
+__all__ = ["SECTIONS", "engine_name"]
+
+#: Purchase models tried in turn on the engine's patterns (the in-memory report chooses among them on a holdout).
+MODELS = ("BetaGeo", "ModifiedBetaGeo", "ParetoNBD")
+#: Repeat-purchase bands of the CLV table: (label, lowest frequency).
+_BANDS = (("0", 0), ("1", 1), ("2-3", 2), ("4-7", 4), ("8+", 8))
+
+
+def engine_name(ctx: Context) -> str:
+    """The engine's name as the page shows it: "DuckDB", "Spark", or narwhals' name of another backend."""
+    import narwhals as nw
+
+    name = str(nw.from_native(ctx.engine).implementation.value).lower()
+    return {"duckdb": "DuckDB", "pyspark": "Spark", "pyspark[connect]": "Spark Connect"}.get(name, name)
+
+
+def _needs_lines(key: str):
+    """A section that needs every customer's row (or a side table) in memory: absent with the reason."""
+    def section(ctx: Context) -> SectionFigures:
+        raise Absent(Text("report.absent.engine", {"engine": Data(engine_name(ctx))}),
+                     Text("report.absent.engine_fix", {}))
+
+    section.__name__ = f"{key}_on_engine"
+    return section
+
+
+# -- the portrait ----------------------------------------------------------------------------------------------
+def portrait(ctx: Context) -> SectionFigures:
+    """Section "Who the customers are" from counts: customers, geography, busiest times."""
+    import narwhals as nw
+
+    from custlab.engine.report import geography_counts, span, window_counts
+
+    lines = nw.from_native(ctx.engine).filter(nw.col("order_date") < ctx.as_of)
+    month = lines.filter(nw.col("order_date") >= ctx.start)
+    now = figures_sales.window_metrics(ctx, ctx.start, ctx.as_of)
+    everyone = window_counts(ctx.engine, dt.datetime.combine(ctx.first_date, dt.time()), ctx.as_of,
+                             inactivity_days=ctx.setting("inactivity_days"))
+    customers = everyone["active_customers"]
+    paragraphs: list[Any] = [Text("report.portrait.customers", {
+        "customers": Count(customers), "first": Day(ctx.first_date), "active": Count(now["active_customers"]),
+        "month": MonthName(ctx.month.month)})]
+    tables, values = [], {"customers_to_date": customers}
+    names = lines.collect_schema().names()
+    column = next((c for c in figures_sales.GEOGRAPHY if c in names), None)
+    if column is not None:
+        table = figures_sales.with_shares(geography_counts(ctx.engine, column, as_of=ctx.as_of))
+        if table.filter(pl.col("group").is_not_null()).height:
+            text, shown, values["top_geography"] = figures_sales.geography_part(column, table)
+            paragraphs.append(text)
+            tables.append(shown)
+    paragraphs.append(Text("report.portrait.no_customers", {}))
+    month_span = span(nw.to_native(month))
+    data = month if month_span["lines"] >= 50 else lines
+    midnight = (month_span if month_span["lines"] >= 50 else span(nw.to_native(lines)))["midnight"]
+    peaks = figures_sales.busiest(nw.to_native(data), midnight=bool(midnight))
+    if peaks is not None:
+        paragraphs.append(peaks)
+    return SectionFigures("portrait", tuple(paragraphs), tuple(tables), (), values)
+
+
+# -- customer lifetime value ----------------------------------------------------------------------------------------
+def clv_result(ctx: Context) -> dict[str, Any]:
+    """BG/NBD and Gamma-Gamma on the engine's patterns (cached): the models, their checks and the pattern values."""
+    return ctx.cached("engine_clv", lambda: _clv(ctx))
+
+
+def _clv(ctx: Context) -> dict[str, Any]:
+    from custlab import clv as cl_clv
+    from custlab.engine import clv_patterns, spend_patterns
+
+    from custlab.exceptions import ConvergenceError
+
+    patterns = clv_patterns(ctx.engine, as_of=ctx.as_of, freq=FREQ, spend=True)
+    spend = spend_patterns(ctx.engine, as_of=ctx.as_of, freq=FREQ, relative_step=1e-3)
+    counts = patterns.select("frequency", "recency", "T", "weight")
+    fitted, failed = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cl_clv.CLVWarning)  # what they say, the checks say in the page
+        for cls in (getattr(cl_clv, name) for name in MODELS):  # the first that converges and passes its checks; else the first that converges
+            try:
+                candidate = cls(freq=FREQ).fit(counts)
+            except ConvergenceError:
+                failed.append(cls(freq=FREQ).name)
+                continue
+            fitted.append((candidate, cl_clv.check_fit(candidate, patterns)))
+            if fitted[-1][1].trusted:
+                break
+        if not fitted:
+            raise ConvergenceError(f"None of {', '.join(failed)} converged on the {patterns.height:,} purchase "
+                                   f"patterns; run the report without --engine on a sample for the historical formula.")
+        model, check = next(((m, c) for m, c in fitted if c.trusted), fitted[0])
+        failed += [m.name for m, _ in fitted if m is not model]  # fitted, but failed their checks
+        spend_model = cl_clv.GammaGamma().fit(spend)
+    checks = [check, cl_clv.check_fit(spend_model, patterns)]
+    summary = patterns.with_row_index("customer_id")
+    values = cl_clv.predict_clv(summary, model, spend_model, months=ctx.setting("clv_months"),
+                                annual_discount_rate=ctx.setting("annual_discount_rate"), margin=ctx.margin)
+    values = values.join(summary.select("customer_id", "weight"), on="customer_id")
+    return {"model": model, "spend_model": spend_model, "checks": checks, "values": values,
+            "patterns": patterns.height, "failed": failed}
+
+
+def clv(ctx: Context) -> SectionFigures:
+    """Section "Customer lifetime value" from the (frequency, recency, T) patterns of all customers."""
+    short = _short(ctx)
+    if short is not None:
+        raise short
+    found = clv_result(ctx)
+    values: pl.DataFrame = found["values"]
+    weight = values["weight"].cast(pl.Float64)
+    customers = int(values["weight"].sum())
+    total = float((values["clv"] * weight).sum())
+    months, rate = ctx.setting("clv_months"), ctx.setting("annual_discount_rate")
+    basis = Text("report.clv.margin", {"margin": Pct(ctx.margin)}) if ctx.margin else Text("report.clv.revenue", {})
+    trusted = all(check.trusted for check in found["checks"])
+    paragraphs: list[Any] = [
+        Text("report.engine.clv_total", {"customers": Count(customers), "months": Count(months), "total": Money(total),
+                                         "mean": Money(total / customers if customers else None), "basis": basis,
+                                         "rate": Pct(rate, 0)}),
+        Text("report.engine.clv_method", {"engine": Data(engine_name(ctx)), "patterns": Count(found["patterns"]),
+                                          "customers": Count(customers), "model": Label(found["model"].name)}),
+    ]
+    once = values.filter(pl.col("frequency") == 0)
+    if once.height and found["model"].name == "BG/NBD":  # BG/NBD lets a customer leave only after a repeat purchase (as the in-memory report says)
+        paragraphs.append(Text("report.clv.bgnbd_one_time", {
+            "n": Count(int(once["weight"].sum())), "value": Money(float((once["clv"] * once["weight"]).sum()))}))
+    if found["failed"]:
+        paragraphs.append(Text("report.engine.clv_failed", {"models": Items([Label(m) for m in found["failed"]]),
+                                                            "model": Label(found["model"].name)}))
+    if not trusted:
+        paragraphs.append(Text("report.engine.clv_untrusted", {"why": Lang({
+            lang: " ".join(c.why(lang) for c in found["checks"] if not c.trusted) for lang in LANGUAGES})}))
+    band = pl.lit(_BANDS[0][0])
+    for label, low in _BANDS[1:]:
+        band = pl.when(pl.col("frequency") >= low).then(pl.lit(label)).otherwise(band)
+    by_band = (values.with_columns(band=band, _w=weight, _v=pl.col("clv") * weight, _a=pl.col("p_alive") * weight)
+               .group_by("band").agg(customers=pl.col("weight").sum(), clv_total=pl.col("_v").sum(),
+                                     _w=pl.col("_w").sum(), _a=pl.col("_a").sum(), _f=pl.col("frequency").min())
+               .with_columns(clv_mean=pl.col("clv_total") / pl.col("_w"), p_alive=pl.col("_a") / pl.col("_w"))
+               .sort("_f").select("band", "customers", "clv_total", "clv_mean", "p_alive"))
+    tables = (Table(Text("report.engine.clv_table", {}), by_band,
+                    {"band": "data", "customers": "count", "clv_total": "money", "clv_mean": "money", "p_alive": "pct"}),)
+    findings = ()
+    if trusted and total > 0 and by_band.height:  # an untrusted figure is not a headline
+        lead = by_band.sort("clv_total", descending=True).row(0, named=True)
+        findings = (Finding(Text("report.finding.engine_clv", {"total": Money(total), "months": Count(months),
+                                                               "band": Data(lead["band"]),
+                                                               "share": Pct(lead["clv_total"] / total)}),
+                            0.1 * total, "clv"),)
+    model = found["model"]
+    p_alive = float((values["p_alive"] * weight).sum() / weight.sum()) if customers else None
+    out = {"clv_total": total, "method": model.name, "trusted": trusted, "months": months,
+           "annual_discount_rate": rate, "margin": ctx.margin, "freq": FREQ,
+           "basis": "margin" if ctx.margin else "revenue", "customers": customers, "params": dict(model.params_),
+           "spend_params": dict(found["spend_model"].params_), "refit_note": False, "choice": "engine",
+           "patterns": found["patterns"], "p_alive_mean": p_alive}
+    notes = (Text("report.clv.note", {"months": Count(months)}),)
+    return SectionFigures("clv", tuple(paragraphs), tables, (), out, findings, notes=notes)
+
+
+# -- churn and retention ---------------------------------------------------------------------------------------
+def retention(ctx: Context) -> SectionFigures:
+    """Section "Churn and retention": churned this month, the survival curve from counts, the cohorts."""
+    from custlab import churn, cohorts
+    from custlab.engine import survival_counts
+
+    days = ctx.setting("inactivity_days")
+    paragraphs: list[Any] = []
+    chart_list: list[Chart] = []
+    churned = figures_sales.window_metrics(ctx, ctx.start, ctx.as_of)["churned_customers"]
+    if churned is not None:
+        paragraphs.append(Text("report.retention.churned", {"n": Count(churned), "days": Count(days),
+                                                            "month": MonthName(ctx.month.month)}))
+    counts = survival_counts(ctx.engine, as_of=ctx.as_of, inactivity_days=days)
+    km = churn.kaplan_meier(counts, at=(90, 180, 365), weight="customers")
+    year, after = survival_part(ctx, km, paragraphs, chart_list)
+    cohort_part(cohorts.cohort_retention(ctx.engine, as_of=ctx.as_of, max_periods=12), paragraphs, chart_list)
+    paragraphs.append(Text("report.engine.retention_note", {}))
+    values = {"churned_customers": churned, "survival": year, "survival_after_days": after}
+    return SectionFigures("retention", tuple(paragraphs), (), tuple(chart_list), values)
+
+
+# -- demand outlook ------------------------------------------------------------------------------------------------
+def outlook(ctx: Context) -> SectionFigures:
+    """Section "Demand outlook": the polars section on monthly sums per top group ranked on the engine."""
+    from custlab.engine.report import heat_series, outlook_rows
+    from custlab.forecast import demand_outlook
+    from custlab.forecast.outlook import HEAT_PRODUCTS, OTHER, THRESHOLD, heat_of
+    from custlab.report import figures_outlook
+
+    names = ctx.engine.columns if hasattr(ctx.engine, "columns") else []
+    if "category" not in names and "product_id" not in names:
+        raise Absent(Text("report.absent.outlook_groups", {}), Text("report.absent.products_fix", {}))
+    by = "category" if "category" in names else "product_id"
+    top, rows = outlook_rows(ctx.engine, by, as_of=ctx.as_of, top_n=figures_outlook.TOP_GROUPS, other=OTHER)
+    months = rows.select(pl.col("order_date").dt.truncate("1mo").n_unique()).item() if rows.height else 0
+    if months < figures_outlook.MIN_MONTHS:
+        raise Absent(Text("report.absent.outlook_short", {"months": Count(months),
+                                                           "need": Count(figures_outlook.MIN_MONTHS)}),
+                     Text("report.absent.outlook_short_fix", {}))
+    result = demand_outlook(rows, as_of=ctx.as_of, by=by, top_n=figures_outlook.TOP_GROUPS,
+                            horizon=figures_outlook.HORIZON, n_jobs=1, language=ctx.language, groups=top)
+    weekly = heat_series(ctx.engine, by, top, as_of=ctx.as_of, products=HEAT_PRODUCTS)
+    if weekly is not None:  # the rows above hold no products: the heat alerts come from the engine's weekly sums
+        result = replace(result, alerts=result.alerts + heat_of(weekly, THRESHOLD, 1))
+    return figures_outlook.section(result)  # the polars report's own page, from the same DemandOutlook
+
+
+#: The report's sections in reading order with the engine, keys as :data:`custlab.report.figures.SECTIONS`.
+SECTIONS: tuple[tuple[str, Any], ...] = (
+    ("trend", figures_sales.trend),
+    ("portrait", portrait),
+    ("segments", _needs_lines("segments")),
+    ("clv", clv),
+    ("retention", retention),
+    ("early_warning", _needs_lines("early_warning")),
+    ("baskets", _needs_lines("baskets")),
+    ("outlook", outlook),
+    ("funnel", _needs_lines("funnel")),
+    ("channels", _needs_lines("channels")),
+    ("campaigns", _needs_lines("campaigns")),
+    ("attribution", _needs_lines("attribution")),
+    ("voice", _needs_lines("voice")),
+    ("problems", figures_actions.problems),
+    ("actions", _needs_lines("actions")),
+    ("nba", _needs_lines("nba")),
+    ("methods", figures_actions.methods),
+)

@@ -1,0 +1,189 @@
+"""The monthly report with its lines on DuckDB and Spark (``custlab report --engine``) against the polars report.
+
+Each figure the engine report shows is compared with the same figure of the
+in-memory report on the same month: counts exactly, money to 1e-9. CLV, which
+the engine computes from patterns, is compared with BG/NBD and Gamma-Gamma
+fitted and summed customer by customer in polars.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+
+import polars as pl
+import pytest
+
+import custlab as cl
+from custlab import engine
+from custlab.report import figures_churn, figures_engine, figures_sales
+from custlab.report.context import Context
+from custlab.report.figures import compute_month
+from custlab.report.months import check_month
+
+from .helpers import same
+
+
+def close(a, b, tol=1e-9):
+    if isinstance(a, float) or isinstance(b, float):
+        return math.isclose(a, b, rel_tol=tol, abs_tol=tol)
+    return a == b
+
+
+def assert_same_values(expected: dict, got: dict, keys) -> None:
+    for key in keys:
+        assert close(expected[key], got[key]), (key, expected[key], got[key])
+
+
+@pytest.fixture(scope="module")
+def shop_month(shop):
+    spec = check_month(shop.transactions, "2024-10")
+    return spec, compute_month({"transactions": shop.transactions}, month=spec)
+
+
+@pytest.fixture(scope="module")
+def shop_on_duckdb(shop, duck, shop_month):
+    spec, _ = shop_month
+    return compute_month({"transactions": duck.from_arrow(shop.transactions.to_arrow())}, month=spec)
+
+
+def test_sections_and_reasons(shop_on_duckdb):
+    assert set(shop_on_duckdb.parts) == {"trend", "portrait", "clv", "retention", "outlook", "problems", "methods"}
+    skipped = {s.section: s for s in shop_on_duckdb.skipped}
+    assert all(s.kind == "absent" for s in skipped.values())
+    assert "DuckDB" in skipped["segments"].reason["en"] and "--sample-size" in skipped["segments"].fix["en"]
+    assert "DuckDB" in skipped["nba"].reason["zh"]
+
+
+def test_first_screen_and_trend_equal_polars(shop_month, shop_on_duckdb):
+    _, expected = shop_month
+    assert [k.key for k in expected.kpis if k.key != "clv_total"] == [k.key for k in shop_on_duckdb.kpis
+                                                                       if k.key != "clv_total"]
+    for mine, theirs in zip(expected.kpis, shop_on_duckdb.kpis, strict=False):
+        if mine.key != "clv_total":
+            assert close(mine.value, theirs.value) and close(mine.previous, theirs.previous), mine.key
+            assert close(mine.year_ago, theirs.year_ago), mine.key
+    assert_same_values(expected.parts["trend"].values, shop_on_duckdb.parts["trend"].values,
+                       expected.parts["trend"].values)
+    same(expected.parts["trend"].tables[0].frame, shop_on_duckdb.parts["trend"].tables[0].frame)
+
+
+def test_portrait_retention_outlook_equal_polars(shop_month, shop_on_duckdb):
+    _, expected = shop_month
+    assert expected.parts["portrait"].values == shop_on_duckdb.parts["portrait"].values
+    got = shop_on_duckdb.parts["retention"].values
+    assert_same_values(expected.parts["retention"].values, got, ("churned_customers", "survival", "survival_after_days"))
+    outlook, engine_outlook = expected.parts["outlook"].values, shop_on_duckdb.parts["outlook"].values
+    assert outlook["alerts"] == engine_outlook["alerts"] and outlook["trusted"] == engine_outlook["trusted"]
+    assert outlook["groups"].keys() == engine_outlook["groups"].keys()
+    for group, row in outlook["groups"].items():
+        assert row["model"] == engine_outlook["groups"][group]["model"]
+        assert math.isclose(row["forecast"], engine_outlook["groups"][group]["forecast"], rel_tol=1e-6), group
+
+
+def test_clv_equals_the_customer_by_customer_sum(shop, shop_month, shop_on_duckdb):
+    spec, _ = shop_month
+    summary = cl.clv.clv_summary(shop.transactions, as_of=spec.as_of, freq="W")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cl.clv.CLVWarning)
+        model, spend = cl.clv.BetaGeo(freq="W").fit(summary), cl.clv.GammaGamma().fit(summary)
+    values = cl.clv.predict_clv(summary, model, spend, months=12, annual_discount_rate=0.10)
+    got = shop_on_duckdb.parts["clv"].values
+    assert got["customers"] == summary.height
+    assert math.isclose(got["clv_total"], float(values["clv"].sum()), rel_tol=1e-6)  # spend patterns in 0.1% bins
+    assert math.isclose(got["p_alive_mean"], float(values["p_alive"].mean()), rel_tol=1e-9)
+    for name, value in model.params_.items():
+        assert math.isclose(got["params"][name], value, rel_tol=1e-6), name
+    assert shop_on_duckdb.key_figures()["kpis"]["clv_total"] == got["clv_total"]
+
+
+def test_patterns_with_spend_sum_to_the_customers(shop, duck):
+    rel = duck.from_arrow(shop.transactions.to_arrow())
+    patterns = engine.clv_patterns(rel, as_of="2024-10-01", spend=True)
+    summary = cl.clv.clv_summary(shop.transactions, as_of="2024-10-01")
+    assert int(patterns["weight"].sum()) == summary.height
+    expected = summary.group_by("frequency", "recency", "T").agg(pl.col("monetary_value").mean()).sort(
+        "frequency", "recency", "T")
+    same(expected, patterns.select("frequency", "recency", "T", "monetary_value"))
+    plain = engine.clv_patterns(rel, as_of="2024-10-01")
+    assert plain.columns == ["frequency", "recency", "T", "weight"]
+    same(plain, patterns.drop("monetary_value"))
+
+
+@pytest.mark.filterwarnings("ignore::custlab.churn.ChurnDataWarning")  # the lines after as_of, counted
+def test_kaplan_meier_on_counts_equals_per_customer(shop, duck):
+    frame = cl.churn.survival_frame(shop.transactions, as_of="2024-10-01")
+    counts = engine.survival_counts(duck.from_arrow(shop.transactions.to_arrow()), as_of="2024-10-01")
+    one, grouped = cl.churn.kaplan_meier(frame), cl.churn.kaplan_meier(counts, weight="customers")
+    same(one.summary, grouped.summary)
+    same(one.curves, grouped.curves)
+    with pytest.raises(cl.CustlabError, match="'customers'.*1 row"):
+        cl.churn.kaplan_meier(counts.with_columns(customers=pl.when(pl.int_range(pl.len()) == 0).then(-1)
+                                                  .otherwise("customers")), weight="customers")
+
+
+def test_online_retail_counts_on_duckdb(retail, duck):
+    spec = check_month(retail, "2011-11")
+    mem = Context({"transactions": retail}, month=spec)
+    eng = Context({"transactions": duck.from_arrow(retail.to_arrow())}, month=spec)
+    assert mem.first_date == eng.first_date
+    for start, end in ((spec.start, spec.as_of), (mem.previous_window.start, mem.previous_window.end)):
+        a, b = figures_sales.window_metrics(mem, start, end), figures_sales.window_metrics(eng, start, end)
+        assert_same_values(a, b, a)
+    same(figures_sales.monthly_series(mem), figures_sales.monthly_series(eng))
+    portrait = figures_engine.portrait(eng)
+    expected = figures_sales.portrait(mem)
+    assert portrait.values == expected.values  # customers to date, the leading country
+    same(expected.tables[0].frame, portrait.tables[0].frame)  # customers and revenue per country
+    assert_same_values(figures_churn.retention(mem).values, figures_engine.retention(eng).values,
+                       ("churned_customers", "survival", "survival_after_days"))
+
+
+def test_engine_report_on_spark(shop, to_spark, shop_month):
+    spec, expected = shop_month
+    got = compute_month({"transactions": to_spark(shop.transactions)}, month=spec, language="zh")
+    assert set(got.parts) == {"trend", "portrait", "clv", "retention", "outlook", "problems", "methods"}
+    assert_same_values(expected.parts["trend"].values, got.parts["trend"].values, expected.parts["trend"].values)
+    assert "Spark" in {s.section: s for s in got.skipped}["segments"].reason["en"]
+    from tests.report.test_html import visible
+
+    text = visible(cl.report.render_html(got, language="zh"))
+    assert not re.search(r"\b(None|nan|NaN|inf)\b", text), text
+    assert "Spark" in text
+
+
+def test_loading_refuses_what_it_cannot_read(tmp_path, shop):
+    from custlab.exceptions import CustlabError
+    from custlab.report.sources import load
+
+    csv = tmp_path / "orders.csv"
+    shop.transactions.head(5).write_csv(csv)
+    with pytest.raises(CustlabError, match="--engine reads Parquet.*not \\.csv"):
+        load(csv, engine="duckdb")
+    with pytest.raises(CustlabError, match="holds none"):
+        load(tmp_path / "empty" if (tmp_path / "empty").mkdir() is None else None, engine="duckdb")
+    parquet = tmp_path / "orders.parquet"
+    shop.transactions.write_parquet(parquet)
+    with pytest.raises(CustlabError, match="--sample-size and --engine"):
+        load(parquet, engine="duckdb", sample_size=100)
+    with pytest.raises(CustlabError, match="--engine must be one of duckdb, spark"):
+        load(parquet, engine="sqlite")
+    with pytest.raises(CustlabError, match="--columns names \\['Datum'\\]"):
+        load(parquet, engine="duckdb", columns={"Datum": "order_date"})
+    with pytest.raises(CustlabError, match="month 2030-01 is outside the data"):
+        load(parquet, engine="duckdb", month="2030-01")
+
+
+def test_loading_cleans_on_the_engine(tmp_path, shop):
+    from custlab.report.sources import load
+
+    dirty = pl.concat([shop.transactions, shop.transactions.head(3)])  # three duplicated lines
+    dirty.rename({"order_date": "placed"}).write_parquet(tmp_path / "orders.parquet")
+    tables, quality, source = load(tmp_path / "orders.parquet", engine="duckdb", month="2024-10",
+                                   columns={"placed": "order_date"})
+    removed = dict(quality.removed.select("reason", "rows").iter_rows())
+    assert removed["duplicate"] == 3
+    assert source.label.endswith("-duckdb") and source.month.month == "2024-10"
+    lines = tables["transactions"]
+    assert lines.aggregate("count(*)").fetchall()[0][0] == quality.rows_kept
