@@ -286,7 +286,7 @@ def run_report(
 def _run_on_engine(data_path: str, engine: str, *, out, month, partial, language, currency, margin, columns,
                    sample_size, bom, excel, progress, wait, started) -> ReportRun:
     """``run_report`` with the lines on DuckDB or Spark: the month is checked on the engine before the kernel runs."""
-    from custlab.report.sources import ENGINES, open_on_engine
+    from custlab.report.sources import ENGINES, scan_parquet_lines
 
     if engine not in ENGINES:
         raise CustlabError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}.")
@@ -299,8 +299,9 @@ def _run_on_engine(data_path: str, engine: str, *, out, month, partial, language
 
     root = writable_folder(out)
     with Kernel(root, warm_up=REPORT_WARM_UP) as kernel:
-        # the month and the columns are checked on the files (their first and last order) before the kernel works
-        spec = check_month(open_on_engine(data_path, engine, columns=columns), month or None, partial=partial)
+        # the month and the columns are checked on the files (their first and last order, read by polars) while the
+        # kernel starts; the engine itself starts in the kernel
+        spec = check_month(scan_parquet_lines(data_path, engine, columns=columns), month or None, partial=partial)
         source_folder = inside(root, root / f"{source_label(data_path)}-{engine}")
         previous = previous_figures_path(source_folder, spec, language)
         with OutputFolder(source_folder / spec.month / language, root=root, wait=wait) as folder:

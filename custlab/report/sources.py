@@ -467,13 +467,18 @@ def open_on_engine(data: str | Path, engine: str, *, columns: Mapping[str, str] 
 
 
 def _open(data: str | Path, engine: str, columns: Mapping[str, str] | None, connection: Any) -> tuple[Any, str]:
-    if engine not in ENGINES:
+    """:func:`open_on_engine`, and which known data these are; ``engine="polars"`` scans the same files lazily
+    (the command checks the month that way before a Spark session is started)."""
+    if engine not in (*ENGINES, "polars"):
         raise CustlabError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}.")
     path = Path(data)
     if not path.exists():
         raise CustlabError(f"--data {path}: no such file or folder.")
     path, pattern = _parquet_of(path)
-    if engine == "duckdb":
+    _require(engine)
+    if engine == "polars":
+        frame = pl.scan_parquet(pattern, missing_columns="insert", extra_columns="ignore")
+    elif engine == "duckdb":
         import duckdb
 
         frame = (connection or duckdb.connect()).read_parquet(pattern, union_by_name=True)
@@ -485,6 +490,16 @@ def _open(data: str | Path, engine: str, columns: Mapping[str, str] | None, conn
         session = SparkSession.getActiveSession() or local_session()
         frame = session.read.parquet(str(path))
     return _canonical_on_engine(frame, columns, path.name)
+
+
+def _require(engine: str) -> None:
+    """A clear message when the engine's package is not installed."""
+    import importlib.util
+
+    package = {"duckdb": "duckdb", "spark": "pyspark"}.get(engine)
+    if package and importlib.util.find_spec(package) is None:
+        raise CustlabError(f"--engine {engine} needs the {package} package, which is not installed: "
+                           f"pip install 'custlab[{engine}]' (or pip install {package}).")
 
 
 def _canonical_on_engine(frame: Any, columns: Mapping[str, str] | None, name: str) -> tuple[Any, str]:
@@ -510,6 +525,13 @@ def _canonical_on_engine(frame: Any, columns: Mapping[str, str] | None, name: st
     if "amount" not in present and {"quantity", "unit_price"} <= set(present):
         wrapped = wrapped.with_columns(amount=nw.col("quantity").cast(nw.Float64) * nw.col("unit_price").cast(nw.Float64))
     return nw.to_native(wrapped), known
+
+
+def scan_parquet_lines(data: str | Path, engine: str, *, columns: Mapping[str, str] | None = None) -> pl.LazyFrame:
+    """The Parquet lines ``--engine`` would read, as a polars scan with the canonical names (for checks: nothing
+    is read but what a query asks); refuses an engine whose package is missing."""
+    _require(engine)
+    return _open(data, "polars", columns, None)[0]
 
 
 def _duckdb_file() -> Any:

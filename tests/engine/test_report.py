@@ -187,3 +187,18 @@ def test_loading_cleans_on_the_engine(tmp_path, shop):
     assert source.label.endswith("-duckdb") and source.month.month == "2024-10"
     lines = tables["transactions"]
     assert lines.aggregate("count(*)").fetchall()[0][0] == quality.rows_kept
+
+
+def test_a_missing_engine_package_is_named(tmp_path, shop, monkeypatch):
+    import importlib.util
+
+    from custlab.exceptions import CustlabError
+    from custlab.report.sources import scan_parquet_lines
+
+    shop.transactions.write_parquet(tmp_path / "orders.parquet")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pyspark" else real(name, *a))
+    with pytest.raises(CustlabError, match=r"--engine spark needs the pyspark package.*custlab\[spark\]"):
+        scan_parquet_lines(tmp_path / "orders.parquet", "spark")
+    assert scan_parquet_lines(tmp_path / "orders.parquet", "duckdb").select(pl.len()).collect().item() == \
+        shop.transactions.height
