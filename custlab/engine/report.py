@@ -17,12 +17,13 @@ import polars as pl
 
 from custlab._dates import as_datetime
 from custlab._types import DateLike
+from custlab.exceptions import EmptyDataError
 
-from custlab.engine._nw import accepts, collect, count_where, day_number, epoch_day, lazy, running
+from custlab.engine._nw import accepts, collect, count_where, day_number, epoch_day, lazy, round_half_even, running
 from custlab.engine.counts import cohort_retention, series, weekday_hour
 from custlab.engine.customers import clv_patterns, gap_counts, spend_patterns, survival_counts
 
-__all__ = ["currencies", "geography_counts", "heat_series", "monthly_counts", "outlook_rows", "report_tables", "span", "window_counts"]
+__all__ = ["currencies", "geography_counts", "heat_series", "monthly_counts", "outlook_rows", "value_tiers", "report_tables", "span", "window_counts"]
 
 
 def report_tables(transactions: object, *, as_of: DateLike | None = None, freq: str = "1w",
@@ -197,3 +198,125 @@ def heat_series(transactions: object, by: str, groups: list[str], *, as_of: dt.d
     measure = "units" if "quantity" in names else "revenue"  # units: one big order is no heat
     return series(nw.to_native(lines.filter(nw.col("product_id").is_in(best))), by="product_id", freq="1w",
                   measure=measure, as_of=as_of)
+
+
+# -- value tiers ---------------------------------------------------------------------------------------------------
+#: Buckets per histogram pass of :func:`_smallest_reaching` (each pass narrows a value range this many times).
+_BUCKETS = 4096
+#: The value tiers of :func:`custlab.segments.value_tier_rules` in display order (value rank 1-5).
+TIERS = ("High value", "Potential", "Low value", "Can't lose them", "Dormant")
+
+
+def _customers(lines: nw.LazyFrame, as_of: dt.datetime) -> nw.LazyFrame:
+    """Per customer before ``as_of``: ``recency`` (days), ``frequency`` (orders), ``micros`` (revenue in whole
+    millionths, as :func:`custlab.engine.rfm_table` adds it), lazily on the engine."""
+    per = (lines.filter(nw.col("order_date") < as_of).group_by("customer_id")
+           .agg(frequency=nw.col("order_id").n_unique().cast(nw.Int64),
+                micros=round_half_even(nw.col("amount").cast(nw.Float64) * 1_000_000.0).sum().cast(nw.Int64),
+                _last=epoch_day(nw.col("order_date")).max()))
+    return per.with_columns(recency=day_number(as_of) - nw.col("_last")).drop("_last")
+
+
+def _smallest_reaching(per: nw.LazyFrame, column: str, searches: list[tuple[str, float]], low: int, high: int
+                       ) -> list[int]:
+    """For each (measure, target): the smallest integer value ``v`` of ``column`` whose customers at or below ``v``
+    reach more than ``target`` (``"count"``: customers; ``"sum"``: their ``column`` summed). Exact: each pass
+    groups the remaining range into :data:`_BUCKETS` buckets on the engine and keeps the bucket that crosses."""
+    state = [[low, high, 0] for _ in searches]  # range left, and the measure of the values below it
+    while any(lo < hi for lo, hi, _ in state):
+        parts, widths = [], []
+        for i, (lo, hi, _) in enumerate(state):
+            width = max(1, -(-(hi - lo + 1) // _BUCKETS))
+            widths.append(width)
+            if lo < hi:
+                parts.append(per.filter((nw.col(column) >= lo) & (nw.col(column) <= hi))
+                             .select(_s=nw.lit(i), _b=(nw.col(column) - lo) // width, _v=nw.col(column)))
+        found = collect(nw.concat(parts).group_by("_s", "_b").agg(n=nw.len().cast(nw.Int64), total=nw.col("_v").sum()))
+        for i, (measure, target) in enumerate(searches):
+            lo, hi, below = state[i]
+            if lo >= hi:
+                continue
+            rows = found.filter(pl.col("_s") == i).sort("_b")
+            reached = (below + rows["n" if measure == "count" else "total"].cast(pl.Float64).cum_sum()) > target
+            at = int(reached.arg_true()[0]) if reached.any() else rows.height - 1
+            before = below + float(rows["n" if measure == "count" else "total"][:at].cast(pl.Float64).sum())
+            bucket = int(rows["_b"][at])
+            start = lo + bucket * widths[i]
+            state[i] = [start, min(hi, start + widths[i] - 1), before]
+    return [lo for lo, _, _ in state]
+
+
+def _tier_frame(lines: nw.LazyFrame, as_of: dt.datetime, dormant_days: int) -> tuple[nw.LazyFrame, dict]:
+    """Every customer's value tier at ``as_of`` as :func:`custlab.segments.rfm_scores` and
+    :func:`custlab.segments.value_tier_rules` assign it, lazily: the F and M score cut points are found on the
+    engine (F from the distribution of order counts, M by exact order statistics), then one expression."""
+    per = _customers(lines, as_of)
+    stats = collect(per.select(n=nw.len().cast(nw.Int64), low=nw.col("micros").min(), high=nw.col("micros").max(),
+                               total=nw.col("micros").sum().cast(nw.Int64)))
+    n, low, high, total = stats.row(0)
+    if not n:
+        raise EmptyDataError(f"No customer ordered before {as_of:%Y-%m-%d}: there are no value tiers.")
+    orders = collect(per.group_by("frequency").agg(customers=nw.len().cast(nw.Int64))).sort("frequency")
+    worse = orders["customers"].cum_sum() - orders["customers"]  # customers with fewer orders
+    f_score = 1 + (worse * 5) // n  # as rfm_scores scores by quantile
+    frequency = orders["frequency"].to_list()
+
+    def f_from(score: int) -> int | None:
+        hits = [f for f, s in zip(frequency, f_score.to_list(), strict=True) if s >= score]
+        return hits[0] if hits else None
+
+    # M score >= s when at least ceil((s - 1) n / 5) customers spent less: above the value at that rank
+    m3, m5 = _smallest_reaching(per, "micros", [("count", -(-2 * n // 5) - 1), ("count", -(-4 * n // 5) - 1)],
+                                int(low), int(high))
+    f3, f5 = f_from(3), f_from(5)
+    top = ((nw.col("frequency") >= f5) if f5 is not None else nw.lit(False)) & (nw.col("micros") > m5)
+    middle = ((nw.col("frequency") >= f3) if f3 is not None else nw.lit(False)) | (nw.col("micros") > m3)
+    active = nw.col("recency") < dormant_days
+    rank = (nw.when(active & top).then(nw.lit(1)).when(~active & top).then(nw.lit(4)).when(~active).then(nw.lit(5))
+            .when(middle).then(nw.lit(2)).otherwise(nw.lit(3)))
+    return per.with_columns(value_rank=rank.cast(nw.Int64)), {"n": int(n), "total": int(total), "low": int(low),
+                                                             "high": int(high)}
+
+
+def value_tiers(transactions: object, *, as_of: dt.datetime, dormant_days: int = 60,
+                previous_as_of: dt.datetime | None = None) -> dict[str, object]:
+    """The value-tier figures of the monthly report, computed on the engine.
+
+    Returns a dict: ``distribution`` (customers, revenue in millionths and
+    orders per ``value_rank`` and ``recency``), ``frequencies`` (customers per
+    ``value_rank`` and ``frequency``), ``customers``, ``top_customers`` (the
+    fewest biggest spenders who bring half of the revenue, as
+    :func:`custlab.segments.top_share` counts them) and, with
+    ``previous_as_of``, ``moved``: customers new since then, reactivated,
+    moved up and slipped down (as the in-memory report counts them).
+    Collected: a few thousand rows, whatever the number of customers.
+    """
+    function = "report.value_tiers"
+    frame = lazy(transactions, function=function)
+    with running(function, frame):
+        tiers, stats = _tier_frame(frame, as_of, dormant_days)
+        distribution = collect(tiers.group_by("value_rank", "recency").agg(
+            customers=nw.len().cast(nw.Int64), micros=nw.col("micros").sum().cast(nw.Int64),
+            orders=nw.col("frequency").sum().cast(nw.Int64)))
+        frequencies = collect(tiers.group_by("value_rank", "frequency").agg(customers=nw.len().cast(nw.Int64)))
+        target = (0.5 - 1e-12) * stats["total"]  # top_share: revenue_share >= 0.5 (less a rounding allowance)
+        (cut,) = _smallest_reaching(tiers, "micros", [("sum", stats["total"] - target)], stats["low"], stats["high"])
+        above = collect(tiers.filter(nw.col("micros") > cut).select(
+            n=nw.len().cast(nw.Int64), total=nw.col("micros").sum().cast(nw.Int64))).row(0, named=True)
+        needed = target - float(above["total"] or 0)
+        top_customers = int(above["n"]) + (max(0, -int(-needed // cut)) if cut > 0 else 0)
+        out: dict[str, object] = {"distribution": distribution, "frequencies": frequencies, "customers": stats["n"],
+                                  "top_customers": top_customers}
+        if previous_as_of is not None:
+            before, _ = _tier_frame(frame, previous_as_of, dormant_days)
+            before = before.select("customer_id", _rank=nw.col("value_rank"), _recency=nw.col("recency"),
+                                   _frequency=nw.col("frequency"))
+            joined = tiers.join(before, on="customer_id", how="left")
+            react = (nw.col("_recency") >= dormant_days) & (nw.col("frequency") > nw.col("_frequency"))
+            out["moved"] = collect(joined.select(
+                new=count_where(nw.col("_rank").is_null()), react=count_where(react),
+                up=count_where((nw.col("value_rank") < nw.col("_rank")) & ~react.fill_null(False)),
+                down=count_where((nw.col("value_rank") > nw.col("_rank")) & ~react.fill_null(False)),
+            )).row(0, named=True)
+            out["moved"] = {k: int(v) for k, v in out["moved"].items()}  # (DuckDB sums integers as decimals)
+    return out

@@ -18,8 +18,7 @@ from custlab.report.exports_tables import finish_export
 from custlab.report.parts import Finding, SectionFigures, Table
 from custlab.report.text import Count, Days, Label, Money, Pct, Text, render_rows
 
-__all__ = ["segment_table", "segments"]
-
+__all__ = ["moved_text", "segment_table", "segments", "tier_page"]
 
 
 # -- segments ------------------------------------------------------------------------------------------------
@@ -48,33 +47,10 @@ def segments(ctx: Context) -> SectionFigures:
 
     seg = segment_table(ctx)
     summary = sg.segment_summary(seg).filter(pl.col("customers") > 0)
-    top = sg.top_share(seg)
     dormant_days = ctx.setting("dormant_days")
-    paragraphs = [Text("report.segments.line", {"segment": Label(r["segment"]), "customers": Count(r["customers"]),
-                                                "share": Pct(r["customer_share"]), "rev": Pct(r["revenue_share"]),
-                                                "recency": Days(r["median_recency"])})
-                  for r in summary.iter_rows(named=True)]
-    paragraphs.append(Text("report.segments.concentration", {"top": Pct(top)}))
-    values = {
-        "top_share_50": top, "customers": seg.height,
-        "segments": {r["segment"]: {"customers": r["customers"], "customer_share": r["customer_share"],
-                                    "revenue_share": r["revenue_share"]} for r in summary.iter_rows(named=True)},
-        "high_value_silent": int(seg.filter(pl.col("segment") == "High value",
-                                            pl.col("recency") >= dormant_days).height),
-    }
-    moved = _migration(ctx)
-    if moved is not None:
-        paragraphs.append(moved)
-    findings = []
-    lapsed = summary.filter(pl.col("segment").is_in(["Dormant", "Can't lose them", "Can't Lose Them", "At risk"]))
-    for r in lapsed.iter_rows(named=True):
-        findings.append(Finding(Text("report.finding.lapsed", {
-            "segment": Label(r["segment"]), "customers": Count(r["customers"]), "revenue": Money(r["revenue"]),
-            "days": Count(dormant_days)}), 0.25 * r["revenue"], "segments"))
-    table = Table(Text("report.segments.table", {}), summary,
-                  {"segment": "label", "customers": "count", "customer_share": "pct", "revenue": "money",
-                   "revenue_share": "pct", "avg_order_value": "money", "median_recency": "days",
-                   "median_frequency": "num1"})
+    silent = int(seg.filter(pl.col("segment") == "High value", pl.col("recency") >= dormant_days).height)
+    paragraphs, table, values, findings = tier_page(summary, sg.top_share(seg), seg.height, silent,
+                                                    _migration(ctx), dormant_days)
     export = seg.select(
         pl.col("customer_id").cast(pl.String), "segment", "recency", "frequency", "monetary",
         *[c for c in ("last_order",) if c in seg.columns],
@@ -83,6 +59,40 @@ def segments(ctx: Context) -> SectionFigures:
     # no chart: the table shows each tier's share of customers and revenue (a chart costs time and adds nothing)
     return SectionFigures("segments", tuple(paragraphs), (table,), (), values, tuple(findings),
                           {"segments.csv": finish_export(export, money=("monetary", "priority"))})
+
+
+def tier_page(summary: pl.DataFrame, top: float, customers: int, high_value_silent: int, moved: Text | None,
+              dormant_days: int) -> tuple[list, Table, dict, list]:
+    """Paragraphs, table, key figures and findings of the value tiers from :func:`custlab.segments.segment_summary`'s
+    table (also the engine report's, :mod:`custlab.report.figures_engine`)."""
+    paragraphs: list = [Text("report.segments.line", {
+        "segment": Label(r["segment"]), "customers": Count(r["customers"]), "share": Pct(r["customer_share"]),
+        "rev": Pct(r["revenue_share"]), "recency": Days(r["median_recency"])}) for r in summary.iter_rows(named=True)]
+    paragraphs.append(Text("report.segments.concentration", {"top": Pct(top)}))
+    values = {
+        "top_share_50": top, "customers": customers,
+        "segments": {r["segment"]: {"customers": r["customers"], "customer_share": r["customer_share"],
+                                    "revenue_share": r["revenue_share"]} for r in summary.iter_rows(named=True)},
+        "high_value_silent": high_value_silent,
+    }
+    if moved is not None:
+        paragraphs.append(moved)
+    lapsed = summary.filter(pl.col("segment").is_in(["Dormant", "Can't lose them", "Can't Lose Them", "At risk"]))
+    findings = [Finding(Text("report.finding.lapsed", {
+        "segment": Label(r["segment"]), "customers": Count(r["customers"]), "revenue": Money(r["revenue"]),
+        "days": Count(dormant_days)}), 0.25 * r["revenue"], "segments") for r in lapsed.iter_rows(named=True)]
+    table = Table(Text("report.segments.table", {}), summary,
+                  {"segment": "label", "customers": "count", "customer_share": "pct", "revenue": "money",
+                   "revenue_share": "pct", "avg_order_value": "money", "median_recency": "days",
+                   "median_frequency": "num1"})
+    return paragraphs, table, values, findings
+
+
+def moved_text(counts: dict, dormant_days: int) -> Text:
+    """The sentence on movements between tiers since last month."""
+    return Text("report.segments.moved", {"up": Count(counts["up"]), "down": Count(counts["down"]),
+                                          "react": Count(counts["react"]), "new": Count(counts["new"]),
+                                          "days": Count(dormant_days)})
 
 
 def _snapshot(ctx: Context, as_of: dt.datetime) -> pl.DataFrame:
@@ -110,6 +120,4 @@ def _migration(ctx: Context) -> Text | None:
         down=((pl.col("value_rank") > pl.col("value_rank_prev"))
               & ~((pl.col("recency_prev") >= dormant) & (pl.col("frequency") > pl.col("frequency_prev")))).sum(),
     ).row(0, named=True)
-    return Text("report.segments.moved", {"up": Count(counts["up"]), "down": Count(counts["down"]),
-                                          "react": Count(counts["react"]), "new": Count(counts["new"]),
-                                          "days": Count(dormant)})
+    return moved_text(counts, dormant)

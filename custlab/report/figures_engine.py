@@ -101,6 +101,54 @@ def portrait(ctx: Context) -> SectionFigures:
     return SectionFigures("portrait", tuple(paragraphs), tuple(tables), (), values)
 
 
+# -- value tiers -------------------------------------------------------------------------------------------------------
+def _median(values: pl.Series, counts: pl.Series) -> float | None:
+    """The median of ``values`` each repeated ``counts`` times (the mean of the middle two for an even total)."""
+    total = int(counts.sum())
+    if total == 0:
+        return None
+    order = values.arg_sort()
+    values, ends = values.gather(order), counts.gather(order).cum_sum()
+    low = values[int((ends >= (total + 1) // 2).arg_true()[0])]
+    high = values[int((ends >= total // 2 + 1).arg_true()[0])]
+    return (float(low) + float(high)) / 2
+
+
+def segments(ctx: Context) -> SectionFigures:
+    """Section "Value tiers" from counts: the tiers of :func:`custlab.segments.value_tier_rules` assigned on the
+    engine, with the same table, sentences and movements as in memory (no customer list: it stays on the engine)."""
+    from custlab.engine.report import TIERS, value_tiers
+    from custlab.report.figures_customers import moved_text, tier_page
+
+    dormant = ctx.setting("dormant_days")
+    found = value_tiers(ctx.engine, as_of=ctx.as_of, dormant_days=dormant,
+                        previous_as_of=ctx.start if ctx.previous_window is not None else None)
+    dist, freq = found["distribution"], found["frequencies"]
+    rows = []
+    for rank, name in enumerate(TIERS, start=1):
+        mine, theirs = dist.filter(pl.col("value_rank") == rank), freq.filter(pl.col("value_rank") == rank)
+        customers = int(mine["customers"].sum())
+        if customers == 0:
+            continue
+        revenue, orders = int(mine["micros"].sum()) / 1_000_000, int(mine["orders"].sum())
+        rows.append({"segment": name, "customers": customers, "revenue": revenue, "orders": orders,
+                     "median_recency": _median(mine["recency"], mine["customers"]),
+                     "median_frequency": _median(theirs["frequency"], theirs["customers"])})
+    table = pl.DataFrame(rows, schema={"segment": pl.String, "customers": pl.Int64, "revenue": pl.Float64,
+                                       "orders": pl.Int64, "median_recency": pl.Float64,
+                                       "median_frequency": pl.Float64})
+    n, total = found["customers"], float(table["revenue"].sum())
+    summary = table.sort(["customers", "segment"], descending=[True, False]).select(
+        "segment", "customers", customer_share=pl.col("customers") / n, revenue="revenue",
+        revenue_share=pl.col("revenue") / total if total else pl.lit(None, pl.Float64), orders="orders",
+        avg_order_value=pl.col("revenue") / pl.col("orders"), median_recency="median_recency",
+        median_frequency="median_frequency", revenue_per_customer=pl.col("revenue") / pl.col("customers"))
+    moved = moved_text(found["moved"], dormant) if "moved" in found else None
+    silent = int(dist.filter(pl.col("value_rank") == 1, pl.col("recency") >= dormant)["customers"].sum())
+    paragraphs, shown, values, findings = tier_page(summary, found["top_customers"] / n, n, silent, moved, dormant)
+    return SectionFigures("segments", tuple(paragraphs), (shown,), (), values, tuple(findings))
+
+
 # -- customer lifetime value ----------------------------------------------------------------------------------------
 def clv_result(ctx: Context) -> dict[str, Any]:
     """BG/NBD and Gamma-Gamma on the engine's patterns (cached): the models, their checks and the pattern values."""
@@ -253,7 +301,7 @@ def outlook(ctx: Context) -> SectionFigures:
 SECTIONS: tuple[tuple[str, Any], ...] = (
     ("trend", figures_sales.trend),
     ("portrait", portrait),
-    ("segments", _needs_lines("segments")),
+    ("segments", segments),
     ("clv", clv),
     ("retention", retention),
     ("early_warning", _needs_lines("early_warning")),

@@ -46,12 +46,15 @@ def window_metrics(ctx: Context, start: dt.datetime, end: dt.datetime) -> dict[s
     who last ordered before the data begin cannot be seen.
     """
     days = ctx.setting("inactivity_days")
-    if ctx.engine is not None:  # custlab report --engine: counted where the lines are
-        from custlab.engine.report import window_counts
 
-        counts = window_counts(ctx.engine, start, end, inactivity_days=days)
-    else:
-        counts = _window_counts(ctx.history, start, end, days)
+    def count() -> dict[str, Any]:
+        if ctx.engine is not None:  # custlab report --engine: counted where the lines are
+            from custlab.engine.report import window_counts
+
+            return window_counts(ctx.engine, start, end, inactivity_days=days)
+        return _window_counts(ctx.history, start, end, days)
+
+    counts = ctx.cached(f"window {start:%Y-%m-%d %H:%M} {end:%Y-%m-%d %H:%M}", count)  # the tiles, trend, portrait
     revenue, orders, active, new = (counts[k] for k in ("revenue", "orders", "active_customers", "new_customers"))
     churned: int | None = counts["churned_customers"]
     if ctx.first_date is None or start.date() - dt.timedelta(days=days) < ctx.first_date:

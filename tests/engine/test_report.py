@@ -31,6 +31,16 @@ def close(a, b, tol=1e-9):
     return a == b
 
 
+def assert_close(expected, got) -> None:
+    """Equal nested figures, floats to 1e-9."""
+    if isinstance(expected, dict):
+        assert expected.keys() == got.keys()
+        for key in expected:
+            assert_close(expected[key], got[key])
+    else:
+        assert close(expected, got), (expected, got)
+
+
 def assert_same_values(expected: dict, got: dict, keys) -> None:
     for key in keys:
         assert close(expected[key], got[key]), (key, expected[key], got[key])
@@ -49,10 +59,11 @@ def shop_on_duckdb(shop, duck, shop_month):
 
 
 def test_sections_and_reasons(shop_on_duckdb):
-    assert set(shop_on_duckdb.parts) == {"trend", "portrait", "clv", "retention", "outlook", "problems", "methods"}
+    assert set(shop_on_duckdb.parts) == {"trend", "portrait", "segments", "clv", "retention", "outlook", "problems",
+                                         "methods"}
     skipped = {s.section: s for s in shop_on_duckdb.skipped}
     assert all(s.kind == "absent" for s in skipped.values())
-    assert "DuckDB" in skipped["segments"].reason["en"] and "--sample-size" in skipped["segments"].fix["en"]
+    assert "DuckDB" in skipped["early_warning"].reason["en"] and "--sample-size" in skipped["actions"].fix["en"]
     assert "DuckDB" in skipped["nba"].reason["zh"]
 
 
@@ -80,6 +91,37 @@ def test_portrait_retention_outlook_equal_polars(shop_month, shop_on_duckdb):
     for group, row in outlook["groups"].items():
         assert row["model"] == engine_outlook["groups"][group]["model"]
         assert math.isclose(row["forecast"], engine_outlook["groups"][group]["forecast"], rel_tol=1e-6), group
+
+
+def test_value_tiers_equal_polars(shop_month, shop_on_duckdb):
+    """Tier sizes, revenue, medians, concentration and movements: the same page without the customer list."""
+    _, expected = shop_month
+    mine, theirs = expected.parts["segments"], shop_on_duckdb.parts["segments"]
+    assert_close(mine.values, theirs.values)
+    same(mine.tables[0].frame, theirs.tables[0].frame)
+    assert [p.key for p in mine.paragraphs] == [p.key for p in theirs.paragraphs]
+    assert mine.paragraphs[-1].fields == theirs.paragraphs[-1].fields  # moved up, down, reactivated, new
+    assert "segments.csv" in mine.exports and not theirs.exports
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 10, 11])
+def test_value_tier_cuts_on_ties_and_tiny_shops(duck, n):
+    """Quantile cut points found on the engine equal rfm_scores' ranks, with ties and few customers."""
+    import datetime as dt
+
+    from custlab import segments as sg
+    from custlab.engine.report import TIERS, value_tiers
+
+    amounts = [5.0, 5.0, 12.5, 3.0, 12.5, 100.0, 0.01, 5.0, 7.0, 7.0, 40.0][:n]
+    tx = pl.DataFrame({"customer_id": list(range(n)), "order_id": [str(i) for i in range(n)],
+                       "order_date": [dt.datetime(2024, 1, 1 + (i * 7) % 28) for i in range(n)], "amount": amounts})
+    as_of = dt.datetime(2024, 3, 1)
+    got = value_tiers(duck.from_arrow(tx.to_arrow()), as_of=as_of, dormant_days=45)
+    seg = sg.rfm_segments(sg.rfm_scores(sg.rfm_table(tx, as_of=as_of)), rules=sg.value_tier_rules(dormant_days=45))
+    expected = seg.group_by(pl.col("value_rank").cast(pl.Int64)).agg(customers=pl.len().cast(pl.Int64)).sort("value_rank")
+    assert got["distribution"].group_by("value_rank").agg(pl.col("customers").sum()).sort("value_rank").equals(expected)
+    assert math.isclose(got["top_customers"] / n, sg.top_share(seg), rel_tol=1e-12)
+    assert len(TIERS) == 5
 
 
 def test_clv_equals_the_customer_by_customer_sum(shop, shop_month, shop_on_duckdb):
@@ -143,9 +185,10 @@ def test_online_retail_counts_on_duckdb(retail, duck):
 def test_engine_report_on_spark(shop, to_spark, shop_month):
     spec, expected = shop_month
     got = compute_month({"transactions": to_spark(shop.transactions)}, month=spec, language="zh")
-    assert set(got.parts) == {"trend", "portrait", "clv", "retention", "outlook", "problems", "methods"}
+    assert set(got.parts) == {"trend", "portrait", "segments", "clv", "retention", "outlook", "problems", "methods"}
     assert_same_values(expected.parts["trend"].values, got.parts["trend"].values, expected.parts["trend"].values)
-    assert "Spark" in {s.section: s for s in got.skipped}["segments"].reason["en"]
+    assert_close(expected.parts["segments"].values, got.parts["segments"].values)
+    assert "Spark" in {s.section: s for s in got.skipped}["early_warning"].reason["en"]
     from tests.report.test_html import visible
 
     text = visible(cl.report.render_html(got, language="zh"))
