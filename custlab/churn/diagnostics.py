@@ -173,6 +173,14 @@ def churn_diagnostics(
                                                                          allow_zero=True)
     if not 0 < intervention_quantile <= 1:
         raise CustlabError(f"intervention_quantile must be in (0, 1], got {intervention_quantile!r}.")
+    if not isinstance(transactions, (pl.DataFrame, pl.LazyFrame)):
+        from custlab import engine as pushdown  # DuckDB, Spark...: aggregate where the data live
+
+        if pushdown.accepts(transactions):
+            moment, counts, gaps = pushdown.diagnostic_counts(transactions, as_of=as_of, inactivity_days=window,
+                                                              early_days=early, min_observed_days=observed)
+            second = pl.Series("gap", gaps["gap"].to_list(), dtype=pl.Int64).repeat_by(gaps["customers"]).explode()
+            return _diagnostics(window, early, observed, moment, counts, second.sort(), intervention_quantile)
     prep = _prepare(transactions, as_of, caller="churn_diagnostics")
     d = prep.as_of_day
     days = _purchase_days(prep)
@@ -197,19 +205,26 @@ def churn_diagnostics(
         .collect()
     )
     churned = per_customer.filter(d - pl.col("last") >= window)
-    n_churned = churned.height
-    n_early = int((churned["last"] - churned["first"] <= early).sum())
     second = (per_customer["second"] - per_customer["first"]).drop_nulls()
-    second = second.filter(second <= window).sort()
+    counts = {"silences": int(silences["n"]), "never": int(silences["never"] or 0), "churned": churned.height,
+              "early": int((churned["last"] - churned["first"] <= early).sum())}
+    return _diagnostics(window, early, observed, prep.as_of, counts, second.filter(second <= window).sort(),
+                        intervention_quantile)
+
+
+def _diagnostics(window: int, early: int, observed: int, as_of: dt.datetime, counts: dict, second: pl.Series,
+                 intervention_quantile: float) -> ChurnDiagnostics:
+    """The figures from the counts (custlab's path and the engine's): ``second`` sorted days to a second purchase."""
+    n_churned, n_early = counts["churned"], counts["early"]
     day = None
     if second.len():
         day = int(second[max(math.ceil(intervention_quantile * second.len()) - 1, 0)])
-    n_sil, n_never = int(silences["n"]), int(silences["never"] or 0)
+    n_sil, n_never = counts["silences"], counts["never"]
     return ChurnDiagnostics(
         inactivity_days=window,
         early_days=early,
         min_observed_days=observed,
-        as_of=prep.as_of,
+        as_of=as_of,
         silences=n_sil,
         never_returned=n_never,
         silent_never_return_share=n_never / n_sil if n_sil else None,

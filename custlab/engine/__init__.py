@@ -30,14 +30,14 @@ from custlab.engine.baskets import baskets, frequent_itemsets, item_counts, pair
 from custlab.engine.cleaning import clean_transactions
 from custlab.engine.counts import cohort_retention, funnel, series, weekday_hour
 from custlab.engine.customers import (
-    calibration_holdout, clv_patterns, clv_summary, gap_counts, inter_purchase_times, rfm_table, spend_patterns,
-    survival_counts, survival_frame,
+    calibration_holdout, clv_patterns, clv_summary, diagnostic_counts, gap_counts, inter_purchase_times, rfm_table,
+    spend_patterns, survival_counts, survival_frame,
 )
 from custlab.engine.report import report_tables
 
 __all__ = [
     "EngineError", "accepts", "baskets", "calibration_holdout", "clean_transactions", "clv_patterns", "clv_summary",
-    "cohort_retention", "frequent_itemsets", "funnel", "gap_counts", "inter_purchase_times", "item_counts",
+    "cohort_retention", "diagnostic_counts", "frequent_itemsets", "funnel", "gap_counts", "inter_purchase_times", "item_counts",
     "pair_counts", "report_tables", "rfm_table", "sequential_rules", "series", "spark", "spend_patterns", "survival_counts",
     "survival_frame", "weekday_hour",
 ]

@@ -39,7 +39,7 @@ from custlab.exceptions import CustlabError, EmptyDataError
 from custlab.segments.rfm import _finish
 
 __all__ = [
-    "calibration_holdout", "clv_patterns", "clv_summary", "gap_counts", "inter_purchase_times", "rfm_table",
+    "calibration_holdout", "clv_patterns", "clv_summary", "diagnostic_counts", "gap_counts", "inter_purchase_times", "rfm_table",
     "spend_patterns", "survival_counts", "survival_frame",
 ]
 
@@ -472,6 +472,43 @@ def survival_counts(transactions: object, *, as_of: DateLike | None = None, inac
             .group_by("duration_days", "churned").agg(customers=nw.len().cast(nw.Int64))
         )
     return counts.with_columns(pl.col("duration_days").cast(pl.Int64)).sort("duration_days", "churned")
+
+
+def diagnostic_counts(transactions: object, *, as_of: DateLike | None = None, inactivity_days: int = 90,
+                      early_days: int = 30, min_observed_days: int | None = None
+                      ) -> tuple[dt.datetime, dict[str, int], pl.DataFrame]:
+    """The counts of :func:`custlab.churn.churn_diagnostics`, on the engine: ``(as_of, counts, gaps)``.
+
+    ``counts``: ``silences`` (first W-day silences begun at least
+    ``min_observed_days`` before ``as_of``) and ``never`` (of them, not ended),
+    ``churned`` and ``early`` (customers first seen that long ago who churned,
+    and of them those whose last purchase came within ``early_days`` of their
+    first); ``gaps``: customers per number of days to a second purchase
+    (``gap``, ``customers``), for those whose second purchase came within W days.
+    """
+    function = "churn.churn_diagnostics"
+    window = _check_days(inactivity_days, "inactivity_days")
+    observed = 2 * window if min_observed_days is None else min_observed_days
+    lines, moment, _ = _prepare(transactions, as_of, function)
+    d = day_number(moment)
+    with running(function, lines):
+        days = (lines.select("customer_id", "_day").unique()
+                .with_columns(_next=nw.col("_day").shift(-1).over("customer_id", order_by="_day")))
+        gap = nw.when(nw.col("_next").is_null()).then(d - nw.col("_day")).otherwise(nw.col("_next") - nw.col("_day"))
+        per = days.with_columns(_silent=gap >= window).group_by("customer_id").agg(
+            first=nw.col("_day").min(), last=nw.col("_day").max(), second=nw.col("_next").min(),
+            start=nw.when(nw.col("_silent")).then(nw.col("_day")).otherwise(None).min())
+        seen = nw.col("first") <= d - observed
+        churned = seen & ((d - nw.col("last")) >= window)
+        began = ~nw.col("start").is_null() & (nw.col("start") <= d - observed)
+        counts = collect(per.select(
+            silences=count_where(began), never=count_where(began & (nw.col("start") >= nw.col("last"))),
+            churned=count_where(churned), early=count_where(churned & ((nw.col("last") - nw.col("first")) <= early_days)),
+        )).row(0, named=True)
+        back = nw.col("second") - nw.col("first")
+        gaps = collect(per.filter(seen & ~nw.col("second").is_null() & (back <= window)).with_columns(gap=back)
+                       .group_by("gap").agg(customers=nw.len().cast(nw.Int64)))
+    return moment, {k: int(v or 0) for k, v in counts.items()}, gaps.with_columns(pl.col("gap").cast(pl.Int64))
 
 
 def _purchase_days(transactions: object, by: str | None, as_of: DateLike | None, function: str

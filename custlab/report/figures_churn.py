@@ -31,7 +31,8 @@ from custlab.report.figures_customers import segment_table
 from custlab.report.parts import Absent, Chart, Finding, SectionFigures, Table
 from custlab.report.text import Count, Data, Lang, Money, MonthName, Pct, Text
 
-__all__ = ["HIGH_RISK", "cohort_part", "early_warning", "retention", "survival_part", "warning_result", "warning_table"]
+__all__ = ["HIGH_RISK", "cohort_part", "early_warning", "retention", "retention_page", "survival_part", "warning_result",
+           "warning_table"]
 
 #: Risk from which a customer counts as "high risk": the high band of :func:`custlab.churn.early_warning`.
 HIGH_RISK = 0.8
@@ -45,7 +46,20 @@ def retention(ctx: Context) -> SectionFigures:
 
     days = ctx.setting("inactivity_days")
     diag = churn.churn_diagnostics(ctx.history, as_of=ctx.as_of, inactivity_days=days)
-    paragraphs, findings, chart_list = [], [], []
+    km = churn.kaplan_meier(churn.survival_frame(ctx.history, as_of=ctx.as_of, inactivity_days=days),
+                            at=(90, 180, 365))
+    table = cohorts.cohort_retention(ctx.history, as_of=ctx.as_of, max_periods=12)
+    spend = ctx.this_month.group_by("customer_id").agg(pl.col("amount").sum())["amount"].mean()
+    return retention_page(ctx, diag, km, table, float(spend or 0))
+
+
+def retention_page(ctx: Context, diag: Any, km: Any, cohort_table: pl.DataFrame, month_spend: float
+                   ) -> SectionFigures:
+    """The section from the churn diagnostics, a Kaplan-Meier fit, the cohort table and this month's mean spend
+    per customer (also the engine report's, where all four are counted on the engine)."""
+    days = ctx.setting("inactivity_days")
+    paragraphs: list[Any] = []
+    findings, chart_list = [], []
     if diag.silent_never_return_share is None or diag.early_churn_share is None:
         paragraphs.append(Text("report.retention.short", {"days": Count(days)}))
     else:
@@ -58,13 +72,10 @@ def retention(ctx: Context) -> SectionFigures:
     if churned is not None:
         paragraphs.append(Text("report.retention.churned", {"n": Count(churned), "days": Count(days),
                                                             "month": MonthName(ctx.month.month)}))
-    km = churn.kaplan_meier(churn.survival_frame(ctx.history, as_of=ctx.as_of, inactivity_days=days),
-                            at=(90, 180, 365))
     year, after = survival_part(ctx, km, paragraphs, chart_list)
-    cohort_part(cohorts.cohort_retention(ctx.history, as_of=ctx.as_of, max_periods=12), paragraphs, chart_list)
+    cohort_part(cohort_table, paragraphs, chart_list)
     if diag.early_churn_share is not None and diag.early_churn_share >= 0.5:
-        new = ctx.this_month.group_by("customer_id").agg(pl.col("amount").sum())
-        money = float(new["amount"].mean() or 0) * ctx.value("trend", "new_customers", 0) * diag.early_churn_share
+        money = month_spend * ctx.value("trend", "new_customers", 0) * diag.early_churn_share
         findings.append(Finding(Text("report.finding.early_churn", {
             "share": Pct(diag.early_churn_share), "early_days": Count(diag.early_days),
             "day": Count(diag.intervention_day)}), money, "retention"))

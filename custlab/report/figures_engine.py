@@ -3,16 +3,17 @@
 When ``tables["transactions"]`` is a DuckDB relation or a PySpark DataFrame,
 :func:`custlab.report.figures.compute_month` runs :data:`SECTIONS` from here:
 every figure is aggregated where the lines are (:mod:`custlab.engine`) and
-only small tables come back -- counts per month, per duration, per
-(frequency, recency, age) pattern, per cohort, per weekday and hour --
-never the order lines and never one row per customer. The trend and the
-first screen are the polars report's own sections (their counts dispatch to
-the engine); the portrait, CLV, retention and demand outlook are computed
-from the pushed-down tables here; problems and methods read the others'
-figures. The sections that need every customer's row in memory (value tiers,
-the early-warning list, baskets by product, actions and next best actions)
-or side tables are listed as absent with the reason and the fix: run the
-report without ``--engine`` on a sample of customers.
+only small tables come back -- counts per month, per tier and recency, per
+duration, per (frequency, recency, age) pattern, per cohort, per weekday and
+hour -- never the order lines and never one row per customer. The trend and
+the first screen are the polars report's own sections (their counts dispatch
+to the engine); the portrait, value tiers, CLV, retention and demand outlook
+are computed from the pushed-down tables here and laid out by the same code
+as in memory; problems and methods read the others' figures. The sections
+that are lists of customers (the early-warning list, actions, next best
+actions), baskets by product family, and the sections of side tables are
+listed as absent with the reason and the fix: run the report without
+``--engine`` on a sample of customers.
 
 CLV on the engine is BG/NBD (else MBG/NBD, else Pareto/NBD: the first that
 converges and passes its checks) with Gamma-Gamma, fitted on all customers'
@@ -35,9 +36,8 @@ import polars as pl
 from custlab._types import LANGUAGES
 from custlab.report import figures_actions, figures_sales
 from custlab.report.context import Context
-from custlab.report.figures_churn import cohort_part, survival_part
 from custlab.report.figures_clv import FREQ, _short
-from custlab.report.parts import Absent, Chart, Finding, SectionFigures, Table
+from custlab.report.parts import Absent, Finding, SectionFigures, Table
 from custlab.report.text import Count, Data, Day, Items, Label, Lang, Money, MonthName, Pct, Text
 
 __all__ = ["SECTIONS", "engine_name"]
@@ -251,24 +251,19 @@ def clv(ctx: Context) -> SectionFigures:
 
 # -- churn and retention ---------------------------------------------------------------------------------------
 def retention(ctx: Context) -> SectionFigures:
-    """Section "Churn and retention": churned this month, the survival curve from counts, the cohorts."""
+    """Section "Churn and retention" from counts: the diagnostics, Kaplan-Meier, the cohorts."""
     from custlab import churn, cohorts
     from custlab.engine import survival_counts
+    from custlab.report.figures_churn import retention_page
 
     days = ctx.setting("inactivity_days")
-    paragraphs: list[Any] = []
-    chart_list: list[Chart] = []
-    churned = figures_sales.window_metrics(ctx, ctx.start, ctx.as_of)["churned_customers"]
-    if churned is not None:
-        paragraphs.append(Text("report.retention.churned", {"n": Count(churned), "days": Count(days),
-                                                            "month": MonthName(ctx.month.month)}))
+    diag = churn.churn_diagnostics(ctx.engine, as_of=ctx.as_of, inactivity_days=days)
     counts = survival_counts(ctx.engine, as_of=ctx.as_of, inactivity_days=days)
     km = churn.kaplan_meier(counts, at=(90, 180, 365), weight="customers")
-    year, after = survival_part(ctx, km, paragraphs, chart_list)
-    cohort_part(cohorts.cohort_retention(ctx.engine, as_of=ctx.as_of, max_periods=12), paragraphs, chart_list)
-    paragraphs.append(Text("report.engine.retention_note", {}))
-    values = {"churned_customers": churned, "survival": year, "survival_after_days": after}
-    return SectionFigures("retention", tuple(paragraphs), (), tuple(chart_list), values)
+    table = cohorts.cohort_retention(ctx.engine, as_of=ctx.as_of, max_periods=12)
+    now = figures_sales.window_metrics(ctx, ctx.start, ctx.as_of)  # mean spend per customer: revenue / customers
+    spend = now["revenue"] / now["active_customers"] if now["active_customers"] else 0.0
+    return retention_page(ctx, diag, km, table, spend)
 
 
 # -- demand outlook ------------------------------------------------------------------------------------------------

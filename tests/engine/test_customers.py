@@ -129,3 +129,10 @@ def test_gap_counts_are_the_gaps_grouped(backend, retail):
     grouped = gaps.group_by("gap_days").agg(gaps=pl.len().cast(pl.Int64)).sort("gap_days")
     same(grouped, engine.gap_counts(backend.convert(retail)))
     assert grouped["gaps"].sum() == 12_427
+
+
+@pytest.mark.parametrize("days", [30, 90])
+def test_churn_diagnostics(backend, retail, days):
+    expected = cl.churn.churn_diagnostics(retail, as_of="2011-12-01", inactivity_days=days)
+    got = cl.churn.churn_diagnostics(backend.convert(retail), as_of="2011-12-01", inactivity_days=days)
+    assert got == expected and got.silences > 100 and got.intervention_day is not None
