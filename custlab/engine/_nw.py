@@ -35,7 +35,7 @@ from custlab.exceptions import CustlabError, SchemaError
 
 __all__ = [
     "EngineError", "accepts", "backend", "check_columns", "check_spark_time", "collect", "epoch_day", "epoch_micros",
-    "iso_weekday", "lazy", "round_half_even", "running",
+    "iso_weekday", "lazy", "round_half_even", "running", "store",
 ]
 
 _DAY_MICROS = 86_400_000_000
@@ -221,6 +221,27 @@ def round_half_even(value: nw.Expr) -> nw.Expr:
 def count_where(condition: nw.Expr) -> nw.Expr:
     """Number of rows where ``condition`` holds (nulls count as false)."""
     return condition.fill_null(False).cast(nw.Int64).sum()
+
+
+def store(frame: nw.LazyFrame) -> nw.LazyFrame:
+    """``frame`` computed once and kept on its engine, for a query several later ones read.
+
+    DuckDB: a temporary table of the relation's connection (spilled to disk
+    beyond the memory limit, dropped with the connection); Spark: the
+    DataFrame persisted (memory and disk); other backends: unchanged (the
+    query runs again where it is read).
+    """
+    name = backend(frame)
+    native = nw.to_native(frame)
+    if name == "duckdb":
+        import uuid
+
+        table = f"custlab_{uuid.uuid4().hex[:12]}"
+        native.query("_custlab_rows", f"CREATE TEMPORARY TABLE {table} AS SELECT * FROM _custlab_rows")
+        return nw.from_native(native.query("_custlab_rows", f"SELECT * FROM {table}"))
+    if name.startswith("pyspark") and hasattr(native, "persist"):
+        return nw.from_native(native.persist())
+    return frame
 
 
 def first_rows(frame: nw.LazyFrame, n: int) -> list[dict[str, Any]]:

@@ -45,7 +45,7 @@ from custlab.data.clean import (
 )
 from custlab.data.report import DataQualityReport
 from custlab.data.reversals import PAIR_COLUMNS
-from custlab.engine._nw import check_columns, collect, lazy, running
+from custlab.engine._nw import check_columns, collect, lazy, running, store
 from custlab.exceptions import CustlabError
 
 __all__ = ["clean_transactions"]
@@ -161,7 +161,7 @@ def clean_transactions(
         reversing = "reversed" in rules and any(r in conditions for r in ("cancelled", "returned"))
         pairs = None
         if reversing:
-            frame = _reversals(frame, names, conditions)
+            frame = store(_reversals(frame, names, conditions))  # read twice: the pairs and the groups
             present = [c for c in PAIR_COLUMNS[:7] if c in names]
             pairs = collect(frame.filter(nw.col("_reversed")).select(*present, "reversal_order_id", "reversal_date"))
             pairs = pairs.sort("order_date", "order_id", "reversal_date")
@@ -176,6 +176,7 @@ def clean_transactions(
             _n=nw.len().cast(nw.Int64), _r=nw.col("_reversed").cast(nw.Int64).sum(),
             _t=nw.col("_trimmed").sum(), _pre=nw.col("_pre").min(), _post=nw.col("_post").min())
         dedupe = "duplicate" in rules
+        groups = store(groups)  # read by the counts per day, the removed lines and the clean lines
         by_day = collect(_per_day(groups, dedupe))
         survivors = (nw.col("_pre").is_null() & nw.col("_post").is_null() & (nw.col("_n") > nw.col("_r")))
         clean = groups.filter(survivors).select(*names)

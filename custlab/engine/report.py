@@ -19,7 +19,9 @@ from custlab._dates import as_datetime
 from custlab._types import DateLike
 from custlab.exceptions import EmptyDataError
 
-from custlab.engine._nw import accepts, collect, count_where, day_number, epoch_day, lazy, round_half_even, running
+from custlab.engine._nw import (
+    accepts, collect, count_where, day_number, epoch_day, lazy, round_half_even, running, store,
+)
 from custlab.engine.counts import cohort_retention, series, weekday_hour
 from custlab.engine.customers import clv_patterns, gap_counts, spend_patterns, survival_counts
 
@@ -250,7 +252,7 @@ def _tier_frame(lines: nw.LazyFrame, as_of: dt.datetime, dormant_days: int) -> t
     """Every customer's value tier at ``as_of`` as :func:`custlab.segments.rfm_scores` and
     :func:`custlab.segments.value_tier_rules` assign it, lazily: the F and M score cut points are found on the
     engine (F from the distribution of order counts, M by exact order statistics), then one expression."""
-    per = _customers(lines, as_of)
+    per = store(_customers(lines, as_of))  # one row per customer, kept on the engine: the cut points read it often
     stats = collect(per.select(n=nw.len().cast(nw.Int64), low=nw.col("micros").min(), high=nw.col("micros").max(),
                                total=nw.col("micros").sum().cast(nw.Int64)))
     n, low, high, total = stats.row(0)
