@@ -100,8 +100,16 @@ def _reversals(frame: nw.LazyFrame, names: list[str], conditions: dict[str, nw.E
     key = nw.concat_str([(nw.col(p) if isinstance(p, str) else p).cast(nw.String).fill_null("\x00") for p in parts],
                         separator="\x1f")
     order = ["order_date", "_rev", "order_id"]
-    marked = frame.with_columns(_key=key, _rev=reversal.cast(nw.Int8),
-                                _v=purchase.cast(nw.Int64) - reversal.cast(nw.Int64))
+    keyed = frame.with_columns(_key=key, _rev=reversal.cast(nw.Int8),
+                               _v=purchase.cast(nw.Int64) - reversal.cast(nw.Int64))
+    # Only lines sharing a key with a reversing line can be matched: the ordered windows run on those alone
+    # (returns are a few percent of the lines), the others are not reversed.
+    keys = keyed.filter(nw.col("_rev") == 1).select("_key").unique()
+    schema = frame.collect_schema()
+    rest = keyed.join(keys, on="_key", how="anti").with_columns(
+        _reversed=nw.lit(False), reversal_order_id=nw.lit(None, dtype=schema["order_id"]),
+        reversal_date=nw.lit(None, dtype=schema["order_date"]))
+    marked = keyed.join(keys, on="_key", how="semi")
     marked = marked.with_columns(_run=nw.col("_v").cum_sum().over("_key", order_by=order))
     marked = marked.with_columns(_low=nw.col("_run").cum_min().over("_key", order_by=order))
     depth = nw.col("_run") - nw.when(nw.col("_low") < 0).then(nw.col("_low")).otherwise(0)
@@ -117,8 +125,10 @@ def _reversals(frame: nw.LazyFrame, names: list[str], conditions: dict[str, nw.E
         reversal_date=nw.col("order_date").shift(-1).over(*following, order_by=order),
     )
     undone = (nw.col("_v") == 1) & (nw.col("_next_v") == -1) & ~nw.col("_level").is_null()
-    return marked.with_columns(_reversed=undone.fill_null(False)).drop(
-        "_key", "_rev", "_v", "_run", "_low", "_depth", "_before", "_level", "_next_v")
+    matched = marked.with_columns(_reversed=undone.fill_null(False)).drop(
+        "_run", "_low", "_depth", "_before", "_level", "_next_v")
+    columns = [*schema.names(), "_reversed", "reversal_order_id", "reversal_date"]
+    return nw.concat([matched.select(columns), rest.select(columns)], how="vertical")
 
 
 def clean_transactions(

@@ -61,16 +61,16 @@ def segments(ctx: Context) -> SectionFigures:
                           {"segments.csv": finish_export(export, money=("monetary", "priority"))})
 
 
-def tier_page(summary: pl.DataFrame, top: float, customers: int, high_value_silent: int, moved: Text | None,
+def tier_page(summary: pl.DataFrame, top_share: float, customers: int, high_value_silent: int, moved: Text | None,
               dormant_days: int) -> tuple[list, Table, dict, list]:
     """Paragraphs, table, key figures and findings of the value tiers from :func:`custlab.segments.segment_summary`'s
     table (also the engine report's, :mod:`custlab.report.figures_engine`)."""
     paragraphs: list = [Text("report.segments.line", {
         "segment": Label(r["segment"]), "customers": Count(r["customers"]), "share": Pct(r["customer_share"]),
         "rev": Pct(r["revenue_share"]), "recency": Days(r["median_recency"])}) for r in summary.iter_rows(named=True)]
-    paragraphs.append(Text("report.segments.concentration", {"top": Pct(top)}))
+    paragraphs.append(Text("report.segments.concentration", {"top": Pct(top_share)}))
     values = {
-        "top_share_50": top, "customers": customers,
+        "top_share_50": top_share, "customers": customers,
         "segments": {r["segment"]: {"customers": r["customers"], "customer_share": r["customer_share"],
                                     "revenue_share": r["revenue_share"]} for r in summary.iter_rows(named=True)},
         "high_value_silent": high_value_silent,

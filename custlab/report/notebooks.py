@@ -460,13 +460,15 @@ def run_notebook(
     cwd: str | Path | None = None,
     kernel: Kernel | None = None,
     progress: bool = False,
+    timeout: int = CELL_TIMEOUT,
 ) -> dict:
-    """Check ``parameters`` against notebook ``name``, inject them, execute (in ``kernel`` or a new one in ``cwd``)."""
+    """Check ``parameters`` against notebook ``name``, inject them, execute (in ``kernel`` or a new one in ``cwd``);
+    a cell running longer than ``timeout`` seconds fails the run."""
     notebook = read_notebook(name)
     notebook.setdefault("metadata", {}).setdefault("custlab", {})["name"] = name
     check_parameters(notebook, parameters)
     return execute_notebook(inject_parameters(notebook, parameters), cwd=cwd, kernel=kernel, progress=progress,
-                            label=f"{name}.ipynb")
+                            label=f"{name}.ipynb", timeout=timeout)
 
 
 def to_html(notebook: dict, path: str | Path) -> Path:

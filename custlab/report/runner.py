@@ -54,6 +54,11 @@ REPORT_WARM_UP = ("import custlab.report.figures, custlab.report.html, custlab.r
                   + ", ".join(REPORT_HEAVY_MODULES) + "\ncustlab._plotting.find_cjk_font()")
 
 
+#: Seconds a cell may run with ``--engine``: cleaning a billion lines on a small machine takes more than the half
+#: hour allowed in memory (:data:`custlab.report.notebooks.CELL_TIMEOUT`).
+ENGINE_CELL_TIMEOUT = 8 * 3600
+
+
 @dataclass(frozen=True)
 class ReportRun:
     """The outcome of one run: the HTML written, its folder, the month, the seconds taken, the sections skipped."""
@@ -164,11 +169,13 @@ def _skipped(folder: Path) -> tuple[Mapping[str, str], ...]:
     return tuple(s for s in figures.get("skipped", ()) if isinstance(s, Mapping))
 
 
-def _run(name: str, parameters: dict[str, Any], folder: OutputFolder, kernel: Kernel, progress: bool) -> dict:
+def _run(name: str, parameters: dict[str, Any], folder: OutputFolder, kernel: Kernel, progress: bool,
+         timeout: int | None = None) -> dict:
     """Execute notebook ``name`` in the staging folder; on failure set it aside and say where."""
     kernel.chdir(folder.staging)
     try:
-        executed = run_notebook(name, parameters, kernel=kernel, progress=progress)
+        executed = run_notebook(name, parameters, kernel=kernel, progress=progress,
+                                **({"timeout": timeout} if timeout else {}))
     except NotebookFailed as err:
         message = str(err).replace(str(folder.staging), str(folder.target))  # files as the reader knows them
         failed = folder.fail(message, err.notebook)
@@ -310,7 +317,7 @@ def _run_on_engine(data_path: str, engine: str, *, out, month, partial, language
                 margin=margin, bom=bom, excel=excel, engine=engine, columns=columns,
                 previous_path=os.path.relpath(previous, folder.staging) if previous else "",
             )
-            _run("monthly_report", parameters, folder, kernel, progress)
+            _run("monthly_report", parameters, folder, kernel, progress, timeout=ENGINE_CELL_TIMEOUT)
             if not (folder.staging / HTML_NAME).is_file():
                 raise CustlabError(f"monthly_report.ipynb ran but wrote no {HTML_NAME}; is its write_outputs cell there?")
             skipped = _skipped(folder.staging)

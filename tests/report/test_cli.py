@@ -216,7 +216,9 @@ def test_engine_report_from_a_parquet_folder(tmp_path, capsys):
         pl.col("order_date").dt.strftime("%Y-%m") == "2024-11")["order_id"].n_unique()
     assert figures["sections"]["clv"]["choice"] == "engine" and figures["kpis"]["clv_total"] > 0
     skipped = {s["section"]: s["reason"] for s in figures["skipped"]}
-    assert "on DuckDB" in skipped["early_warning"] and "custlab: skipped section segments: " in err
+    assert "on DuckDB" in skipped["early_warning"] and "custlab: skipped section nba: " in err
+    assert "segments" not in skipped and figures["sections"]["segments"]["customers"] == shop.transactions.filter(
+        pl.col("order_date") < dt.datetime(2024, 12, 1))["customer_id"].n_unique()
     assert not (target / "exports").exists() or not list((target / "exports").rglob("*.csv"))
     code, _, err = _run(["report", "--engine", "duckdb", "--data", str(tmp_path / "nothing.parquet"),
                          "--out", str(tmp_path / "out"), "--quiet"], capsys)
