@@ -534,9 +534,13 @@ def scan_parquet_lines(data: str | Path, engine: str, *, columns: Mapping[str, s
     return _open(data, "polars", columns, None)[0]
 
 
+#: Memory DuckDB may use for ``--engine duckdb`` (it spills to its temporary folder beyond that).
+DUCKDB_MEMORY = "8GB"
+
+
 def _duckdb_file() -> Any:
-    """A DuckDB connection to a database file in a temporary folder (removed at exit): tables larger than memory
-    spill to it."""
+    """A DuckDB connection to a database file in a temporary folder (removed at exit), using at most
+    :data:`DUCKDB_MEMORY`: tables and aggregations larger than that spill to the folder."""
     import atexit
     import shutil
     import tempfile
@@ -545,7 +549,7 @@ def _duckdb_file() -> Any:
 
     folder = tempfile.mkdtemp(prefix="custlab-duckdb-")
     atexit.register(shutil.rmtree, folder, True)
-    return duckdb.connect(str(Path(folder) / "lines.duckdb"))
+    return duckdb.connect(str(Path(folder) / "lines.duckdb"), config={"memory_limit": DUCKDB_MEMORY})
 
 
 def _materialise(clean: Any, engine: str, connection: Any) -> Any:
