@@ -179,8 +179,7 @@ def churn_diagnostics(
         if pushdown.accepts(transactions):
             moment, counts, gaps = pushdown.diagnostic_counts(transactions, as_of=as_of, inactivity_days=window,
                                                               early_days=early, min_observed_days=observed)
-            second = pl.Series("gap", gaps["gap"].to_list(), dtype=pl.Int64).repeat_by(gaps["customers"]).explode()
-            return _diagnostics(window, early, observed, moment, counts, second.sort(), intervention_quantile)
+            return _diagnostics(window, early, observed, moment, counts, gaps, intervention_quantile)
     prep = _prepare(transactions, as_of, caller="churn_diagnostics")
     d = prep.as_of_day
     days = _purchase_days(prep)
@@ -208,17 +207,21 @@ def churn_diagnostics(
     second = (per_customer["second"] - per_customer["first"]).drop_nulls()
     counts = {"silences": int(silences["n"]), "never": int(silences["never"] or 0), "churned": churned.height,
               "early": int((churned["last"] - churned["first"] <= early).sum())}
-    return _diagnostics(window, early, observed, prep.as_of, counts, second.filter(second <= window).sort(),
-                        intervention_quantile)
+    gaps = second.filter(second <= window).value_counts(name="customers").rename({second.name: "gap"})
+    return _diagnostics(window, early, observed, prep.as_of, counts, gaps, intervention_quantile)
 
 
-def _diagnostics(window: int, early: int, observed: int, as_of: dt.datetime, counts: dict, second: pl.Series,
+def _diagnostics(window: int, early: int, observed: int, as_of: dt.datetime, counts: dict, gaps: pl.DataFrame,
                  intervention_quantile: float) -> ChurnDiagnostics:
-    """The figures from the counts (custlab's path and the engine's): ``second`` sorted days to a second purchase."""
+    """The figures from the counts (custlab's path and the engine's); ``gaps``: customers (``customers``) per
+    number of days to a second purchase (``gap``)."""
     n_churned, n_early = counts["churned"], counts["early"]
+    gaps = gaps.sort("gap")
+    returners = int(gaps["customers"].sum())
     day = None
-    if second.len():
-        day = int(second[max(math.ceil(intervention_quantile * second.len()) - 1, 0)])
+    if returners:  # the lower quantile: the k-th smallest day, k = ceil(q n)
+        k = max(math.ceil(intervention_quantile * returners), 1)
+        day = int(gaps.filter(gaps["customers"].cum_sum() >= k)["gap"][0])
     n_sil, n_never = counts["silences"], counts["never"]
     return ChurnDiagnostics(
         inactivity_days=window,
@@ -231,7 +234,7 @@ def _diagnostics(window: int, early: int, observed: int, as_of: dt.datetime, cou
         churned=n_churned,
         churned_early=n_early,
         early_churn_share=n_early / n_churned if n_churned else None,
-        returners=int(second.len()),
+        returners=returners,
         intervention_day=day,
         intervention_quantile=float(intervention_quantile),
     )

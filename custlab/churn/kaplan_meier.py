@@ -170,10 +170,12 @@ def kaplan_meier(
     data = _collect(frame.select(cols))
     data = _check_survival_columns(data, duration, event)
     if weight is not None:
-        bad = data.filter(pl.col(weight).is_null() | (pl.col(weight) < 0)).height if data.schema[weight].is_numeric() else -1
+        if not data.schema[weight].is_numeric():
+            raise CustlabError(f"Column '{weight}' (weight) must hold customer counts >= 0; it is not numeric.")
+        bad = data.filter(pl.col(weight).is_null() | (pl.col(weight) < 0)).height
         if bad:
-            raise CustlabError(f"Column '{weight}' (weight) must hold customer counts >= 0; "
-                               f"{'it is not numeric' if bad < 0 else f'{bad} row(s) are null or negative'}.")
+            raise CustlabError(f"Column '{weight}' (weight) must hold customer counts >= 0; {bad} row(s) are null or "
+                               f"negative.")
     data = data.with_columns(_group_labels(data, by, max_groups))
     counts = (
         data.group_by("group", duration, event)

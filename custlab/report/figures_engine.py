@@ -274,7 +274,9 @@ def outlook(ctx: Context) -> SectionFigures:
     from custlab.forecast.outlook import HEAT_PRODUCTS, OTHER, THRESHOLD, heat_of
     from custlab.report import figures_outlook
 
-    names = ctx.engine.columns if hasattr(ctx.engine, "columns") else []
+    import narwhals as nw
+
+    names = nw.from_native(ctx.engine).collect_schema().names()
     if "category" not in names and "product_id" not in names:
         raise Absent(Text("report.absent.outlook_groups", {}), Text("report.absent.products_fix", {}))
     by = "category" if "category" in names else "product_id"

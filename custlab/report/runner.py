@@ -281,28 +281,28 @@ def run_report(
                 previous_path=os.path.relpath(previous, folder.staging) if previous else "",
                 **_reading(columns, encoding, separator, decimal_comma, sheet, timezone, date_format),
             )
-            _run("monthly_report", parameters, folder, kernel, progress)
-            if not (folder.staging / HTML_NAME).is_file():
-                raise CustlabError(f"monthly_report.ipynb ran but wrote no {HTML_NAME}; is its write_outputs cell there?")
-            skipped = _skipped(folder.staging)
-            (folder.staging / ".custlab.lock").unlink(missing_ok=True)  # write_outputs' own lock; ours is outside
-            target = folder.commit()
+            target, skipped = _report(parameters, folder, kernel, progress)
     return ReportRun(target / HTML_NAME, target, spec.month, time.perf_counter() - started, skipped)
+
+
+def _report(parameters: dict[str, Any], folder: OutputFolder, kernel: Kernel, progress: bool,
+            timeout: int | None = None) -> tuple[Path, tuple[Mapping[str, str], ...]]:
+    """Run ``monthly_report`` into the staging folder and commit it: the report's folder and its skipped sections."""
+    _run("monthly_report", parameters, folder, kernel, progress, timeout)
+    if not (folder.staging / HTML_NAME).is_file():
+        raise CustlabError(f"monthly_report.ipynb ran but wrote no {HTML_NAME}; is its write_outputs cell there?")
+    skipped = _skipped(folder.staging)
+    (folder.staging / ".custlab.lock").unlink(missing_ok=True)  # write_outputs' own lock; ours is outside
+    return folder.commit(), skipped
 
 
 def _run_on_engine(data_path: str, engine: str, *, out, month, partial, language, currency, margin, columns,
                    sample_size, bom, excel, progress, wait, started) -> ReportRun:
     """``run_report`` with the lines on DuckDB or Spark: the month is checked on the engine before the kernel runs."""
-    from custlab.report.sources import ENGINES, scan_parquet_lines
-
-    if engine not in ENGINES:
-        raise CustlabError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}.")
-    if not data_path:
-        raise CustlabError("--engine needs --data: the transactions as Parquet (a file or a folder of files).")
-    if sample_size:
-        raise CustlabError("--sample-size and --engine do not go together: with --engine every customer is counted "
-                           "on the engine. Drop one of them.")
     from custlab.report.months import check_month
+    from custlab.report.sources import check_engine_options, scan_parquet_lines
+
+    check_engine_options(data_path, engine, sample_size)
 
     root = writable_folder(out)
     with Kernel(root, warm_up=REPORT_WARM_UP) as kernel:
@@ -317,12 +317,7 @@ def _run_on_engine(data_path: str, engine: str, *, out, month, partial, language
                 margin=margin, bom=bom, excel=excel, engine=engine, columns=columns,
                 previous_path=os.path.relpath(previous, folder.staging) if previous else "",
             )
-            _run("monthly_report", parameters, folder, kernel, progress, timeout=ENGINE_CELL_TIMEOUT)
-            if not (folder.staging / HTML_NAME).is_file():
-                raise CustlabError(f"monthly_report.ipynb ran but wrote no {HTML_NAME}; is its write_outputs cell there?")
-            skipped = _skipped(folder.staging)
-            (folder.staging / ".custlab.lock").unlink(missing_ok=True)
-            target = folder.commit()
+            target, skipped = _report(parameters, folder, kernel, progress, timeout=ENGINE_CELL_TIMEOUT)
     return ReportRun(target / HTML_NAME, target, spec.month, time.perf_counter() - started, skipped)
 
 

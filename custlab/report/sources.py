@@ -400,9 +400,7 @@ def load(
     from custlab.report.months import check_month
 
     if engine:
-        if sample_size:
-            raise CustlabError("--sample-size and --engine do not go together: with --engine every customer is "
-                               "counted on the engine. Drop one of them.")
+        check_engine_options(data, engine, sample_size)
         return load_on_engine(data, engine, month=month, partial=partial, columns=columns)
     options = reader_options(encoding=encoding, separator=separator, decimal_comma=decimal_comma, sheet=sheet,
                              timezone=timezone, date_format=date_format)
@@ -434,6 +432,17 @@ def load(
 
 #: Engines ``custlab report --engine`` runs on.
 ENGINES = ("duckdb", "spark")
+
+
+def check_engine_options(data: str | Path | None, engine: str, sample_size: int = 0) -> None:
+    """Refuse what ``--engine`` cannot do: an unknown engine, no ``--data``, a sample of customers."""
+    if engine not in ENGINES:
+        raise CustlabError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}.")
+    if data is None or str(data) == "":
+        raise CustlabError("--engine needs --data: the transactions as Parquet (a file or a folder of files).")
+    if sample_size:
+        raise CustlabError("--sample-size and --engine do not go together: with --engine every customer is counted "
+                           "on the engine. Drop one of them.")
 
 
 def _parquet_of(path: Path) -> tuple[Path, str]:
@@ -552,23 +561,17 @@ def _duckdb_file() -> Any:
     return duckdb.connect(str(Path(folder) / "lines.duckdb"), config={"memory_limit": DUCKDB_MEMORY})
 
 
-def _materialise(clean: Any, engine: str, connection: Any) -> Any:
-    """The cleaned lines stored on the engine once, so that the report's queries do not clean them again."""
-    if engine == "spark":
-        return clean.persist()
-    clean.create("custlab_lines")
-    return connection.table("custlab_lines")
-
-
 def load_on_engine(data: str | Path, engine: str, *, month: str | None = None, partial: bool = False,
                    columns: Mapping[str, str] | None = None):
     """:func:`load` with the lines on DuckDB or Spark: ``(tables, quality, source)``, ``tables["transactions"]``
     a lazy table of the engine, cleaned there at the month's ``as_of`` (:func:`custlab.engine.clean_transactions`)."""
+    import narwhals as nw
+
     from custlab.engine import clean_transactions
+    from custlab.engine._nw import store
     from custlab.report.months import check_month
 
-    if data is None or str(data) == "":
-        raise CustlabError("--engine needs --data: the transactions as Parquet (a file or a folder of files).")
+    check_engine_options(data, engine)
     connection = _duckdb_file() if engine == "duckdb" else None
     frame, known = _open(data, engine, columns, connection)
     spec = check_month(frame, month or None, partial=partial)
@@ -577,7 +580,8 @@ def load_on_engine(data: str | Path, engine: str, *, month: str | None = None, p
     label = f"{source_label(data)}-{engine}"
     source = Source(name=resolved.name, fingerprint=f"path:{_path_hash(resolved)}:{engine}", path=str(resolved),
                     month=spec, label=label, reading={"engine": engine}, currency=KNOWN_CURRENCY.get(known, ""))
-    return {"transactions": _materialise(clean, engine, connection)}, quality, source
+    # stored once on the engine, so that the report's queries do not clean the lines again
+    return {"transactions": nw.to_native(store(nw.from_native(clean)))}, quality, source
 
 
 #: Currency of data custlab recognises by their columns: the UCI Online Retail shop sells in pounds sterling.

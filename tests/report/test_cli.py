@@ -183,7 +183,7 @@ def test_reading_options_reach_the_notebook(tmp_path, capsys, monkeypatch):
         def __exit__(self, *exc):
             return None
 
-    def fake_run(name, parameters, folder, kernel, progress):
+    def fake_run(name, parameters, folder, kernel, progress, timeout=None):
         seen.update(parameters)
         raise runner.CustlabError("stopped by the test")
 
