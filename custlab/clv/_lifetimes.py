@@ -41,7 +41,7 @@ from typing import Literal
 
 import numpy as np
 
-from custlab.clv.models._fitting import FitResult, convergence_error, log_covariance
+from custlab.clv.models._fitting import EDGE, FitResult, convergence_error, log_covariance
 
 CountingModel = Literal["bgnbd", "mbgnbd"]
 
@@ -156,6 +156,12 @@ def fit_counting(
         raise convergence_error(label, retry_hint, n_customers, n_patterns, str(output.message), penalizer, params, model)
     if not all(np.isfinite(v) and v > 0 for v in params.values()):
         raise convergence_error(label, retry_hint, n_customers, n_patterns, f"non-finite parameters {params}", penalizer)
+    if not params["a"] > EDGE:
+        # The maximum lies at a -> 0 (the NBD limit): whether BFGS reports success there or gives up depends
+        # on the last bits of the arithmetic (it did one on an AVX-512 machine, the other on AVX2). Either way
+        # the fit is not a BG/NBD with dropout, and is refused the same way.
+        raise convergence_error(label, retry_hint, n_customers, n_patterns, "it reported success at the edge of the "
+                                "parameter space", penalizer, params, model)
     ll = log_likelihood(model, params, frequency, recency, T, weights)
     errors = _covariance(cls._negative_log_likelihood, output.x, args, n_customers)
     return FitResult(params, ll, int(output.nit), errors)

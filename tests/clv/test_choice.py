@@ -109,16 +109,19 @@ def test_cdnow_clv_states_what_it_is(cdnow_choice):
     assert "利润口径，毛利率 30%" in profit.describe("zh") and "未折现" in profit.describe("zh")
 
 
-@pytest.mark.parametrize(("as_of", "best", "best_mae", "naive_mae", "customers"), [
-    ("2011-12-01", "Pareto/NBD", 0.907, 0.873, 4298),
-    ("2011-12-10", "MBG/NBD", 0.940, 0.927, 4339),
+@pytest.mark.parametrize(("as_of", "best_mae", "naive_mae", "customers"), [
+    ("2011-12-01", 0.907, 0.873, 4298),
+    ("2011-12-10", 0.940, 0.927, 4339),
 ])
-def test_online_retail_no_model_beats_the_naive_baseline(online_retail_clean, as_of, best, best_mae, naive_mae,
-                                                         customers):
+def test_online_retail_no_model_beats_the_naive_baseline(online_retail_clean, as_of, best_mae, naive_mae, customers):
     choice = clv.choose_model(online_retail_clean, as_of=as_of)
     assert choice.model == "historical" and choice.trusted and choice.purchase_model is None
     rows = {r["model"]: r for r in choice.to_frame().iter_rows(named=True)}
-    assert rows[best]["mae"] == pytest.approx(best_mae, abs=5e-4)
+    # Which model comes closest is not pinned: on 2011-12-10 BG/NBD and MBG/NBD sit at the NBD edge (a -> 0),
+    # where the optimizer converges on some processors and gives up on others; the best error is the same.
+    fitted = {m: r["mae"] for m, r in rows.items() if m != "naive" and r["mae"] is not None}
+    best = min(fitted, key=fitted.get)
+    assert fitted[best] == pytest.approx(best_mae, abs=5e-4)
     assert rows["naive"]["mae"] == pytest.approx(naive_mae, abs=5e-4)
     assert not any(r["trusted"] for m, r in rows.items() if m != "naive")
     # Pareto/NBD's "nobody leaves" (s -> 0) is named and contradicts the long silences; never trusted.

@@ -10,7 +10,7 @@ import numpy as np
 
 from custlab.exceptions import ConvergenceError
 
-__all__ = ["FitResult", "convergence_error", "log_covariance", "parameters_text"]
+__all__ = ["EDGE", "FitResult", "convergence_error", "log_covariance", "parameters_text"]
 
 
 def parameters_text(params: dict[str, float]) -> str:
@@ -63,6 +63,9 @@ def log_covariance(hessian: np.ndarray, total_weight: float) -> np.ndarray | Non
     return matrix if np.all(np.isfinite(matrix)) else None
 
 
+#: A fitted parameter below this (or above its inverse) lies on the edge of the parameter space.
+EDGE = 1e-6
+
 _DROPOUT = {"bgnbd": ("a", "b"), "mbgnbd": ("a", "b"), "pareto": ("s",)}
 
 
@@ -73,8 +76,8 @@ def convergence_error(label: str, retry: str, n_customers: float, n_patterns: in
     if stopped_at:
         values = ", ".join(f"{k}={v:.3g}" for k, v in stopped_at.items())
         where = f"; it stopped at {values}"
-        vanishing = [k for k, v in stopped_at.items() if not v > 1e-6]
-        exploding = [k for k, v in stopped_at.items() if not v < 1e6]
+        vanishing = [k for k, v in stopped_at.items() if not v > EDGE]
+        exploding = [k for k, v in stopped_at.items() if not v < 1 / EDGE]
         if vanishing or exploding:
             heading = " and ".join(part for part in (
                 f"{', '.join(vanishing)} heading to 0" if vanishing else "",
