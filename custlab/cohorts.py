@@ -12,7 +12,9 @@ import datetime as dt
 import polars as pl
 
 from custlab._dates import as_datetime, as_of_after
+from custlab._grouping import MONTH_EDGES, month_numbers, pair_groups
 from custlab._i18n import labels
+from custlab._money import from_micros, micros
 from custlab._plotting import figure_axes
 from custlab._types import DateLike, Frame, Language
 from custlab.data.schema import check_frame, require_columns, validate
@@ -87,35 +89,63 @@ def cohort_retention(
         if pushdown.accepts(transactions):
             return pushdown.cohort_retention(transactions, as_of=as_of, max_periods=max_periods)
     check_frame(transactions, argument="transactions")
-    tx = validate(transactions, "transactions").lazy().select("customer_id", "order_date", "amount").collect()
     if max_periods is not None and (not isinstance(max_periods, int) or max_periods < 0):
         raise CustlabError(f"max_periods must be None or a whole number >= 0, got {max_periods!r}.")
-    for column, rule in (("customer_id", "missing_customer"), ("order_date", "missing_value")):
-        missing = tx[column].null_count()
+    tx = validate(transactions, "transactions").lazy().select("customer_id", "order_date", "amount")
+    as_of_dt = None if as_of is None else as_datetime(as_of, "as_of")
+    if as_of_dt is not None:  # lines without a date stay, to be refused below
+        tx = tx.filter((pl.col("order_date") < as_of_dt) | pl.col("order_date").is_null())
+    months = _customer_months(tx, with_last=as_of_dt is None)
+    if months.height == 0:
+        if as_of_dt is None:
+            raise EmptyDataError("The transactions table is empty (0 rows); there are no cohorts.")
+        raise EmptyDataError(f"No orders before as_of={as_of_dt:%Y-%m-%d}; there are no cohorts.")
+    if as_of_dt is None:
+        as_of_dt = as_of_after(months["_last"].max())
+    last_day = as_of_dt - dt.timedelta(microseconds=1)
+    last_m = last_day.year * 12 + last_day.month - 1
+    customer, month = pl.col("customer_id"), pl.col("_m")
+    ids = months["customer_id"]
+    if ids.dtype.is_integer() and -(2**46) < ids.min() and ids.max() < 2**46:  # sorted by one packed key: the
+        # months of each customer in order, the first one her cohort
+        months = months.sort(customer.cast(pl.Int64) * 2**16 + month).with_columns(
+            _c=pl.when(customer != customer.shift()).then(month).fill_null(strategy="forward").fill_null(month.first()))
+    else:
+        months = months.with_columns(_c=month.min().over("customer_id"))
+    agg = months.group_by("_c", "_m").agg(
+        active_customers=pl.len().cast(pl.Int64), revenue=pl.col("revenue").sum()
+    ).with_columns(revenue=from_micros(pl.col("revenue")))
+    sizes = months.filter(pl.col("_m") == pl.col("_c")).group_by("_c").agg(cohort_size=pl.len().cast(pl.Int64))
+    return _retention_table(agg, sizes, last_m, as_of_dt, max_periods)
+
+
+def _customer_months(tx: pl.LazyFrame, *, with_last: bool) -> pl.DataFrame:
+    """Revenue (in millionths) per customer and month number (``_m``, year * 12 + month - 1), and with
+    ``with_last`` each group's last order instant (``_last``); lines without a customer or a date are refused.
+
+    The lines are grouped on the streaming engine by one key packed from (customer, month) when the ids are
+    whole numbers (:func:`custlab._grouping.pair_groups`), with the month looked up by day
+    (:func:`custlab._grouping.month_numbers`). Missing ids and dates cost no pass of their own: they come
+    back as a group without a key, and only then are the lines grouped again by both columns to count them.
+    Revenue is added in whole millionths, the same bits whatever order the engine meets the lines in.
+    """
+    sums = [micros().sum().alias("revenue")] + ([pl.col("order_date").max().alias("_last")] if with_last else [])
+    months = pair_groups(tx, "customer_id", month_numbers(pl.col("order_date")).alias("_m"), sums,
+                         bits=16).collect(engine="streaming")  # month numbers below 2**16: up to the year 5461
+    if not (months["customer_id"].null_count() or months["_m"].null_count() or months["_m"].is_in(MONTH_EDGES).any()):
+        return months
+    calendar = pl.col("order_date").dt.year().cast(pl.Int64) * 12 + pl.col("order_date").dt.month().cast(pl.Int64) - 1
+    months = tx.group_by("customer_id", _m=calendar).agg(*sums, _lines=pl.len()).collect(engine="streaming")
+    for column, rule, missing in (
+        ("customer_id", "missing_customer", months.filter(pl.col("customer_id").is_null())["_lines"].sum()),
+        ("order_date", "missing_value", months.filter(pl.col("_m").is_null())["_lines"].sum()),
+    ):
         if missing:
             raise CustlabError(
                 f"{missing:,} order line(s) have no {column} and belong to no cohort. Remove them first: "
                 f"clean_transactions(tx, rules=('{rule}', ...))."
             )
-    if as_of is None:
-        if tx.height == 0:
-            raise EmptyDataError("The transactions table is empty (0 rows); there are no cohorts.")
-        as_of_dt = as_of_after(tx["order_date"].max())
-    else:
-        as_of_dt = as_datetime(as_of, "as_of")
-        tx = tx.filter(pl.col("order_date") < as_of_dt)
-    if tx.height == 0:
-        raise EmptyDataError(f"No orders before as_of={as_of_dt:%Y-%m-%d}; there are no cohorts.")
-    year, month = pl.col("order_date").dt.year().cast(pl.Int64), pl.col("order_date").dt.month().cast(pl.Int64)
-    month_index = year * 12 + month - 1
-    tx = tx.with_columns(_m=month_index).with_columns(_c=pl.col("_m").min().over("customer_id"))
-    last_day = as_of_dt - dt.timedelta(microseconds=1)
-    last_m = last_day.year * 12 + last_day.month - 1
-    agg = tx.group_by("_c", "_m").agg(
-        active_customers=pl.col("customer_id").n_unique().cast(pl.Int64), revenue=pl.col("amount").sum()
-    )
-    sizes = tx.group_by("_c").agg(cohort_size=pl.col("customer_id").n_unique().cast(pl.Int64))
-    return _retention_table(agg, sizes, last_m, as_of_dt, max_periods)
+    return months.drop("_lines")
 
 
 def _retention_table(agg: pl.DataFrame, sizes: pl.DataFrame, last_m: int, as_of_dt: dt.datetime,

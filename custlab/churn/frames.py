@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from custlab._dates import as_datetime, as_of_after
+from custlab._money import from_micros, micros
 from custlab._types import DateLike, Frame
 from custlab.churn._common import (
     ChurnDataWarning,
@@ -271,31 +272,52 @@ def survival_frame(
 
 
 def _customer_base(prep: _Prepared, window: int) -> pl.DataFrame:
-    names = prep.names
+    names = prep.lines.collect_schema().names()
     lines = prep.lines
-    main = lines.group_by("customer_id").agg(
-        first_purchase=pl.col("order_date").min(),
-        last_purchase=pl.col("order_date").max(),
-        n_orders=pl.col("order_id").n_unique().cast(pl.Int64),
-        _first_day=pl.col("_day").min(),
-        _last_day=pl.col("_day").max(),
-        _first_order=pl.col("order_id").sort_by(["order_date", "order_id"]).first(),
-    ).collect().lazy()
-    # The lines of each customer's first order, with only the columns needed (fewer columns to gather).
+    # Lines are grouped into orders, then orders by customer, on the streaming engine: the second
+    # group-by sees about one row per order. The first order is the one with the earliest line
+    # (the smallest id when orders share that moment); its value is the sum of its lines, added in
+    # whole millionths so that it does not depend on the order the engine meets them (custlab._money).
+    # An order id usually belongs to one customer: the lines are then grouped by order id alone (one key
+    # hashes faster than two), and the orders that turn out to have several customers send the whole
+    # computation down the (customer, order id) grouping, which counts them as separate orders.
+    first_of = [pl.col("_at"), pl.col("order_id")]
+    order = [pl.col("order_date").min().alias("_at"), micros().sum().alias("_value"),
+             pl.col("order_date").max().alias("_last_at")]
+    per_customer = [
+        pl.col("_at").min().alias("first_purchase"),
+        pl.col("_last_at").max().alias("last_purchase"),
+        pl.len().cast(pl.Int64).alias("n_orders"),
+        pl.col("order_id").sort_by(first_of).first().alias("_first_order"),
+        pl.col("_value").sort_by(first_of).first().alias("first_order_value"),
+    ]
+    finish = [_day_number(pl.col("first_purchase")).alias("_first_day"),
+              _day_number(pl.col("last_purchase")).alias("_last_day"),
+              from_micros(pl.col("first_order_value")).alias("first_order_value")]
+    main = lines.group_by("order_id").agg(
+        pl.col("customer_id").min(), pl.col("customer_id").max().alias("_other"), *order
+    ).group_by("customer_id").agg(
+        *per_customer, (pl.col("customer_id") != pl.col("_other")).any().alias("_shared")
+    ).with_columns(finish).collect(engine="streaming")
+    if main["_shared"].any():
+        main = lines.group_by("customer_id", "order_id").agg(order).group_by("customer_id").agg(
+            per_customer).with_columns(finish).collect(engine="streaming")
+    main = main.drop("_shared", strict=False).lazy()
     described = [c for c in ("category", "channel") if c in names]
-    first_lines = lines.select("customer_id", "order_id", "amount", *described).join(
-        main.select("customer_id", "_first_order"),
-        left_on=["customer_id", "order_id"], right_on=["customer_id", "_first_order"], how="semi",
-    )
     extra = [f"first_{c}" for c in described]
-    first = [pl.col("amount").sum().alias("first_order_value")]
-    if "category" in names:
-        first.append(pl.col("category").sort_by([pl.col("amount"), pl.col("category")], descending=[True, False],
-                                                 nulls_last=True).first().alias("first_category"))
-    if "channel" in names:
-        first.append(pl.col("channel").sort_by("channel", nulls_last=True).first().alias("first_channel"))
-    firsts = first_lines.group_by("customer_id").agg(first)
-    return _base_table(main.join(firsts, on="customer_id", how="left"), prep.as_of_day, window, extra).collect()
+    if described:  # what the first order's lines say: its largest line's category, its channel
+        first_lines = lines.select("customer_id", "order_id", "amount", *described).join(
+            main.select("customer_id", "_first_order"),
+            left_on=["customer_id", "order_id"], right_on=["customer_id", "_first_order"], how="semi",
+        )
+        first = []
+        if "category" in names:
+            first.append(pl.col("category").sort_by([pl.col("amount"), pl.col("category")], descending=[True, False],
+                                                     nulls_last=True).first().alias("first_category"))
+        if "channel" in names:
+            first.append(pl.col("channel").sort_by("channel", nulls_last=True).first().alias("first_channel"))
+        main = main.join(first_lines.group_by("customer_id").agg(first), on="customer_id", how="left")
+    return _base_table(main, prep.as_of_day, window, extra).collect()
 
 
 def _base_table(per: pl.LazyFrame, d: int, window: int, extra: Sequence[str]) -> pl.LazyFrame:

@@ -43,6 +43,8 @@ import numpy as np
 import polars as pl
 
 from custlab._dates import as_datetime, as_of_after, check_freq, last_day_included
+from custlab._grouping import pair_groups
+from custlab._money import from_micros, micros
 from custlab._types import DateLike, Frame
 from custlab.data.schema import check_frame, require_columns
 from custlab.exceptions import CustlabError, CustlabWarning, EmptyDataError, SchemaError
@@ -187,8 +189,8 @@ def _summary_lazy(lf: pl.LazyFrame, as_of: dt.datetime, freq: str, grain: str) -
         n=pl.col("occasion").n_unique(),
         first=pl.col("first").min(),
         last=pl.col("occasion").max(),
-        repeat_spend=(pl.col("amount") * (pl.col("occasion") != pl.col("first"))).sum(),
-    )
+        repeat_spend=(micros() * (pl.col("occasion") != pl.col("first"))).sum(),
+    ).with_columns(repeat_spend=from_micros(pl.col("repeat_spend")))
     return _summary_columns(per_customer, end_index, unit)
 
 
@@ -283,6 +285,9 @@ def clv_summary(
         if pushdown.accepts(transactions):
             return pushdown.clv_summary(transactions, as_of=as_of, freq=freq, grain=grain)
     freq, grain = freq_unit(freq), _grain(grain)
+    fast = _summary_one_pass(transactions, as_of, freq, grain)
+    if fast is not None:
+        return fast
     lf, first, last = _transactions(transactions, "for a CLV summary")
     end = _end_instant(as_of, "as_of", last)
     if end <= first:
@@ -291,6 +296,51 @@ def clv_summary(
             f"(history is order_date < as_of)."
         )
     return _summary_lazy(lf, end, freq, grain).collect()
+
+
+def _summary_one_pass(transactions: Frame, as_of: DateLike | None, freq: str, grain: str) -> pl.DataFrame | None:
+    """The summary in one pass over the lines, or None when the lines need the checked path.
+
+    The lines are grouped by (customer, purchase occasion) and those groups by customer, on the
+    streaming engine; the checks of :func:`_transactions` ride along instead of costing a pass of
+    their own: a missing date keeps its line (its occasion is counted), a missing amount becomes
+    NaN, and a missing customer is a group of its own. Any of those, an empty result or a sum that
+    is not finite returns None, and :func:`clv_summary` then takes the checked path, which refuses
+    them with its counts (or, for infinite amounts, computes as before). Spend is added in whole
+    millionths (:mod:`custlab._money`), so the result does not depend on the order in which the
+    engine meets the lines; a customer whose spend passes 9e9 currency units also takes the
+    checked path. With ``as_of`` left out, ``T`` runs to the last occasion seen, the day of the
+    last order.
+    """
+    if not isinstance(transactions, (pl.DataFrame, pl.LazyFrame)):
+        return None
+    schema = transactions.collect_schema()
+    if any(c not in schema for c in ("customer_id", "order_date", "amount")) \
+            or not isinstance(schema["order_date"], (pl.Datetime, pl.Date)) or not schema["amount"].is_numeric():
+        return None  # the checked path names the problem
+    to_index, index_of, unit = _occasion(freq, grain)
+    at = pl.col("order_date").cast(pl.Datetime("us"))
+    lines = transactions.lazy()
+    if as_of is not None:
+        end = as_datetime(as_of, "as_of")
+        lines = lines.filter((at < end) | at.is_null())
+    # Occasions are day numbers since 1970 (or week, month, quarter numbers): 2**17 of them from 1791 to 2149.
+    occasions = pair_groups(lines, "customer_id", to_index(at.cast(pl.Date)).alias("occasion"),
+                            [micros().fill_null(float("nan")).sum().alias("spend")], bits=17, offset=2**16)
+    per = occasions.group_by("customer_id").agg(
+        n=pl.len(),
+        first=pl.col("occasion").min(),
+        last=pl.col("occasion").max(),
+        repeat_spend=pl.col("spend").sum() - pl.col("spend").sort_by("occasion").first(),
+        _no_date=pl.col("occasion").null_count(),
+        _size=pl.col("spend").abs().sum(),
+    ).collect(engine="streaming")
+    if per.height == 0 or per["customer_id"].null_count() or per["_no_date"].sum() \
+            or not (per["_size"] < 2.0**53).all():
+        return None  # a refused line, or sums too large to be exact in millionths
+    end_index = per["last"].max() if as_of is None else index_of(last_day_included(end))
+    per = per.with_columns(repeat_spend=from_micros(pl.col("repeat_spend")))
+    return _summary_columns(per.lazy(), end_index, unit).collect()
 
 
 def calibration_holdout(
