@@ -118,8 +118,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per case and version (median shown)")
     parser.add_argument("--anchor", default="HEAD", help="the commit whose report is the anchor (default HEAD)")
     parser.add_argument("--papermill", action="store_true", help="also time papermill running the same notebook")
-    options = parser.parse_args(argv)
-    cases = {"built-in shop (5,000 customers, 2024-12)": ["--customers", "1000" if options.quick else "5000"]}
+    parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    options, _ = parser.parse_known_args(argv)  # benchmarks/run.py passes its own arguments along
+    with_anchor = options.anchor.lower() != "none"
+    size = "1,000" if options.quick else "5,000"
+    cases = {f"built-in shop ({size} customers, 2024-12)": ["--customers", size.replace(",", "")]}
     if online_retail_path().exists():
         cases["Online Retail, 2011-11"] = ["--data", str(online_retail_path()), "--month", "2011-11"]
     load = os.getloadavg()
@@ -131,19 +134,26 @@ def main(argv: list[str] | None = None) -> None:
     breakdown = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        old = anchor_tree(options.anchor, work)
+        old = anchor_tree(options.anchor, work) if with_anchor else None
         for i, (name, args) in enumerate(cases.items()):
             command(args, work / f"warm{i}")  # the file cache and matplotlib's font cache
-            command(args, work / f"warm-old{i}", old)
+            if old is not None:
+                command(args, work / f"warm-old{i}", old)
             seconds, peak, folder = median_run(args, work / f"now{i}", options.repeat)
-            anchor, _, _ = median_run(args, work / f"old{i}", options.repeat, old)
+            anchor = median_run(args, work / f"old{i}", options.repeat, old)[0] if old is not None else float("nan")
             line = f"{name:<42}{seconds:>8.2f}{peak:>9.0f}{anchor:>10.2f}{anchor / seconds:>7.2f}x"
             if options.papermill:
                 line += f"{papermill(folder, work / f'p{i}'):>13.2f}"
             print(line, flush=True)
             breakdown[name] = (seconds, *cell_seconds(folder))
-    load = os.getloadavg()
-    print(f"ratio = the anchor's seconds / now (above 1: faster now); load average {load[0]:.1f} at the end")
+    load_after = os.getloadavg()
+    print(f"ratio = the anchor's seconds / now (above 1: faster now); load average {load_after[0]:.1f} at the end")
+    if options.json:
+        Path(options.json).write_text(json.dumps({
+            "load_before": load, "load_after": load_after, "cores": os.cpu_count(), "repeat": options.repeat,
+            "cases": [{"case": name, "seconds": seconds, "in_cells": in_cells,
+                       "cells": sorted(cells, key=lambda c: -c[1])[:6]}
+                      for name, (seconds, in_cells, cells) in breakdown.items()]}, indent=1))
     for name, (seconds, in_cells, cells) in breakdown.items():
         top = sorted(cells, key=lambda c: -c[1])[:6]
         print(f"{name}: {seconds:.2f} s = {seconds - in_cells:.2f} s command and kernel start + {in_cells:.2f} s of "

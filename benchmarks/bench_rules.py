@@ -25,6 +25,7 @@ case 3) or ``python benchmarks/run.py rules``.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from functools import partial
@@ -178,9 +179,15 @@ def _pyfim_available() -> bool:
     return True
 
 
+#: Every table printed, for ``--json``: title and rows (name, seconds, peak MB, note).
+RESULTS: list[dict] = []
+
+
 def table(title: str, rows: list[Timing], anchor: str | None) -> None:
     """The harness's table (ratio = method's time / custlab's), then custlab against ``anchor``."""
     print_table(title, rows)
+    RESULTS.append({"title": title, "rows": [{"name": t.name, "seconds": t.seconds, "peak_mb": t.peak_mb, "note": t.note}
+                                             for t in rows]})
     ref = next((t for t in rows if t.name == anchor), None)
     ours = rows[0]
     if ref is not None and ref.seconds > 0 and ours.seconds == ours.seconds:
@@ -205,6 +212,8 @@ def itemset_case(title: str, setup, min_support: float, *, fim_ok: bool, mlxtend
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     quick = "--quick" in argv
+    json_path = next((a.split("=", 1)[1] for a in argv if a.startswith("--json=")), None)
+    load_before = os.getloadavg()
     fim_ok = _pyfim_available()
     print(f"machine: {os.cpu_count()} cores, load average {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print("result = shape of the table (custlab, mlxtend) or number of itemsets (pyfim): it must agree")
@@ -233,6 +242,9 @@ def main(argv: list[str] | None = None) -> None:
         ratio = rows[0].peak_mb / rows[1].peak_mb
         print(f"goal memory <= 2 x pyfim end to end: {ratio:.2f}x -> {'met' if ratio <= 2 else 'NOT met'}"
               f" (against pyfim handed its lists: {rows[0].peak_mb / rows[2].peak_mb:.1f}x)")
+    if json_path:
+        Path(json_path).write_text(json.dumps({"load_before": load_before, "load_after": os.getloadavg(),
+                                               "cores": os.cpu_count(), "baskets": n, "tables": RESULTS}, indent=1))
 
 
 if __name__ == "__main__":
