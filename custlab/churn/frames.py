@@ -272,7 +272,7 @@ def survival_frame(
 
 
 def _customer_base(prep: _Prepared, window: int) -> pl.DataFrame:
-    names = prep.lines.collect_schema().names()
+    names = prep.names
     lines = prep.lines
     # Lines are grouped into orders, then orders by customer, on the streaming engine: the second
     # group-by sees about one row per order. The first order is the one with the earliest line
