@@ -25,8 +25,9 @@ import narwhals as nw
 import numpy as np
 import polars as pl
 
-from custlab._types import DateLike
 from custlab._dates import as_datetime, as_of_after, last_day_included
+from custlab._money import MICRO
+from custlab._types import DateLike
 from custlab.churn._common import MISSING, ChurnDataWarning, _check_days, _fmt
 from custlab.churn.frames import AGE_BINS, _base_table, _join_attributes
 from custlab.clv.summary import (
@@ -42,8 +43,6 @@ __all__ = [
     "calibration_holdout", "clv_patterns", "clv_summary", "diagnostic_counts", "gap_counts", "inter_purchase_times", "rfm_table",
     "spend_patterns", "survival_counts", "survival_frame",
 ]
-
-_MICRO = 1_000_000.0
 
 
 def _transactions(transactions: object, function: str, kinds: dict[str, str]) -> nw.LazyFrame:
@@ -124,7 +123,7 @@ def rfm_table(transactions: object, *, as_of: DateLike | None = None) -> pl.Data
         refused = nw.any_horizontal(*[test.fill_null(False) for test, _, _ in _line_problems()], ignore_nulls=False)
         per = collect(lines.group_by("customer_id").agg(
             frequency=nw.col("order_id").n_unique().cast(nw.Int64),
-            micros=round_half_even(nw.col("amount") * _MICRO).sum(),
+            micros=round_half_even(nw.col("amount") * MICRO).sum(),
             first_order=nw.col("order_date").min(),
             last_order=nw.col("order_date").max(),
             _refused=count_where(refused),

@@ -16,6 +16,7 @@ import narwhals as nw
 import polars as pl
 
 from custlab._dates import as_datetime
+from custlab._money import MICRO
 from custlab._types import DateLike
 from custlab.exceptions import EmptyDataError
 
@@ -214,7 +215,7 @@ def _customers(lines: nw.LazyFrame, as_of: dt.datetime) -> nw.LazyFrame:
     millionths, as :func:`custlab.engine.rfm_table` adds it), lazily on the engine."""
     per = (lines.filter(nw.col("order_date") < as_of).group_by("customer_id")
            .agg(frequency=nw.col("order_id").n_unique().cast(nw.Int64),
-                micros=round_half_even(nw.col("amount").cast(nw.Float64) * 1_000_000.0).sum().cast(nw.Int64),
+                micros=round_half_even(nw.col("amount").cast(nw.Float64) * MICRO).sum().cast(nw.Int64),
                 _last=epoch_day(nw.col("order_date")).max()))
     return per.with_columns(recency=day_number(as_of) - nw.col("_last")).drop("_last")
 

@@ -30,7 +30,7 @@ from custlab._types import LANGUAGES
 from custlab.exceptions import CustlabError
 from custlab.report.exports import HTML_NAME
 from custlab.report.folders import OutputFolder, inside, writable_folder
-from custlab.report.notebooks import Kernel, NotebookFailed, run_notebook, to_html, write_notebook
+from custlab.report.notebooks import CELL_TIMEOUT, Kernel, NotebookFailed, run_notebook, to_html, write_notebook
 from custlab.report.sources import check_columns, reader_options, scan_transactions, source_label
 
 __all__ = [
@@ -170,12 +170,11 @@ def _skipped(folder: Path) -> tuple[Mapping[str, str], ...]:
 
 
 def _run(name: str, parameters: dict[str, Any], folder: OutputFolder, kernel: Kernel, progress: bool,
-         timeout: int | None = None) -> dict:
+         timeout: int = CELL_TIMEOUT) -> dict:
     """Execute notebook ``name`` in the staging folder; on failure set it aside and say where."""
     kernel.chdir(folder.staging)
     try:
-        executed = run_notebook(name, parameters, kernel=kernel, progress=progress,
-                                **({"timeout": timeout} if timeout else {}))
+        executed = run_notebook(name, parameters, kernel=kernel, progress=progress, timeout=timeout)
     except NotebookFailed as err:
         message = str(err).replace(str(folder.staging), str(folder.target))  # files as the reader knows them
         failed = folder.fail(message, err.notebook)
@@ -286,7 +285,7 @@ def run_report(
 
 
 def _report(parameters: dict[str, Any], folder: OutputFolder, kernel: Kernel, progress: bool,
-            timeout: int | None = None) -> tuple[Path, tuple[Mapping[str, str], ...]]:
+            timeout: int = CELL_TIMEOUT) -> tuple[Path, tuple[Mapping[str, str], ...]]:
     """Run ``monthly_report`` into the staging folder and commit it: the report's folder and its skipped sections."""
     _run("monthly_report", parameters, folder, kernel, progress, timeout)
     if not (folder.staging / HTML_NAME).is_file():

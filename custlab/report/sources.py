@@ -400,8 +400,7 @@ def load(
     from custlab.report.months import check_month
 
     if engine:
-        check_engine_options(data, engine, sample_size)
-        return load_on_engine(data, engine, month=month, partial=partial, columns=columns)
+        return load_on_engine(data, engine, month=month, partial=partial, columns=columns, sample_size=sample_size)
     options = reader_options(encoding=encoding, separator=separator, decimal_comma=decimal_comma, sheet=sheet,
                              timezone=timezone, date_format=date_format)
     synthetic = data is None or str(data) == ""
@@ -562,16 +561,17 @@ def _duckdb_file() -> Any:
 
 
 def load_on_engine(data: str | Path, engine: str, *, month: str | None = None, partial: bool = False,
-                   columns: Mapping[str, str] | None = None):
+                   columns: Mapping[str, str] | None = None, sample_size: int = 0):
     """:func:`load` with the lines on DuckDB or Spark: ``(tables, quality, source)``, ``tables["transactions"]``
-    a lazy table of the engine, cleaned there at the month's ``as_of`` (:func:`custlab.engine.clean_transactions`)."""
+    a lazy table of the engine, cleaned there at the month's ``as_of`` (:func:`custlab.engine.clean_transactions`);
+    ``sample_size`` is refused (:func:`check_engine_options`)."""
     import narwhals as nw
 
     from custlab.engine import clean_transactions
     from custlab.engine._nw import store
     from custlab.report.months import check_month
 
-    check_engine_options(data, engine)
+    check_engine_options(data, engine, sample_size)
     connection = _duckdb_file() if engine == "duckdb" else None
     frame, known = _open(data, engine, columns, connection)
     spec = check_month(frame, month or None, partial=partial)

@@ -29,6 +29,7 @@ from functools import partial
 import polars as pl
 
 from custlab._dates import as_datetime
+from custlab._money import MICRO, from_micros
 from custlab._types import DateLike, Engine, Frame
 from custlab.data.schema import check_frame, validate
 from custlab.exceptions import CustlabError, EmptyDataError
@@ -41,10 +42,9 @@ RFM_COLUMNS = (
 )
 
 _SAMPLE = 5
-_MICRO = 1_000_000.0  # money is added in whole millionths of the currency unit
 _COLUMNS = ("customer_id", "order_id", "order_date", "amount")
 _PROBE = 100_000  # first lines looked at to guess the layout
-_RUN_LINE_LIMIT = 2.0**43 / _MICRO  # lines below this many currency units may be collapsed into runs ...
+_RUN_LINE_LIMIT = 2.0**43 / MICRO  # lines below this many currency units may be collapsed into runs ...
 _RUN_SIZE_LIMIT = 2**20  # ... of fewer lines than this: a run then holds less than 2**63 millionths
 
 
@@ -67,7 +67,7 @@ def _micros(*, guard_nulls: bool) -> pl.Expr:
     ok = pl.col("amount") >= 0
     if guard_nulls:
         ok = ok & pl.col("order_id").is_not_null() & pl.col("order_date").is_not_null()
-    return pl.when(ok).then((pl.col("amount") * _MICRO).round(0)).otherwise(float("nan"))
+    return pl.when(ok).then((pl.col("amount") * MICRO).round(0)).otherwise(float("nan"))
 
 
 def rfm_table(transactions: Frame, *, as_of: DateLike | None = None, engine: Engine = "streaming") -> pl.DataFrame:
@@ -175,9 +175,7 @@ def rfm_table(transactions: Frame, *, as_of: DateLike | None = None, engine: Eng
 def _finish(per: pl.LazyFrame, *, as_of: dt.datetime | None) -> pl.LazyFrame:
     """The RFM table from per-customer aggregates (and any ``_check`` columns), sorted by customer, lazily."""
     day = pl.lit(as_of.date()) if as_of is not None else pl.col("last_order").max().dt.date() + pl.duration(days=1)
-    # True IEEE division in numpy: polars divides by a scalar as a multiplication by its reciprocal, which is
-    # not correctly rounded (40_000_000 millionths would not always read 40.0).
-    monetary = pl.col("micros").map_batches(lambda s: pl.Series(s.to_numpy() / _MICRO), return_dtype=pl.Float64)
+    monetary = from_micros(pl.col("micros"))  # money is added in whole millionths (custlab._money)
     return per.sort("customer_id").select(
         pl.col("customer_id"),
         (day - pl.col("last_order").dt.date()).dt.total_days().cast(pl.Int64).alias("recency"),
@@ -321,7 +319,7 @@ _LINE_PROBLEMS = (
      "'missing_value', 'invalid_amount'"),
     (pl.col("order_date").is_null(), "no order_date", "'missing_value'"),
     (pl.col("order_id").is_null(), "no order_id", "'missing_value'"),
-    ((pl.col("amount") * _MICRO).is_infinite(), "an amount too large to add (above 1.8e302)", "'invalid_amount'"),
+    ((pl.col("amount") * MICRO).is_infinite(), "an amount too large to add (above 1.8e302)", "'invalid_amount'"),
 )
 
 
