@@ -177,8 +177,9 @@ def item_similarity(weights: sp.csr_matrix, *, alpha: float = 0.5, neighbours: i
         total = np.cumsum(cost[start:])
         stop = start + max(1, int(np.searchsorted(total, BLOCK_PRODUCTS, side="right")))
         block = sp.csr_matrix(by_item[start:stop] @ weights)
-        block = sp.csr_matrix(sp.diags(left[start:stop]) @ block @ sp.diags(right))
         rows = np.repeat(np.arange(stop - start), np.diff(block.indptr))
+        block.data *= left[start:stop][rows]  # (left x product) x right, as the product with diagonals
+        block.data *= right[block.indices]
         block.data[block.indices == rows + start] = 0.0
         block.eliminate_zeros()
         if neighbours is not None and np.diff(block.indptr).max(initial=0) > neighbours:

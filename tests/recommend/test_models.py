@@ -38,6 +38,37 @@ def test_top_k_matches_a_plain_sort(rows, k):
         assert unsorted_items[r].tolist() == expected
 
 
+
+@given(st.lists(st.sampled_from([0.0, -0.0, 1.0, -1.0, 2.5, -2.5, 1e-30, -1e-30, 3e38, -3e38, np.inf, -np.inf, np.nan]),
+                min_size=1, max_size=12), st.integers(1, 12))
+def test_sparse_top_k_keys_order_every_float(values, k):
+    """Signs, zeros of both signs, tiny and huge values: listed by value then item; inf and NaN never listed."""
+    row = np.array(values, dtype=np.float64)
+    stored = sp.csr_matrix((row, np.arange(row.size), [0, row.size]), shape=(1, row.size))  # -0.0 kept as stored
+    items, scores = top_k_sparse(stored, k)
+    finite = [j for j in range(row.size) if np.isfinite(row[j])]
+    expected = sorted(finite, key=lambda j: (-np.float32(row[j]), j))[:k]
+    assert items[0].tolist() == expected + [-1] * (k - len(expected))
+    assert scores[0, :len(expected)].tolist() == [float(np.float32(row[j])) + 0.0 for j in expected]
+    assert np.isnan(scores[0, len(expected):]).all()
+
+
+def test_sparse_top_k_over_many_chunks_matches_the_dense_one(monkeypatch):
+    """Rows of every length, taken in many small chunks, give the dense path's lists; ties to the smaller item."""
+    import custlab.recommend.base as base
+
+    rng = np.random.default_rng(3)
+    matrix = sp.random(300, 400, density=0.2, format="csr", random_state=rng)
+    matrix.data = np.round(matrix.data * 3) + 1.0  # counts: many ties at the k-th score
+    matrix = sp.vstack([matrix, sp.csr_matrix((1, 400)), sp.csr_matrix(np.ones((1, 400)))], format="csr")
+    monkeypatch.setattr(base, "SPARSE_CHUNK_CELLS", 1000)
+    items, scores = top_k_sparse(matrix, 7)
+    dense = np.where(matrix.toarray() > 0, matrix.toarray(), -np.inf)
+    expected_items, expected_scores = top_k_dense(dense, 7)
+    assert np.array_equal(items, expected_items)
+    assert np.array_equal(scores, expected_scores, equal_nan=True)
+
+
 def _blocks(n_per_group: int = 40, seed: int = 0) -> pl.DataFrame:
     """Two groups of customers with two disjoint tastes; each customer bought 3 of their group's 5 items."""
     rng = np.random.default_rng(seed)
