@@ -35,7 +35,7 @@ from custlab.exceptions import CustlabError, SchemaError
 
 __all__ = [
     "EngineError", "accepts", "backend", "check_columns", "check_spark_time", "collect", "epoch_day", "epoch_micros",
-    "iso_weekday", "lazy", "round_half_even", "running", "store",
+    "iso_weekday", "lazy", "money_sum", "round_half_even", "running", "store",
 ]
 
 _DAY_MICROS = 86_400_000_000
@@ -216,6 +216,15 @@ def round_half_even(value: nw.Expr) -> nw.Expr:
     rest = value - low
     odd = (low - (low / 2).floor() * 2) == 1
     return low + ((rest > 0.5) | ((rest == 0.5) & odd)).cast(nw.Float64)
+
+
+def money_sum(column: str = "amount") -> nw.Expr:
+    """Sum of a money column in whole millionths (Int64): exact, so the same in any order on any engine and equal
+    to the in-memory report's sum; divide by :data:`custlab._money.MICRO` after collecting. A plain float sum of
+    Online Retail's November 2011 on DuckDB read 1123691.4900000363 instead of 1123691.49."""
+    from custlab._money import MICRO
+
+    return round_half_even(nw.col(column).cast(nw.Float64) * MICRO).cast(nw.Int64).sum()
 
 
 def count_where(condition: nw.Expr) -> nw.Expr:

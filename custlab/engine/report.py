@@ -16,12 +16,12 @@ import narwhals as nw
 import polars as pl
 
 from custlab._dates import as_datetime
-from custlab._money import MICRO
+from custlab._money import MICRO, from_micros
 from custlab._types import DateLike
 from custlab.exceptions import EmptyDataError
 
 from custlab.engine._nw import (
-    accepts, collect, count_where, day_number, epoch_day, lazy, round_half_even, running, store,
+    accepts, collect, count_where, day_number, epoch_day, lazy, money_sum, round_half_even, running, store,
 )
 from custlab.engine.counts import cohort_retention, series, weekday_hour
 from custlab.engine.customers import clv_patterns, gap_counts, spend_patterns, survival_counts
@@ -105,7 +105,7 @@ def window_counts(transactions: object, start: dt.datetime, end: dt.datetime, *,
     history = frame.filter(nw.col("order_date") < end)
     with running(function, frame):
         now = collect(history.filter(nw.col("order_date") >= start).select(
-            revenue=nw.col("amount").sum(), orders=nw.col("order_id").n_unique().cast(nw.Int64),
+            revenue=money_sum(), orders=nw.col("order_id").n_unique().cast(nw.Int64),
             active_customers=nw.col("customer_id").n_unique().cast(nw.Int64),
         )).row(0, named=True)
         reached = nw.col("_last") + inactivity_days
@@ -115,7 +115,7 @@ def window_counts(transactions: object, start: dt.datetime, end: dt.datetime, *,
             .select(new_customers=count_where(nw.col("_first") >= start),
                     churned_customers=count_where((reached > day_number(start)) & (reached <= day_number(end))))
         ).row(0, named=True)
-    return {"revenue": float(now["revenue"] or 0.0), "orders": int(now["orders"] or 0),
+    return {"revenue": float(now["revenue"] or 0) / MICRO, "orders": int(now["orders"] or 0),
             "active_customers": int(now["active_customers"] or 0), "new_customers": int(people["new_customers"] or 0),
             "churned_customers": int(people["churned_customers"] or 0)}
 
@@ -129,13 +129,14 @@ def monthly_counts(transactions: object, *, as_of: dt.datetime) -> pl.DataFrame:
     lines = frame.filter(date < as_of).with_columns(_m=month)
     with running(function, frame):
         per = collect(lines.group_by("_m").agg(
-            revenue=nw.col("amount").sum(), orders=nw.col("order_id").n_unique().cast(nw.Int64),
+            revenue=money_sum(), orders=nw.col("order_id").n_unique().cast(nw.Int64),
             active_customers=nw.col("customer_id").n_unique().cast(nw.Int64)))
         first = collect(lines.group_by("customer_id").agg(_m=nw.col("_m").min())
                         .group_by("_m").agg(new_customers=nw.len().cast(nw.Int64)))
     return (per.join(first, on="_m", how="left")
             .with_columns(month=pl.date(pl.col("_m") // 12, pl.col("_m") % 12 + 1, 1),
-                          new_customers=pl.col("new_customers").fill_null(0).cast(pl.Int64))
+                          new_customers=pl.col("new_customers").fill_null(0).cast(pl.Int64),
+                          revenue=from_micros(pl.col("revenue")))
             .select("month", "revenue", "orders", "active_customers", "new_customers").sort("month"))
 
 
@@ -150,11 +151,11 @@ def geography_counts(transactions: object, column: str, *, as_of: dt.datetime) -
                    .agg(_n=nw.len()).with_columns(_top=nw.col("_n").max().over("customer_id")))
         home = (counted.filter(nw.col("_n") == nw.col("_top")).group_by("customer_id")
                 .agg(_group=nw.col(column).min()))
-        revenue = lines.group_by("customer_id").agg(_revenue=nw.col("amount").sum())
+        revenue = lines.group_by("customer_id").agg(_revenue=money_sum())
         out = collect(revenue.join(home, on="customer_id", how="left").group_by("_group")
                       .agg(customers=nw.len().cast(nw.Int64), revenue=nw.col("_revenue").sum()))
     return out.select(group=pl.col("_group").cast(pl.String), customers="customers",
-                      revenue=pl.col("revenue").cast(pl.Float64))
+                      revenue=from_micros(pl.col("revenue")))
 
 
 def outlook_rows(transactions: object, by: str, *, as_of: dt.datetime, top_n: int, other: str
@@ -174,9 +175,9 @@ def outlook_rows(transactions: object, by: str, *, as_of: dt.datetime, top_n: in
         group = nw.when(nw.col(by).cast(nw.String).is_in(top)).then(nw.col(by).cast(nw.String)).otherwise(nw.lit(other))
         month = date.dt.year().cast(nw.Int64) * 12 + date.dt.month().cast(nw.Int64)
         sales = collect(lines.with_columns(_g=group, _m=month).group_by("_g", "_m")
-                        .agg(amount=nw.col("amount").sum(), first=date.min(), last=date.max()))
+                        .agg(amount=money_sum(), first=date.min(), last=date.max()))
     rows = pl.concat([sales.select(order_date=pl.col("first").cast(pl.Datetime("us")), _g="_g",
-                                   amount=pl.col("amount").cast(pl.Float64)),
+                                   amount=from_micros(pl.col("amount"))),
                       sales.select(order_date=pl.col("last").cast(pl.Datetime("us")), _g="_g", amount=pl.lit(0.0))])
     return top, rows.rename({"_g": by}).sort("order_date", by)
 

@@ -182,6 +182,26 @@ def test_online_retail_counts_on_duckdb(retail, duck):
     assert_close(figures_churn.retention(mem).values, figures_engine.retention(eng).values)
 
 
+
+def test_engine_money_sums_are_exact(duck):
+    """Money is added in whole millionths on the engine: ten lines of 0.1 are 1.0, not 0.9999999999999999, and
+    Online Retail's November read 1123691.49 on DuckDB as in memory (a float sum read 1123691.4900000363)."""
+    import datetime as dt
+
+    from custlab.engine.report import geography_counts, monthly_counts, window_counts
+
+    lines = pl.DataFrame({"customer_id": [1] * 10 + [2] * 3, "order_id": [str(i) for i in range(13)],
+                          "order_date": [dt.datetime(2024, 3, 1 + i) for i in range(13)],
+                          "amount": [0.1] * 10 + [0.7, 0.1, 0.2], "country": ["UK"] * 10 + ["FR"] * 3})
+    assert sum([0.1] * 10) != 1.0  # what a float sum in line order gives
+    relation = duck.from_arrow(lines.to_arrow())
+    window = window_counts(relation, dt.datetime(2024, 3, 1), dt.datetime(2024, 4, 1), inactivity_days=90)
+    assert window["revenue"] == 2.0
+    assert monthly_counts(relation, as_of=dt.datetime(2024, 4, 1))["revenue"].to_list() == [2.0]
+    assert dict(geography_counts(relation, "country", as_of=dt.datetime(2024, 4, 1))
+                .select("group", "revenue").iter_rows()) == {"UK": 1.0, "FR": 1.0}
+
+
 def test_engine_report_on_spark(shop, to_spark, shop_month):
     spec, expected = shop_month
     got = compute_month({"transactions": to_spark(shop.transactions)}, month=spec, language="zh")
