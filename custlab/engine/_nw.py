@@ -31,6 +31,7 @@ from typing import Any
 import narwhals as nw
 import polars as pl
 
+from custlab._money import MICRO
 from custlab.exceptions import CustlabError, SchemaError
 
 __all__ = [
@@ -222,8 +223,6 @@ def money_sum(column: str = "amount") -> nw.Expr:
     """Sum of a money column in whole millionths (Int64): exact, so the same in any order on any engine and equal
     to the in-memory report's sum; divide by :data:`custlab._money.MICRO` after collecting. A plain float sum of
     Online Retail's November 2011 on DuckDB read 1123691.4900000363 instead of 1123691.49."""
-    from custlab._money import MICRO
-
     return round_half_even(nw.col(column).cast(nw.Float64) * MICRO).cast(nw.Int64).sum()
 
 

@@ -21,7 +21,7 @@ from custlab._types import DateLike
 from custlab.exceptions import EmptyDataError
 
 from custlab.engine._nw import (
-    accepts, collect, count_where, day_number, epoch_day, lazy, money_sum, round_half_even, running, store,
+    accepts, collect, count_where, day_number, epoch_day, lazy, money_sum, running, store,
 )
 from custlab.engine.counts import cohort_retention, series, weekday_hour
 from custlab.engine.customers import clv_patterns, gap_counts, spend_patterns, survival_counts
@@ -216,7 +216,7 @@ def _customers(lines: nw.LazyFrame, as_of: dt.datetime) -> nw.LazyFrame:
     millionths, as :func:`custlab.engine.rfm_table` adds it), lazily on the engine."""
     per = (lines.filter(nw.col("order_date") < as_of).group_by("customer_id")
            .agg(frequency=nw.col("order_id").n_unique().cast(nw.Int64),
-                micros=round_half_even(nw.col("amount").cast(nw.Float64) * MICRO).sum().cast(nw.Int64),
+                micros=money_sum(),
                 _last=epoch_day(nw.col("order_date")).max()))
     return per.with_columns(recency=day_number(as_of) - nw.col("_last")).drop("_last")
 
