@@ -3,7 +3,7 @@
 :func:`write_outputs` writes into ``out_dir``::
 
     monthly_report.html        the report (custlab.report.html.render_html)
-    key_figures.json           strict JSON (no NaN or Infinity), read back next month
+    key_figures.json           strict JSON (no NaN or Infinity, floats to 15 significant digits), read back next month
     exports/<list>.csv         customer lists for the CRM (and .xlsx with excel=True)
     exports/README.txt         what each file is, in English and Chinese
 
@@ -174,6 +174,23 @@ def _export_path(folder: Path, relative: str) -> Path:
     return inside(folder, folder.joinpath(*parts))
 
 
+#: Significant digits of the floats in ``key_figures.json``: enough for any money figure to the cent below 10**13,
+#: and no more than float64 carries, so that 3494 / 5000 reads 0.6988, not 0.6988000000000001.
+JSON_DIGITS = 15
+
+
+def _tidy(node: Any) -> Any:
+    """``node`` with every finite float rounded to :data:`JSON_DIGITS` significant digits (the last bits of float
+    arithmetic are noise, not information); other values, NaN and infinities included, as they are."""
+    if isinstance(node, float) and math.isfinite(node):
+        return float(f"{node:.{JSON_DIGITS}g}")
+    if isinstance(node, Mapping):
+        return {k: _tidy(v) for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return [_tidy(v) for v in node]
+    return node
+
+
 def _strict_json(value: Any) -> str:
     def bad(node: Any, where: str) -> str | None:
         if isinstance(node, float) and not math.isfinite(node):
@@ -185,7 +202,7 @@ def _strict_json(value: Any) -> str:
         return None
 
     try:
-        return json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        return json.dumps(_tidy(value), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     except (ValueError, TypeError) as err:
         raise CustlabError(f"key_figures cannot be written as strict JSON: {bad(value, 'key_figures') or err}.") from None
 

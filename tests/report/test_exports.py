@@ -143,6 +143,20 @@ def test_key_figures_with_nan_are_refused_naming_the_figure(tmp_path, html):
         write_outputs(figures, tmp_path / "r")
 
 
+def test_key_figures_floats_lose_their_arithmetic_noise_only(tmp_path, html):
+    noisy = {"month": "2024-11", "share": 3494 / 5000 * 1.0000000000000002, "sum": 0.1 + 0.2, "revenue": 1123691.49,
+             "big": 98765432109.87, "tiny": 1.2345678901234567e-9, "count": 12, "flag": True, "none": None,
+             "rows": [{"year_ago": 156409.55000000002}, -0.0]}
+    out = write_outputs(FakeFigures({}, noisy), tmp_path / "r")
+    text = out.key_figures.read_text()
+    back = json.loads(text)
+    assert back["share"] == 0.6988 and back["sum"] == 0.3 and back["rows"][0]["year_ago"] == 156409.55
+    assert back["revenue"] == 1123691.49 and back["big"] == 98765432109.87  # cents kept
+    assert back["tiny"] == 1.23456789012346e-9 and back["count"] == 12 and back["flag"] is True
+    assert back["none"] is None and '"count": 12' in text and str(back["rows"][1]) == "-0.0"
+    assert "0000000" not in text and "9999999" not in text
+
+
 @pytest.mark.parametrize("name", ["../escape.csv", "/etc/passwd.csv", "a/../../b.csv", "C:evil.csv", "a\\..\\..\\b.csv"])
 def test_export_names_cannot_leave_the_exports_folder(tmp_path, html, name):
     with pytest.raises(CustlabError, match="not a plain relative path"):
