@@ -100,7 +100,7 @@ def baskets(ctx: Context) -> SectionFigures:
     shown = shown.with_columns(_across(shown))
     tables = [Table(Text("report.baskets.table", {}), shown,
                     {"antecedent_names": "data", "consequent_names": "data", "confidence": "pct", "lift": "num1",
-                     "count": "count", "across": "lang"}, top_n=SHOWN)]
+                     "count": "count", "across": "lang"}, top_n=SHOWN, export="rules.csv")]
     exports = {"rules.csv": _rules_export(ctx, every)}
     findings = []
     suggestions = _cross_sell(ctx, found, recent, item, code)

@@ -116,7 +116,10 @@ def table_html(table: Table, *, language: str = "en", currency: str | None = Non
     caption = f"<caption>{_e(tx.render(table.caption, language, currency))}</caption>"
     more = ""
     if table.frame.height > table.top_n:
-        more = f'<p class="more">{_e(t("report.more_rows", language, n=tx.fmt_count(table.frame.height - table.top_n)))}</p>'
+        n = tx.fmt_count(table.frame.height - table.top_n)
+        text = (t("report.more_rows", language, n=n, file=f"exports/{table.export}") if table.export
+                else t("report.more_rows_hidden", language, n=n))
+        more = f'<p class="more">{_e(text)}</p>'
     note = f'<p class="note">{_e(tx.render(table.note, language, currency))}</p>' if table.note else ""
     return (f'<div class="table-wrap"><table>{caption}<thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></div>{more}{note}')

@@ -37,6 +37,8 @@ class Table:
     formats: Mapping[str, ColumnFormat]
     note: Text | None = None
     top_n: int = 12
+    #: The export (a path under ``exports/``) holding every row, named when rows beyond ``top_n`` are left out.
+    export: str | None = None
 
 
 @dataclass(frozen=True)

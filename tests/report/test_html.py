@@ -234,3 +234,21 @@ def test_a_font_subset_is_cut_once_and_read_back(tmp_path, monkeypatch):
     fonts.subset_woff2.cache_clear()
     assert fonts.subset_woff2(chars) == b"" and len(cut) == 1  # the cache off: cut every time
     fonts.subset_woff2.cache_clear()
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_rows_left_out_of_a_table_are_said_to_be_in_an_export_only_when_they_are(language):
+    from custlab.report.html import table_html
+    from custlab.report.parts import Table
+    from custlab.report.text import Text
+
+    frame = pl.DataFrame({"group": [f"g{i}" for i in range(15)], "customers": list(range(15))})
+    formats = {"group": "data", "customers": "count"}
+    hidden = table_html(Table(Text("report.portrait.geo_table", {}), frame, formats, top_n=10), language=language)
+    exported = table_html(Table(Text("report.baskets.table", {}), frame, formats, top_n=10, export="rules.csv"),
+                          language=language)
+    assert hidden.count("<tr>") == exported.count("<tr>") == 11  # the header and ten rows
+    assert "exports" not in hidden and "导出" not in hidden and "5" in hidden.split('class="more">')[1]
+    assert "exports/rules.csv" in exported
+    whole = table_html(Table(Text("report.portrait.geo_table", {}), frame.head(10), formats, top_n=10), language=language)
+    assert 'class="more"' not in whole
