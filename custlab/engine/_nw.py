@@ -36,7 +36,7 @@ from custlab.exceptions import CustlabError, SchemaError
 
 __all__ = [
     "EngineError", "accepts", "backend", "check_columns", "check_spark_time", "collect", "epoch_day", "epoch_micros",
-    "iso_weekday", "lazy", "money_sum", "round_half_even", "running", "store",
+    "iso_weekday", "lazy", "money_sum", "round_half_even", "running", "store", "upload",
 ]
 
 _DAY_MICROS = 86_400_000_000
@@ -250,6 +250,29 @@ def store(frame: nw.LazyFrame) -> nw.LazyFrame:
     if name.startswith("pyspark") and hasattr(native, "persist"):
         return nw.from_native(native.persist())
     return frame
+
+
+def upload(like: nw.LazyFrame, frame: pl.DataFrame) -> nw.LazyFrame:
+    """A polars table put on the engine of ``like``, to be joined with it there (e.g. the customers' attributes).
+
+    DuckDB: a temporary table of ``like``'s connection; Spark: a DataFrame of
+    its session; polars: the frame itself, lazily. Meant for side tables (one
+    row per customer at most), not for order lines.
+    """
+    name = backend(like)
+    native = nw.to_native(like)
+    if name == "polars":
+        return nw.from_native(frame.lazy())
+    if name == "duckdb":
+        import uuid
+
+        table = f"custlab_{uuid.uuid4().hex[:12]}"
+        _custlab_upload = frame.to_arrow()  # noqa: F841 - found by DuckDB's replacement scan of this function's locals
+        native.query("_custlab_rows", f"CREATE TEMPORARY TABLE {table} AS SELECT * FROM _custlab_upload")
+        return nw.from_native(native.query("_custlab_rows", f"SELECT * FROM {table}"))
+    if name.startswith("pyspark") and hasattr(native, "sparkSession"):
+        return nw.from_native(native.sparkSession.createDataFrame(frame.to_pandas()))
+    raise EngineError(f"custlab cannot put a table on the {name} backend; run this on polars, DuckDB or PySpark.")
 
 
 def first_rows(frame: nw.LazyFrame, n: int) -> list[dict[str, Any]]:

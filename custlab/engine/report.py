@@ -21,12 +21,12 @@ from custlab._types import DateLike
 from custlab.exceptions import EmptyDataError
 
 from custlab.engine._nw import (
-    accepts, collect, count_where, day_number, epoch_day, lazy, money_sum, running, store,
+    accepts, collect, count_where, day_number, epoch_day, lazy, money_sum, running, store, upload,
 )
 from custlab.engine.counts import cohort_retention, series, weekday_hour
 from custlab.engine.customers import clv_patterns, gap_counts, spend_patterns, survival_counts
 
-__all__ = ["currencies", "geography_counts", "heat_series", "monthly_counts", "outlook_rows", "value_tiers", "report_tables", "span", "window_counts"]
+__all__ = ["attribute_counts", "currencies", "geography_counts", "heat_series", "monthly_counts", "outlook_rows", "value_tiers", "report_tables", "span", "window_counts"]
 
 
 def report_tables(transactions: object, *, as_of: DateLike | None = None, freq: str = "1w",
@@ -156,6 +156,28 @@ def geography_counts(transactions: object, column: str, *, as_of: dt.datetime) -
                       .agg(customers=nw.len().cast(nw.Int64), revenue=nw.col("_revenue").sum()))
     return out.select(group=pl.col("_group").cast(pl.String), customers="customers",
                       revenue=from_micros(pl.col("revenue")))
+
+
+def attribute_counts(transactions: object, people: pl.DataFrame, columns: list[str], *, as_of: dt.datetime
+                     ) -> tuple[int, dict[str, pl.DataFrame]]:
+    """Customers and revenue per value of each of ``columns`` of ``people`` (one row per customer, e.g. the
+    customers table), over the customers who ordered before ``as_of``; joined on the engine, never collected per
+    customer. Returns how many of them ``people`` describes, and per column ``group``, ``customers``, ``revenue``
+    (the null group included)."""
+    function = "report.attribute_counts"
+    frame = lazy(transactions, function=function)
+    with running(function, frame):
+        revenue = frame.filter(nw.col("order_date") < as_of).group_by("customer_id").agg(_revenue=money_sum())
+        described = store(revenue.join(upload(frame, people.select("customer_id", *columns)), on="customer_id",
+                                       how="inner"))
+        covered = int(collect(described.select(n=nw.len()))["n"][0])
+        tables = {}
+        for column in columns:
+            out = collect(described.group_by(column).agg(customers=nw.len().cast(nw.Int64),
+                                                         revenue=nw.col("_revenue").sum()))
+            tables[column] = out.select(group=pl.col(column).cast(pl.String), customers="customers",
+                                        revenue=from_micros(pl.col("revenue")))
+    return covered, tables
 
 
 def outlook_rows(transactions: object, by: str, *, as_of: dt.datetime, top_n: int, other: str

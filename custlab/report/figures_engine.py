@@ -91,7 +91,12 @@ def portrait(ctx: Context) -> SectionFigures:
             text, shown, values["top_geography"] = figures_sales.geography_part(column, table)
             paragraphs.append(text)
             tables.append(shown)
-    paragraphs.append(Text("report.portrait.no_customers", {}))
+    if ctx.customers is None:
+        paragraphs.append(Text("report.portrait.no_customers", {}))
+    else:
+        texts, attribute_tables = _attributes(ctx, customers, skip=column)
+        paragraphs += texts
+        tables += attribute_tables
     month_span = span(nw.to_native(month))
     data = month if month_span["lines"] >= 50 else lines
     midnight = (month_span if month_span["lines"] >= 50 else span(nw.to_native(lines)))["midnight"]
@@ -99,6 +104,26 @@ def portrait(ctx: Context) -> SectionFigures:
     if peaks is not None:
         paragraphs.append(peaks)
     return SectionFigures("portrait", tuple(paragraphs), tuple(tables), (), values)
+
+
+#: Most distinct values an attribute of the customers table may have to be grouped on the engine (the page shows
+#: those with at most :data:`custlab.report.figures_sales.MOST_GROUPS` among the customers who ordered).
+_CANDIDATE_GROUPS = 1000
+
+
+def _attributes(ctx: Context, customers: int, *, skip: str | None) -> tuple[list[Any], list[Table]]:
+    """The customers table's coverage and attributes, as in memory: the table is joined to the lines on the engine
+    and only customers and revenue per value come back."""
+    from custlab.engine.report import attribute_counts
+
+    people = figures_sales.described(ctx.customers)
+    columns = [c for c in figures_sales._attributes(people, most=_CANDIDATE_GROUPS) if c != skip]
+    covered, counts = attribute_counts(ctx.engine, people, columns, as_of=ctx.as_of)
+    coverage = Text("report.portrait.coverage", {
+        "covered": Count(covered), "customers": Count(customers), "share": Pct(covered / customers if customers else None)})
+    shown = {c: figures_sales.with_shares(t) for c, t in counts.items() if 2 <= t.height <= figures_sales.MOST_GROUPS}
+    texts, tables = figures_sales.attribute_parts(shown)
+    return [coverage, *texts], tables
 
 
 # -- value tiers -------------------------------------------------------------------------------------------------------

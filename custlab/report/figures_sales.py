@@ -236,15 +236,46 @@ def _age_band(age: pl.Expr) -> pl.Expr:
     return expr.otherwise(pl.lit("65+"))
 
 
-def _attributes(people: pl.DataFrame) -> list[str]:
+#: Most distinct values (the unknown included) an attribute may have to be shown.
+MOST_GROUPS = 25
+
+
+def _attributes(people: pl.DataFrame, most: int = MOST_GROUPS) -> list[str]:
+    """The text columns of ``people`` worth a table: 2 to ``most`` distinct values, not an id or a name."""
     out = []
     for name, dtype in people.schema.items():
         if name in _NOT_ATTRIBUTES or name == "revenue" or name.endswith("_id"):
             continue
         if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
-            if 2 <= people[name].n_unique() <= 25:
+            if 2 <= people[name].n_unique() <= most:
                 out.append(name)
     return out
+
+
+def described(customers: pl.DataFrame) -> pl.DataFrame:
+    """The customers table as the portrait reads it: one row per customer (the first), with ``age_band``."""
+    people = customers.unique("customer_id", keep="first", maintain_order=True)
+    if "age" in people.columns and people.schema["age"].is_numeric():
+        people = people.with_columns(age_band=_age_band(pl.col("age")))
+    return people
+
+
+def attribute_parts(tables: dict[str, pl.DataFrame]) -> tuple[list[Text], list[Table]]:
+    """The sentence and table of each attribute, from its :func:`with_shares` table (attributes without a known
+    value are left out)."""
+    paragraphs, shown = [], []
+    for column, table in tables.items():
+        known = table.filter(pl.col("group").is_not_null())
+        if known.height == 0:
+            continue
+        top = known.row(0, named=True)
+        paragraphs.append(Text("report.portrait.attribute", {
+            "attribute": Label(column), "top": Label(top["group"]), "cust": Pct(top["customer_share"]),
+            "rev": Pct(top["revenue_share"])}))
+        shown.append(Table(Text("report.portrait.attr_table", {"attribute": Label(column)}), table,
+                           {"group": "label", "customers": "count", "customer_share": "pct",
+                            "revenue_share": "pct"}, top_n=10))
+    return paragraphs, shown
 
 
 def _share_table(people: pl.DataFrame, column: str) -> pl.DataFrame:
@@ -297,25 +328,13 @@ def portrait(ctx: Context) -> SectionFigures:
     if ctx.customers is None:
         paragraphs.append(Text("report.portrait.no_customers", {}))
     else:
-        people = ctx.customers.unique("customer_id", keep="first").join(revenue, on="customer_id", how="inner")
+        people = described(ctx.customers).join(revenue, on="customer_id", how="inner")
         paragraphs.append(Text("report.portrait.coverage", {"covered": Count(people.height), "customers": Count(n),
                                                             "share": Pct(people.height / n if n else None)}))
-        if "age" in people.columns and people.schema["age"].is_numeric():
-            people = people.with_columns(age_band=_age_band(pl.col("age")))
-        for column in _attributes(people):
-            if geo is not None and column == geo[0]:
-                continue
-            table = _share_table(people, column)
-            known = table.filter(pl.col("group").is_not_null())
-            if known.height == 0:
-                continue
-            top = known.row(0, named=True)
-            paragraphs.append(Text("report.portrait.attribute", {
-                "attribute": Label(column), "top": Label(top["group"]), "cust": Pct(top["customer_share"]),
-                "rev": Pct(top["revenue_share"])}))
-            tables.append(Table(Text("report.portrait.attr_table", {"attribute": Label(column)}), table,
-                                {"group": "label", "customers": "count", "customer_share": "pct",
-                                 "revenue_share": "pct"}, top_n=10))
+        texts, shown = attribute_parts({column: _share_table(people, column) for column in _attributes(people)
+                                        if geo is None or column != geo[0]})
+        paragraphs += texts
+        tables += shown
     month = ctx.this_month if ctx.this_month.height >= 50 else ctx.history
     midnight = bool(month.height) and month.select((pl.col("order_date").dt.time() == dt.time()).all()).item()
     peaks = busiest(month, midnight=midnight)

@@ -581,7 +581,34 @@ def load_on_engine(data: str | Path, engine: str, *, month: str | None = None, p
     source = Source(name=resolved.name, fingerprint=f"path:{_path_hash(resolved)}:{engine}", path=str(resolved),
                     month=spec, label=label, reading={"engine": engine}, currency=KNOWN_CURRENCY.get(known, ""))
     # stored once on the engine, so that the report's queries do not clean the lines again
-    return {"transactions": nw.to_native(store(nw.from_native(clean)))}, quality, source
+    tables = {"transactions": nw.to_native(store(nw.from_native(clean)))}
+    customers = _customers_beside(Path(data), columns, tables["transactions"])
+    if customers is not None:
+        tables["customers"] = customers
+    return tables, quality, source
+
+
+def _customers_beside(path: Path, columns: Mapping[str, str] | None, lines: Any) -> pl.DataFrame | None:
+    """The customers table of a folder of tables, read and validated as without ``--engine`` (it has one row per
+    customer; the portrait joins it to the lines on the engine), its ids of the lines' type; None without one."""
+    import narwhals as nw
+
+    from custlab.data import TABLES
+    from custlab.data.io import validate_read
+
+    file = table_files(path).get("customers") if path.is_dir() else None
+    if file is None:
+        return None
+    frame, info = _scan(file, {}, return_info=True)
+    header = frame.collect_schema().names()
+    own = {k: v for k, v in (columns or {}).items() if k in header and v in TABLES["customers"].columns} or None
+    customers, _ = validate_read(frame.collect(), info, "customers", columns=own)
+    kind, mine = nw.from_native(lines).collect_schema()["customer_id"], customers.schema["customer_id"]
+    if kind == nw.String and mine != pl.String:
+        customers = customers.with_columns(pl.col("customer_id").cast(pl.String))
+    elif kind.is_integer() and not mine.is_integer():  # text ids that are not whole numbers match no line
+        customers = customers.with_columns(pl.col("customer_id").cast(pl.String).cast(pl.Int64, strict=False))
+    return customers
 
 
 #: Currency of data custlab recognises by their columns: the UCI Online Retail shop sells in pounds sterling.

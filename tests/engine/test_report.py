@@ -202,6 +202,32 @@ def test_engine_money_sums_are_exact(duck):
                 .select("group", "revenue").iter_rows()) == {"UK": 1.0, "FR": 1.0}
 
 
+def _attribute_page(part):
+    return [p.key for p in part.paragraphs], [(t.caption.fields.get("attribute"), t.frame) for t in part.tables]
+
+
+def test_portrait_reads_the_customers_table_as_in_memory(shop, duck, to_spark, shop_month):
+    """With a customers table the engine's portrait shows each attribute's customers and revenue as in memory (the
+    table is joined on the engine): before, it said the data had no customers table."""
+    spec, _ = shop_month
+    customers = shop.customers.with_columns(  # an unknown age and region, and a repeated customer (the first counts)
+        age=pl.when(pl.col("customer_id") == 3).then(None).otherwise("age"),
+        region=pl.when(pl.col("customer_id") == 4).then(None).otherwise("region"))
+    customers = pl.concat([customers, customers.head(1).with_columns(gender=pl.lit("other"))])
+    expected = figures_sales.portrait(Context({"transactions": shop.transactions, "customers": customers}, month=spec))
+    keys, tables = _attribute_page(expected)
+    assert "report.portrait.coverage" in keys and "report.portrait.no_customers" not in keys
+    assert {str(a.value) for a, _ in tables if a is not None} >= {"age_band", "gender", "region", "city_tier"}
+    for lines in (duck.from_arrow(shop.transactions.to_arrow()), to_spark(shop.transactions)):
+        got = figures_engine.portrait(Context({"transactions": lines, "customers": customers}, month=spec))
+        got_keys, got_tables = _attribute_page(got)
+        assert got_keys == keys and [a for a, _ in got_tables] == [a for a, _ in tables]
+        assert got.paragraphs[keys.index("report.portrait.coverage")] == expected.paragraphs[
+            keys.index("report.portrait.coverage")]
+        for (_, mine), (_, theirs) in zip(tables, got_tables, strict=True):
+            same(mine.sort("group", nulls_last=True), theirs.sort("group", nulls_last=True))
+
+
 def test_engine_report_on_spark(shop, to_spark, shop_month):
     spec, expected = shop_month
     got = compute_month({"transactions": to_spark(shop.transactions)}, month=spec, language="zh")
@@ -236,6 +262,22 @@ def test_loading_refuses_what_it_cannot_read(tmp_path, shop):
         load(parquet, engine="duckdb", columns={"Datum": "order_date"})
     with pytest.raises(CustlabError, match="month 2030-01 is outside the data"):
         load(parquet, engine="duckdb", month="2030-01")
+
+
+def test_loading_a_folder_reads_its_customers_table_with_the_lines_ids(tmp_path, shop):
+    from custlab.report.sources import load
+
+    shop.transactions.write_parquet(tmp_path / "transactions.parquet")
+    customers = shop.customers.with_columns(pl.col("customer_id").cast(pl.String))  # text ids, integer lines
+    customers.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("A-1")).otherwise("customer_id")
+                           .alias("customer_id")).write_csv(tmp_path / "customers.csv")
+    tables, _, _ = load(tmp_path, engine="duckdb", month="2024-10")
+    got = tables["customers"]
+    assert got.schema["customer_id"] == pl.Int64 and got.height == customers.height
+    assert got["customer_id"].null_count() == 1  # "A-1" can match no integer id
+    assert got["customer_id"].drop_nulls().to_list() == shop.customers["customer_id"].to_list()[1:]
+    (tmp_path / "customers.csv").unlink()
+    assert "customers" not in load(tmp_path, engine="duckdb", month="2024-10")[0]
 
 
 def test_loading_cleans_on_the_engine(tmp_path, shop):
