@@ -91,6 +91,21 @@ def test_mbgnbd_and_unconditional_expectations_equal_the_closed_forms():
         assert float(bg.expected_purchases_new(t)) == pytest.approx(float(bg_new), rel=1e-10)
 
 
+@pytest.mark.parametrize("name", ["BetaGeo", "ModifiedBetaGeo", "ParetoNBD"])
+def test_unconditional_expectation_of_a_grid_with_repeats_is_each_value_computed_alone(name):
+    # A tracking curve asks for weeks x first-purchase days, whose elapsed times repeat: each is computed once.
+    model = getattr(clv, name)()
+    model.params_ = ({"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669} if name == "ParetoNBD"
+                     else {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426})
+    elapsed = np.maximum(np.arange(1, 40)[:, None] * 7 - np.arange(0, 90)[None, :], 0) / 7.0
+    grid = model.expected_purchases_new(elapsed)
+    assert grid.shape == elapsed.shape and grid[elapsed == 0].max() == 0.0
+    for i, j in [(0, 0), (5, 3), (38, 89), (38, 0), (20, 45)]:
+        assert grid[i, j] == pytest.approx(float(model.expected_purchases_new(elapsed[i, j])), rel=1e-12)
+    assert float(model.expected_purchases_new(2.5)) == pytest.approx(float(model.expected_purchases_new([2.5, 2.5])[1]),
+                                                                     rel=1e-12)
+
+
 PARETO_REGIONS = [
     # (r, alpha, s, beta, x, tx, T)
     (0.553, 10.578, 0.606, 11.669, 2, 30.43, 38.86),  # CDNOW

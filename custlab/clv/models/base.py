@@ -119,8 +119,14 @@ class _PurchaseModel:
         return self._alive(p, *[np.asarray(v, dtype=float) for v in (frequency, recency, T)])
 
     def expected_purchases_new(self, t) -> np.ndarray:
-        """E[repeat purchases within ``t`` units of the first purchase] for a new customer."""
-        return self._unconditional(self._check_fitted(), t)
+        """E[repeat purchases within ``t`` units of the first purchase] for a new customer.
+
+        Each distinct ``t`` is computed once (a tracking curve asks for weeks x first-purchase days, which repeat).
+        """
+        p = self._check_fitted()
+        t = np.asarray(t, dtype=float)
+        values, index = np.unique(t, return_inverse=True)
+        return np.asarray(self._unconditional(p, values), dtype=float)[index].reshape(t.shape)
 
     def probability_of_purchases(self, n: int, t) -> np.ndarray:
         """P(exactly ``n`` repeat purchases within ``t`` units of the first purchase), vectorised over ``t``."""
