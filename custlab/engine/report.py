@@ -158,19 +158,19 @@ def geography_counts(transactions: object, column: str, *, as_of: dt.datetime) -
                       revenue=from_micros(pl.col("revenue")))
 
 
-def attribute_counts(transactions: object, people: pl.DataFrame, columns: list[str], *, as_of: dt.datetime
-                     ) -> tuple[int, dict[str, pl.DataFrame]]:
+def attribute_counts(transactions: object, people: pl.DataFrame, columns: list[str], *, as_of: dt.datetime,
+                     everyone: bool = False) -> tuple[int, dict[str, pl.DataFrame]]:
     """Customers and revenue per value of each of ``columns`` of ``people`` (one row per customer, e.g. the
     customers table), over the customers who ordered before ``as_of``; joined on the engine, never collected per
     customer. Returns how many of them ``people`` describes, and per column ``group``, ``customers``, ``revenue``
-    (the null group included)."""
+    (the null group included: customers without a value, and with ``everyone`` those ``people`` lacks)."""
     function = "report.attribute_counts"
     frame = lazy(transactions, function=function)
     with running(function, frame):
         revenue = frame.filter(nw.col("order_date") < as_of).group_by("customer_id").agg(_revenue=money_sum())
-        described = store(revenue.join(upload(frame, people.select("customer_id", *columns)), on="customer_id",
-                                       how="inner"))
-        covered = int(collect(described.select(n=nw.len()))["n"][0])
+        table = upload(frame, people.select("customer_id", *columns).with_columns(_described=pl.lit(True)))
+        described = store(revenue.join(table, on="customer_id", how="left" if everyone else "inner"))
+        covered = int(collect(described.select(n=nw.col("_described").count()))["n"][0])
         tables = {}
         for column in columns:
             out = collect(described.group_by(column).agg(customers=nw.len().cast(nw.Int64),

@@ -71,7 +71,7 @@ def portrait(ctx: Context) -> SectionFigures:
     """Section "Who the customers are" from counts: customers, geography, busiest times."""
     import narwhals as nw
 
-    from custlab.engine.report import geography_counts, span, window_counts
+    from custlab.engine.report import attribute_counts, geography_counts, span, window_counts
 
     lines = nw.from_native(ctx.engine).filter(nw.col("order_date") < ctx.as_of)
     month = lines.filter(nw.col("order_date") >= ctx.start)
@@ -85,8 +85,14 @@ def portrait(ctx: Context) -> SectionFigures:
     tables, values = [], {"customers_to_date": customers}
     names = lines.collect_schema().names()
     column = next((c for c in figures_sales.GEOGRAPHY if c in names), None)
+    places = None
     if column is not None:
-        table = figures_sales.with_shares(geography_counts(ctx.engine, column, as_of=ctx.as_of))
+        places = geography_counts(ctx.engine, column, as_of=ctx.as_of)
+    elif (column := figures_sales.customers_geography(ctx.customers)) is not None:  # the customers table has places
+        people = figures_sales.described(ctx.customers)
+        places = attribute_counts(ctx.engine, people, [column], as_of=ctx.as_of, everyone=True)[1][column]
+    if places is not None:
+        table = figures_sales.with_shares(places)
         if table.filter(pl.col("group").is_not_null()).height:
             text, shown, values["top_geography"] = figures_sales.geography_part(column, table)
             paragraphs.append(text)

@@ -308,7 +308,17 @@ def _geography(ctx: Context, revenue: pl.DataFrame) -> tuple[str, pl.DataFrame] 
             where = (ctx.history.filter(pl.col(column).is_not_null()).group_by("customer_id", column).agg(n=pl.len())
                      .sort("n", column, descending=[True, False]).unique("customer_id", keep="first"))
             return column, revenue.join(where.select("customer_id", column), on="customer_id", how="left")
+    column = customers_geography(ctx.customers)
+    if column is not None:  # the lines have no place, the customers table has (Olist's state)
+        return column, revenue.join(described(ctx.customers).select("customer_id", column), on="customer_id", how="left")
     return None
+
+
+def customers_geography(customers: pl.DataFrame | None) -> str | None:
+    """The first :data:`GEOGRAPHY` column of a customers table, for the portrait when the lines have none."""
+    if customers is None:
+        return None
+    return next((c for c in GEOGRAPHY if c in customers.columns), None)
 
 
 def portrait(ctx: Context) -> SectionFigures:
