@@ -482,6 +482,8 @@ def _open(data: str | Path, engine: str, columns: Mapping[str, str] | None, conn
     path = Path(data)
     if not path.exists():
         raise CustlabError(f"--data {path}: no such file or folder.")
+    beside = table_files(path).get("customers") if path.is_dir() else None  # --columns may name its columns too
+    others = _scan(beside, {}).collect_schema().names() if beside is not None else []
     path, pattern = _parquet_of(path)
     _require(engine)
     if engine == "polars":
@@ -497,7 +499,7 @@ def _open(data: str | Path, engine: str, columns: Mapping[str, str] | None, conn
 
         session = SparkSession.getActiveSession() or local_session()
         frame = session.read.parquet(str(path))
-    return _canonical_on_engine(frame, columns, path.name)
+    return _canonical_on_engine(frame, columns, path.name, others=others)
 
 
 def _require(engine: str) -> None:
@@ -510,19 +512,23 @@ def _require(engine: str) -> None:
                            f"pip install 'custlab[{engine}]' (or pip install {package}).")
 
 
-def _canonical_on_engine(frame: Any, columns: Mapping[str, str] | None, name: str) -> tuple[Any, str]:
+def _canonical_on_engine(frame: Any, columns: Mapping[str, str] | None, name: str, *,
+                         others: list[str] | None = None) -> tuple[Any, str]:
     """Rename to the canonical columns on the engine (``columns``, else the Online Retail names when recognised) and
-    derive ``amount`` from ``quantity * unit_price`` when it is absent; also which known data these are ("" if none)."""
+    derive ``amount`` from ``quantity * unit_price`` when it is absent; also which known data these are ("" if none).
+    ``others``: the columns of the customers table beside the lines, which ``columns`` may name too."""
     import narwhals as nw
 
     wrapped = nw.from_native(frame)
     names = wrapped.collect_schema().names()
     known = ""
     if columns:
-        unknown = [c for c in columns if c not in names]
+        unknown = [c for c in columns if c not in names and c not in (others or ())]
         if unknown:
-            raise CustlabError(f"--columns names {unknown}, which {name} does not have; its columns: {names}.")
-        mapping = dict(columns)
+            where = f"{name} does not have" + (" nor does the customers table" if others else "")
+            raise CustlabError(f"--columns names {unknown}, which {where}; its columns: {names}"
+                               + (f"; the customers table's: {others}." if others else "."))
+        mapping = {k: v for k, v in columns.items() if k in names}
     else:
         mapping = _online_retail_mapping(names)
         known = "online_retail" if mapping else ""

@@ -268,6 +268,7 @@ def test_loading_refuses_what_it_cannot_read(tmp_path, shop):
 
 
 def test_loading_a_folder_reads_its_customers_table_with_the_lines_ids(tmp_path, shop):
+    from custlab.exceptions import CustlabError
     from custlab.report.sources import load
 
     shop.transactions.write_parquet(tmp_path / "transactions.parquet")
@@ -279,7 +280,13 @@ def test_loading_a_folder_reads_its_customers_table_with_the_lines_ids(tmp_path,
     assert got.schema["customer_id"] == pl.Int64 and got.height == customers.height
     assert got["customer_id"].null_count() == 1  # "A-1" can match no integer id
     assert got["customer_id"].drop_nulls().to_list() == shop.customers["customer_id"].to_list()[1:]
+    shop.customers.rename({"region": "zona"}).write_parquet(tmp_path / "customers.parquet")
     (tmp_path / "customers.csv").unlink()
+    tables, _, _ = load(tmp_path, engine="duckdb", month="2024-10", columns={"zona": "region"})
+    assert tables["customers"]["region"].to_list() == shop.customers["region"].to_list()
+    with pytest.raises(CustlabError, match=r"--columns names \['Zone'\].*nor does the customers table.*'zona'"):
+        load(tmp_path, engine="duckdb", month="2024-10", columns={"Zone": "region"})
+    (tmp_path / "customers.parquet").unlink()
     assert "customers" not in load(tmp_path, engine="duckdb", month="2024-10")[0]
 
 
