@@ -24,8 +24,8 @@ hour and day of an order are the same on every backend.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import narwhals as nw
@@ -36,7 +36,7 @@ from custlab.exceptions import CustlabError, SchemaError
 
 __all__ = [
     "EngineError", "accepts", "backend", "check_columns", "check_spark_time", "collect", "epoch_day", "epoch_micros",
-    "iso_weekday", "lazy", "money_sum", "round_half_even", "running", "store", "upload",
+    "iso_weekday", "lazy", "money_sum", "round_half_even", "running", "scratch", "store", "upload",
 ]
 
 _DAY_MICROS = 86_400_000_000
@@ -231,13 +231,39 @@ def count_where(condition: nw.Expr) -> nw.Expr:
     return condition.fill_null(False).cast(nw.Int64).sum()
 
 
+#: The release steps of the tables stored inside each open :func:`scratch` block, innermost last.
+_SCRATCH: list[list[Callable[[], object]]] = []
+
+
+@contextmanager
+def scratch() -> Iterator[None]:
+    """Tables :func:`store` keeps (and :func:`upload` puts) on an engine inside this block are dropped (DuckDB) or
+    unpersisted (Spark) when it ends, so that a notebook computing month after month on one connection does not
+    accumulate them. Only for tables no result returned from the block reads."""
+    releases: list[Callable[[], object]] = []
+    _SCRATCH.append(releases)
+    try:
+        yield
+    finally:
+        _SCRATCH.remove(releases)
+        for release in reversed(releases):
+            with suppress(Exception):  # a closed connection or a stopped session has released them already
+                release()
+
+
+def _on_release(release: Callable[[], object]) -> None:
+    if _SCRATCH:
+        _SCRATCH[-1].append(release)
+
+
 def store(frame: nw.LazyFrame) -> nw.LazyFrame:
     """``frame`` computed once and kept on its engine, for a query several later ones read.
 
     DuckDB: a temporary table of the relation's connection (spilled to disk
-    beyond the memory limit, dropped with the connection); Spark: the
-    DataFrame persisted (memory and disk); other backends: unchanged (the
-    query runs again where it is read).
+    beyond the memory limit, dropped with the connection or at the end of a
+    :func:`scratch` block); Spark: the DataFrame persisted (memory and disk;
+    unpersisted at the end of a :func:`scratch` block); other backends:
+    unchanged (the query runs again where it is read).
     """
     name = backend(frame)
     native = nw.to_native(frame)
@@ -246,9 +272,12 @@ def store(frame: nw.LazyFrame) -> nw.LazyFrame:
 
         table = f"custlab_{uuid.uuid4().hex[:12]}"
         native.query("_custlab_rows", f"CREATE TEMPORARY TABLE {table} AS SELECT * FROM _custlab_rows")
+        _on_release(lambda: native.query("_custlab_rows", f"DROP TABLE IF EXISTS {table}"))
         return nw.from_native(native.query("_custlab_rows", f"SELECT * FROM {table}"))
     if name.startswith("pyspark") and hasattr(native, "persist"):
-        return nw.from_native(native.persist())
+        persisted = native.persist()
+        _on_release(persisted.unpersist)
+        return nw.from_native(persisted)
     return frame
 
 
@@ -269,6 +298,7 @@ def upload(like: nw.LazyFrame, frame: pl.DataFrame) -> nw.LazyFrame:
         table = f"custlab_{uuid.uuid4().hex[:12]}"
         _custlab_upload = frame.to_arrow()  # noqa: F841 - found by DuckDB's replacement scan of this function's locals
         native.query("_custlab_rows", f"CREATE TEMPORARY TABLE {table} AS SELECT * FROM _custlab_upload")
+        _on_release(lambda: native.query("_custlab_rows", f"DROP TABLE IF EXISTS {table}"))
         return nw.from_native(native.query("_custlab_rows", f"SELECT * FROM {table}"))
     if name.startswith("pyspark") and hasattr(native, "sparkSession"):
         return nw.from_native(native.sparkSession.createDataFrame(frame.to_pandas()))

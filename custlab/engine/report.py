@@ -21,7 +21,7 @@ from custlab._types import DateLike
 from custlab.exceptions import EmptyDataError
 
 from custlab.engine._nw import (
-    accepts, collect, count_where, day_number, epoch_day, lazy, money_sum, running, store, upload,
+    accepts, collect, count_where, day_number, epoch_day, lazy, money_sum, running, scratch, store, upload,
 )
 from custlab.engine.counts import cohort_retention, series, weekday_hour
 from custlab.engine.customers import clv_patterns, gap_counts, spend_patterns, survival_counts
@@ -166,7 +166,7 @@ def attribute_counts(transactions: object, people: pl.DataFrame, columns: list[s
     (the null group included: customers without a value, and with ``everyone`` those ``people`` lacks)."""
     function = "report.attribute_counts"
     frame = lazy(transactions, function=function)
-    with running(function, frame):
+    with running(function, frame), scratch():
         revenue = frame.filter(nw.col("order_date") < as_of).group_by("customer_id").agg(_revenue=money_sum())
         table = upload(frame, people.select("customer_id", *columns).with_columns(_described=pl.lit(True)))
         described = store(revenue.join(table, on="customer_id", how="left" if everyone else "inner"))
@@ -319,7 +319,7 @@ def value_tiers(transactions: object, *, as_of: dt.datetime, dormant_days: int =
     """
     function = "report.value_tiers"
     frame = lazy(transactions, function=function)
-    with running(function, frame):
+    with running(function, frame), scratch():
         tiers, stats = _tier_frame(frame, as_of, dormant_days)
         distribution = collect(tiers.group_by("value_rank", "recency").agg(
             customers=nw.len().cast(nw.Int64), micros=nw.col("micros").sum().cast(nw.Int64),

@@ -317,3 +317,34 @@ def test_a_missing_engine_package_is_named(tmp_path, shop, monkeypatch):
         scan_parquet_lines(tmp_path / "orders.parquet", "spark")
     assert scan_parquet_lines(tmp_path / "orders.parquet", "duckdb").select(pl.len()).collect().item() == \
         shop.transactions.height
+
+
+def test_tables_stored_for_one_figure_are_released_after_it(shop, duck, to_spark):
+    """value_tiers and attribute_counts keep helper tables on the engine while they run and drop (DuckDB) or
+    unpersist (Spark) them after: a notebook computing month after month on one connection does not pile them up."""
+    import datetime as dt
+
+    import narwhals as nw
+
+    from custlab.engine._nw import scratch, store
+    from custlab.engine.report import attribute_counts, value_tiers
+
+    def temporary() -> int:
+        return duck.sql("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchall()[0][0]
+
+    relation = duck.from_arrow(shop.transactions.to_arrow())
+    before = temporary()
+    with scratch():
+        store(nw.from_native(relation))
+        assert temporary() == before + 1
+    assert temporary() == before
+    value_tiers(relation, as_of=dt.datetime(2024, 10, 1), previous_as_of=dt.datetime(2024, 9, 1))
+    attribute_counts(relation, shop.customers, ["gender"], as_of=dt.datetime(2024, 10, 1))
+    assert temporary() == before
+    kept = store(nw.from_native(relation))  # outside a scratch block a stored table stays
+    assert temporary() == before + 1 and nw.to_native(kept).shape[0] == shop.transactions.height
+    lines = to_spark(shop.transactions)
+    with scratch():
+        persisted = nw.to_native(store(nw.from_native(lines)))
+        assert persisted.is_cached
+    assert not persisted.is_cached
