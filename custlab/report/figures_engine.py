@@ -123,7 +123,7 @@ def _attributes(ctx: Context, customers: int, *, skip: str | None) -> tuple[list
     from custlab.engine.report import attribute_counts
 
     people = figures_sales.described(ctx.customers)
-    columns = [c for c in figures_sales._attributes(people, most=_CANDIDATE_GROUPS) if c != skip]
+    columns = [c for c in figures_sales.attribute_columns(people, most=_CANDIDATE_GROUPS) if c != skip]
     covered, counts = attribute_counts(ctx.engine, people, columns, as_of=ctx.as_of)
     coverage = Text("report.portrait.coverage", {
         "covered": Count(covered), "customers": Count(customers), "share": Pct(covered / customers if customers else None)})

@@ -240,7 +240,7 @@ def _age_band(age: pl.Expr) -> pl.Expr:
 MOST_GROUPS = 25
 
 
-def _attributes(people: pl.DataFrame, most: int = MOST_GROUPS) -> list[str]:
+def attribute_columns(people: pl.DataFrame, most: int = MOST_GROUPS) -> list[str]:
     """The text columns of ``people`` worth a table: 2 to ``most`` distinct values, not an id or a name."""
     out = []
     for name, dtype in people.schema.items():
@@ -341,7 +341,7 @@ def portrait(ctx: Context) -> SectionFigures:
         people = described(ctx.customers).join(revenue, on="customer_id", how="inner")
         paragraphs.append(Text("report.portrait.coverage", {"covered": Count(people.height), "customers": Count(n),
                                                             "share": Pct(people.height / n if n else None)}))
-        texts, shown = attribute_parts({column: _share_table(people, column) for column in _attributes(people)
+        texts, shown = attribute_parts({column: _share_table(people, column) for column in attribute_columns(people)
                                         if geo is None or column != geo[0]})
         paragraphs += texts
         tables += shown
