@@ -390,6 +390,24 @@ def _blank_to_null(text: pl.Expr) -> pl.Expr:
     return pl.when(text == "").then(None).otherwise(text)
 
 
+def _id_text(text: pl.Expr, values: pl.DataFrame | None) -> pl.Expr:
+    """Text ids trimmed, "12345.0" read as "12345", blanks as null; with the ``values`` in memory, only the steps that
+    change a value (a cheap scan decides: no id with a dot needs the pattern, none with a space at an end the trim,
+    none empty the blank check)."""
+    integral = r"^([+-]?\d+)\.0+$"
+    if values is None:
+        return _blank_to_null(text.str.strip_chars().str.replace(integral, "$1"))
+    dot, space, blank = values.select(
+        dot=text.str.contains(".", literal=True).any(), space=text.str.contains(r"^\s|\s$").any(),
+        blank=(text == "").any(),
+    ).row(0)
+    if space:
+        text = text.str.strip_chars()
+    if dot:
+        text = text.str.replace(integral, "$1")
+    return _blank_to_null(text) if blank or space else text
+
+
 def _date_text(expr: pl.Expr, kind: Kind) -> pl.Expr:
     """A text date trimmed, without a UTC offset after its time; months such as "2011-11" get their first day."""
     text = expr.str.strip_chars()
@@ -645,15 +663,18 @@ class _Caster:
         out = pl.coalesce([_parse(pl.col(column).cast(pl.Int64, strict=False).cast(pl.String), self.date_format)])
         return out.dt.date() if kind == "date" else out
 
-    def plain(self, column: str, dtype: pl.DataType, kind: Kind) -> pl.Expr:
-        """The cast of a column whose values need no checking (its dtype settles it)."""
+    def plain(self, column: str, dtype: pl.DataType, kind: Kind, values: pl.DataFrame | None = None) -> pl.Expr:
+        """The cast of a column whose values need no checking (its dtype settles it).
+
+        ``values``: the frame itself when it is in memory; text ids are then looked at first, and only the steps
+        of their normalisation that change something are applied (ids validated before pass at the cost of a scan).
+        """
         col = pl.col(column)
         if kind == "id":
             if dtype.is_integer() or dtype == pl.Null:
                 return col.cast(pl.Int64)
             if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
-                text = col.cast(pl.String).str.strip_chars().str.replace(r"^([+-]?\d+)\.0+$", "$1")
-                return _blank_to_null(text)
+                return _id_text(col.cast(pl.String), values)
             raise SchemaError(f"Column '{column}' is an id but has dtype {dtype}; use integers or text.")
         if kind == "string":
             return col.cast(pl.String)
@@ -796,7 +817,7 @@ def validate_with_info(
         values = frame
     caster = _Caster(date_format, timezone)
     exprs = [
-        (caster.checked(values[c], c, k) if c in parse else caster.plain(c, schema[c], k)).alias(c)
+        (caster.checked(values[c], c, k) if c in parse else caster.plain(c, schema[c], k, values=None if lazy else frame)).alias(c)
         for c, k in to_cast.items()
     ]
     out = frame.with_columns(exprs)

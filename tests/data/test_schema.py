@@ -440,3 +440,21 @@ def test_mappings_that_would_collide():
         "columns= maps onto ['amount'], which the transactions table already has, and ['amount_original'] are taken"
     )):
         validate(_tx(gross=[1.0, 2.0, 3.0], amount_original=[0.0] * 3), columns={"gross": "amount"})
+
+
+@pytest.mark.parametrize("ids", [
+    ["1", "2"], ["1.0", "2"], ["", "2"], [" 1", "2"], ["1\t", "2"], [" 12.0", "7", "", "  ", "a.b", "3.00", None],
+    ["A-1", "b.2", "-3.000", "+4.0", "5.01", "\u30006\u3000"], [None, "9"],
+])
+def test_text_ids_are_normalised_the_same_in_memory_and_lazily_and_once_only(ids):
+    # In memory only the steps that change a value are applied (a scan decides); lazily all of them.
+    raw = pl.DataFrame({"customer_id": ids, "order_id": [f"o{i}" for i in range(len(ids))],
+                        "order_date": ["2024-01-01"] * len(ids), "amount": [1.0] * len(ids)},
+                       schema_overrides={"customer_id": pl.String})
+    eager = validate(raw, "transactions")
+    lazy = validate(raw.lazy(), "transactions").collect()
+    assert eager["customer_id"].to_list() == lazy["customer_id"].to_list()
+    assert validate(eager, "transactions").equals(eager)  # a validated frame passes unchanged
+    expected = [None if v is None or not v.strip() else
+                (v.strip().split(".")[0] if re.fullmatch(r"[+-]?\d+\.0+", v.strip()) else v.strip()) for v in ids]
+    assert eager["customer_id"].to_list() == expected
