@@ -14,7 +14,10 @@ k items while the catalogue lasts.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -22,13 +25,43 @@ import scipy.sparse as sp
 from custlab.exceptions import CustlabError
 from custlab.recommend.matrix import Interactions
 
-__all__ = ["Recommender", "TopK", "check_k", "top_k_dense", "top_k_sparse"]
+__all__ = ["Recommender", "TopK", "check_k", "in_threads", "top_k_dense", "top_k_sparse"]
 
 #: Cells (rows x columns) of one dense score block.
 BLOCK_CELLS = 1 << 24
 #: Cells of one padded chunk of :func:`top_k_sparse` (8 MB of keys): small chunks stay in memory already
 #: touched, which measured twice as fast as 128 MB ones on Online Retail's score blocks.
 SPARSE_CHUNK_CELLS = 1 << 20
+
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def threads() -> int:
+    """Threads for independent blocks: ``CUSTLAB_THREADS`` if set, else the cores (at most 4, each holds a block)."""
+    given = os.environ.get("CUSTLAB_THREADS", "").strip()
+    if given:
+        if not given.isdigit() or int(given) < 1:
+            raise CustlabError(f"CUSTLAB_THREADS must be a whole number of 1 or more, got {given!r}.")
+        return int(given)
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def in_threads(function: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
+    """``[function(x) for x in items]``, in order, computed by up to :func:`threads` threads at once.
+
+    For blocks that share nothing but read-only inputs: scipy's sparse products and numpy's sorts and
+    partitions release the GIL, so two threads run about 1.4-1.7x faster than one on two cores.
+    """
+    items = list(items)
+    workers = min(threads(), len(items))
+    if workers <= 1:
+        return [function(x) for x in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="custlab") as pool:
+        return list(pool.map(function, items))
 
 
 @dataclass(frozen=True)
@@ -178,6 +211,9 @@ class Recommender:
 
     #: Short name used in tables (``model`` column) and for ``model=`` in :func:`custlab.recommend.recommend`.
     name = "base"
+    #: Whether :meth:`scores` only reads fitted arrays (no random draws, no library state), so that
+    #: :meth:`top_k` may score blocks of customers in threads (:func:`in_threads`): the lists are the same.
+    threaded_scores = False
 
     def fit(self, data: Interactions) -> Recommender:
         """Learn from ``data``; returns ``self``."""
@@ -222,10 +258,14 @@ class Recommender:
         known = np.flatnonzero(rows >= 0)
         step = self._block_rows()
         penalty = self._novelty_penalty(novelty)
-        for start in range(0, len(known), step):
-            at = known[start:start + step]
-            block = self.scores(rows[at])
-            items[at], values[at] = self._top_of_block(block, rows[at], k, exclude_bought, penalty)
+
+        def best(at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return self._top_of_block(self.scores(rows[at]), rows[at], k, exclude_bought, penalty)
+
+        blocks = [known[start:start + step] for start in range(0, len(known), step)]
+        for at, (block_items, block_values) in zip(
+                blocks, in_threads(best, blocks) if self.threaded_scores else map(best, blocks), strict=True):
+            items[at], values[at] = block_items, block_values
         filled = np.zeros(items.shape, dtype=bool)
         if fill:
             filled = self._fill(rows, items, values, exclude_bought, novelty)

@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from custlab.exceptions import CustlabError
-from custlab.recommend.base import Recommender, top_k_sparse
+from custlab.recommend.base import Recommender, in_threads, top_k_sparse
 from custlab.recommend.matrix import Interactions
 
 __all__ = ["ItemKNN", "bm25_weight", "item_similarity", "strongest_source"]
@@ -85,6 +85,7 @@ class ItemKNN(Recommender):
     """
 
     name = "knn"
+    threaded_scores = True  # a sparse product of fitted matrices per block
 
     def __init__(self, *, similarity: Literal["bm25", "cosine"] = "bm25", neighbours: int | None = 50,
                  alpha: float = 0.5) -> None:
@@ -171,11 +172,16 @@ def item_similarity(weights: sp.csr_matrix, *, alpha: float = 0.5, neighbours: i
     by_item = weights.T.tocsr()
     # products each item's row of the co-occurrence costs: its customers' history lengths
     cost = by_item @ np.diff(weights.indptr).astype(np.float64)
-    parts = []
+    bounds = []
     start = 0
     while start < n_items:
         total = np.cumsum(cost[start:])
         stop = start + max(1, int(np.searchsorted(total, BLOCK_PRODUCTS, side="right")))
+        bounds.append((start, stop))
+        start = stop
+
+    def block_of(span: tuple[int, int]) -> sp.csr_matrix:
+        start, stop = span
         block = sp.csr_matrix(by_item[start:stop] @ weights)
         rows = np.repeat(np.arange(stop - start), np.diff(block.indptr))
         block.data *= left[start:stop][rows]  # (left x product) x right, as the product with diagonals
@@ -187,8 +193,9 @@ def item_similarity(weights: sp.csr_matrix, *, alpha: float = 0.5, neighbours: i
             keep = top_i >= 0
             r = np.repeat(np.arange(stop - start), keep.sum(axis=1))
             block = sp.csr_matrix((top_v[keep].astype(np.float64), (r, top_i[keep])), shape=(stop - start, n_items))
-        parts.append(block)
-        start = stop
+        return block
+
+    parts = in_threads(block_of, bounds)
     out = sp.vstack(parts, format="csr") if parts else sp.csr_matrix((0, n_items))
     out.sort_indices()
     return out

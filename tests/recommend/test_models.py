@@ -69,6 +69,35 @@ def test_sparse_top_k_over_many_chunks_matches_the_dense_one(monkeypatch):
     assert np.array_equal(scores, expected_scores, equal_nan=True)
 
 
+def test_threads_give_the_same_similarities_and_lists(monkeypatch):
+    """item_similarity's item blocks and ItemKNN's customer blocks computed by threads equal one thread's, bit for
+    bit (many small blocks forced); CUSTLAB_THREADS is checked."""
+    import custlab.recommend.base as base
+    import custlab.recommend.knn as knn
+
+    rng = np.random.default_rng(5)
+    customers, items = rng.integers(0, 600, 6000), rng.integers(0, 300, 6000)
+    tx = pl.DataFrame({"customer_id": customers, "product_id": [f"p{i}" for i in items],
+                       "order_date": [dt.datetime(2024, 1, 1)] * 6000})
+    data = interaction_matrix(tx)
+    monkeypatch.setattr(knn, "BLOCK_PRODUCTS", 2000)
+    monkeypatch.setattr(ItemKNN, "_block_rows", lambda self: 37)
+    results = []
+    for threads in ("1", "3"):
+        monkeypatch.setenv("CUSTLAB_THREADS", threads)
+        model = ItemKNN(neighbours=20).fit(data)
+        results.append((model.similarity_, model.top_k(np.arange(data.shape[0]), 10)))
+    (one, top_one), (three, top_three) = results
+    assert (one != three).nnz == 0 and one.nnz > 0
+    assert np.array_equal(top_one.items, top_three.items) and np.array_equal(top_one.scores, top_three.scores,
+                                                                            equal_nan=True)
+    monkeypatch.setenv("CUSTLAB_THREADS", "many")
+    with pytest.raises(CustlabError, match="CUSTLAB_THREADS must be a whole number"):
+        base.threads()
+    monkeypatch.delenv("CUSTLAB_THREADS")
+    assert 1 <= base.threads() <= 4
+
+
 def _blocks(n_per_group: int = 40, seed: int = 0) -> pl.DataFrame:
     """Two groups of customers with two disjoint tastes; each customer bought 3 of their group's 5 items."""
     rng = np.random.default_rng(seed)
