@@ -72,6 +72,7 @@ class Complements(Recommender):
     """
 
     name = "complements"
+    threaded_scores = True  # a sparse product of fitted matrices per block
 
     def __init__(self, *, within: str | int | dt.timedelta = "90d", min_support: float = 0.002,
                  min_confidence: float = 0.02) -> None:

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from custlab.exceptions import CustlabError
-from custlab.recommend import ALS, ItemKNN, Popularity, RandomItems, implicit_available, interaction_matrix
+from custlab.recommend import ALS, Complements, ItemKNN, Popularity, RandomItems, implicit_available, interaction_matrix
 from custlab.recommend.base import top_k_dense, top_k_sparse
 from custlab.recommend.mf import _cg_sweep, als_numpy
 
@@ -81,7 +81,7 @@ def test_threads_give_the_same_similarities_and_lists(monkeypatch):
                        "order_date": [dt.datetime(2024, 1, 1)] * 6000})
     data = interaction_matrix(tx)
     monkeypatch.setattr(knn, "BLOCK_PRODUCTS", 2000)
-    monkeypatch.setattr(ItemKNN, "_block_rows", lambda self: 37)
+    monkeypatch.setattr(base.Recommender, "_block_rows", lambda self: 37)
     results = []
     for threads in ("1", "3"):
         monkeypatch.setenv("CUSTLAB_THREADS", threads)
@@ -91,6 +91,16 @@ def test_threads_give_the_same_similarities_and_lists(monkeypatch):
     assert (one != three).nnz == 0 and one.nnz > 0
     assert np.array_equal(top_one.items, top_three.items) and np.array_equal(top_one.scores, top_three.scores,
                                                                             equal_nan=True)
+    sequenced = interaction_matrix(tx.with_columns(order_date=pl.datetime(2024, 1, 1) + pl.duration(
+        days=pl.Series(rng.integers(0, 120, 6000)))))
+    lists = []
+    for threads in ("1", "3"):
+        monkeypatch.setenv("CUSTLAB_THREADS", threads)
+        model = Complements(within="60d", min_support=0.005, min_confidence=0.01).fit(sequenced)
+        lists.append(model.top_k(np.arange(sequenced.shape[0]), 5, fill=False))
+    assert model.matrix_.nnz > 0 and (lists[0].items >= 0).any()
+    assert np.array_equal(lists[0].items, lists[1].items)
+    assert np.array_equal(lists[0].scores, lists[1].scores, equal_nan=True)
     monkeypatch.setenv("CUSTLAB_THREADS", "many")
     with pytest.raises(CustlabError, match="CUSTLAB_THREADS must be a whole number"):
         base.threads()
