@@ -89,7 +89,7 @@ def portrait(ctx: Context) -> SectionFigures:
     if column is not None:
         places = geography_counts(ctx.engine, column, as_of=ctx.as_of)
     elif (column := figures_sales.customers_geography(ctx.customers)) is not None:  # the customers table has places
-        people = figures_sales.described(ctx.customers)
+        people = _people(ctx)
         places = attribute_counts(ctx.engine, people, [column], as_of=ctx.as_of, everyone=True)[1][column]
     if places is not None:
         table = figures_sales.with_shares(places)
@@ -117,12 +117,19 @@ def portrait(ctx: Context) -> SectionFigures:
 _CANDIDATE_GROUPS = 1000
 
 
+def _people(ctx: Context) -> pl.DataFrame:
+    """The customers table as the portrait reads it, its ids of the engine's type."""
+    from custlab.report.sources import ids_like_lines
+
+    return ids_like_lines(figures_sales.described(ctx.customers), ctx.engine)
+
+
 def _attributes(ctx: Context, customers: int, *, skip: str | None) -> tuple[list[Any], list[Table]]:
     """The customers table's coverage and attributes, as in memory: the table is joined to the lines on the engine
     and only customers and revenue per value come back."""
     from custlab.engine.report import attribute_counts
 
-    people = figures_sales.described(ctx.customers)
+    people = _people(ctx)
     columns = [c for c in figures_sales.attribute_columns(people, most=_CANDIDATE_GROUPS) if c != skip]
     covered, counts = attribute_counts(ctx.engine, people, columns, as_of=ctx.as_of)
     coverage = Text("report.portrait.coverage", {

@@ -609,11 +609,20 @@ def _customers_beside(path: Path, columns: Mapping[str, str] | None, lines: Any)
     header = frame.collect_schema().names()
     own = {k: v for k, v in (columns or {}).items() if k in header and v in TABLES["customers"].columns} or None
     customers, _ = validate_read(frame.collect(), info, "customers", columns=own)
+    return ids_like_lines(customers, lines)
+
+
+def ids_like_lines(customers: pl.DataFrame, lines: Any) -> pl.DataFrame:
+    """``customers`` with its ``customer_id`` of the type the lines on the engine have, so that they join there:
+    integer ids become text to meet text ids; text ids become integers to meet integer ids (an id that is not a
+    whole number then matches no line)."""
+    import narwhals as nw
+
     kind, mine = nw.from_native(lines).collect_schema()["customer_id"], customers.schema["customer_id"]
     if kind == nw.String and mine != pl.String:
-        customers = customers.with_columns(pl.col("customer_id").cast(pl.String))
-    elif kind.is_integer() and not mine.is_integer():  # text ids that are not whole numbers match no line
-        customers = customers.with_columns(pl.col("customer_id").cast(pl.String).cast(pl.Int64, strict=False))
+        return customers.with_columns(pl.col("customer_id").cast(pl.String))
+    if kind.is_integer() and not mine.is_integer():
+        return customers.with_columns(pl.col("customer_id").cast(pl.String).cast(pl.Int64, strict=False))
     return customers
 
 

@@ -221,8 +221,10 @@ def test_portrait_reads_the_customers_table_as_in_memory(shop, duck, to_spark, s
     assert {str(a.value) for a, _ in tables if a is not None} >= {"age_band", "gender", "city_tier"}
     assert "report.portrait.geography" in keys and expected.values["top_geography"]  # the lines have no place
     assert expected.tables[0].caption.key == "report.portrait.geo_table" and expected.tables[0].frame.height == 7
-    for lines in (duck.from_arrow(shop.transactions.to_arrow()), to_spark(shop.transactions)):
-        got = figures_engine.portrait(Context({"transactions": lines, "customers": customers}, month=spec))
+    text_ids = customers.with_columns(pl.col("customer_id").cast(pl.String))  # joined all the same
+    for lines, side in ((duck.from_arrow(shop.transactions.to_arrow()), customers),
+                        (duck.from_arrow(shop.transactions.to_arrow()), text_ids), (to_spark(shop.transactions), customers)):
+        got = figures_engine.portrait(Context({"transactions": lines, "customers": side}, month=spec))
         got_keys, got_tables = _attribute_page(got)
         assert got.values == expected.values and got_keys == keys and [a for a, _ in got_tables] == [a for a, _ in tables]
         assert got.paragraphs[keys.index("report.portrait.coverage")] == expected.paragraphs[
