@@ -77,6 +77,7 @@ class ALS(Recommender):
     """
 
     name = "als"
+    threaded_scores = True  # a product of the fitted factor matrices per block
 
     def __init__(self, *, factors: int = 64, regularization: float = 0.05, alpha: float = 10.0,
                  iterations: int = 15, backend: Backend = "auto", seed: int = 0) -> None:

@@ -101,6 +101,12 @@ def test_threads_give_the_same_similarities_and_lists(monkeypatch):
     assert model.matrix_.nnz > 0 and (lists[0].items >= 0).any()
     assert np.array_equal(lists[0].items, lists[1].items)
     assert np.array_equal(lists[0].scores, lists[1].scores, equal_nan=True)
+    als = ALS(factors=4, iterations=3, backend="numpy").fit(data)
+    dense = []
+    for threads in ("1", "3"):
+        monkeypatch.setenv("CUSTLAB_THREADS", threads)
+        dense.append(als.top_k(np.arange(data.shape[0]), 10))
+    assert np.array_equal(dense[0].items, dense[1].items) and np.array_equal(dense[0].scores, dense[1].scores)
     monkeypatch.setenv("CUSTLAB_THREADS", "many")
     with pytest.raises(CustlabError, match="CUSTLAB_THREADS must be a whole number"):
         base.threads()
