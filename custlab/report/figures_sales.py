@@ -262,7 +262,7 @@ def described(customers: pl.DataFrame) -> pl.DataFrame:
 
 def attribute_parts(tables: dict[str, pl.DataFrame]) -> tuple[list[Text], list[Table]]:
     """The sentence and table of each attribute, from its :func:`with_shares` table (attributes without a known
-    value are left out)."""
+    value are left out); every value is shown, as an attribute has at most :data:`MOST_GROUPS`."""
     paragraphs, shown = [], []
     for column, table in tables.items():
         known = table.filter(pl.col("group").is_not_null())
@@ -274,7 +274,7 @@ def attribute_parts(tables: dict[str, pl.DataFrame]) -> tuple[list[Text], list[T
             "rev": Pct(top["revenue_share"])}))
         shown.append(Table(Text("report.portrait.attr_table", {"attribute": Label(column)}), table,
                            {"group": "label", "customers": "count", "customer_share": "pct",
-                            "revenue_share": "pct"}, top_n=10))
+                            "revenue_share": "pct"}, top_n=MOST_GROUPS))
     return paragraphs, shown
 
 

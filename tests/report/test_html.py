@@ -252,3 +252,16 @@ def test_rows_left_out_of_a_table_are_said_to_be_in_an_export_only_when_they_are
     assert "exports/rules.csv" in exported
     whole = table_html(Table(Text("report.portrait.geo_table", {}), frame.head(10), formats, top_n=10), language=language)
     assert 'class="more"' not in whole
+
+
+def test_an_attribute_table_shows_every_value():
+    # An attribute has at most 25 values (Ta-Feng's age groups: 11): all are shown, none is "not shown".
+    from custlab.report.figures_sales import MOST_GROUPS, attribute_parts, with_shares
+    from custlab.report.html import table_html
+
+    table = with_shares(pl.DataFrame({"group": [f"g{i:02d}" for i in range(MOST_GROUPS)],
+                                      "customers": list(range(1, MOST_GROUPS + 1)),
+                                      "revenue": [float(i) for i in range(1, MOST_GROUPS + 1)]}))
+    texts, tables = attribute_parts({"age_band": table})
+    page = table_html(tables[0])
+    assert len(texts) == 1 and page.count("<tr>") == MOST_GROUPS + 1 and 'class="more"' not in page
