@@ -268,12 +268,7 @@ def store(frame: nw.LazyFrame) -> nw.LazyFrame:
     name = backend(frame)
     native = nw.to_native(frame)
     if name == "duckdb":
-        import uuid
-
-        table = f"custlab_{uuid.uuid4().hex[:12]}"
-        native.query("_custlab_rows", f"CREATE TEMPORARY TABLE {table} AS SELECT * FROM _custlab_rows")
-        _on_release(lambda: native.query("_custlab_rows", f"DROP TABLE IF EXISTS {table}"))
-        return nw.from_native(native.query("_custlab_rows", f"SELECT * FROM {table}"))
+        return _duckdb_table(native, "_custlab_rows")
     if name.startswith("pyspark") and hasattr(native, "persist"):
         persisted = native.persist()
         _on_release(persisted.unpersist)
@@ -293,16 +288,22 @@ def upload(like: nw.LazyFrame, frame: pl.DataFrame) -> nw.LazyFrame:
     if name == "polars":
         return nw.from_native(frame.lazy())
     if name == "duckdb":
-        import uuid
-
-        table = f"custlab_{uuid.uuid4().hex[:12]}"
-        _custlab_upload = frame.to_arrow()  # noqa: F841 - found by DuckDB's replacement scan of this function's locals
-        native.query("_custlab_rows", f"CREATE TEMPORARY TABLE {table} AS SELECT * FROM _custlab_upload")
-        _on_release(lambda: native.query("_custlab_rows", f"DROP TABLE IF EXISTS {table}"))
-        return nw.from_native(native.query("_custlab_rows", f"SELECT * FROM {table}"))
+        return _duckdb_table(native, "_custlab_upload", upload=frame.to_arrow())
     if name.startswith("pyspark") and hasattr(native, "sparkSession"):
         return nw.from_native(native.sparkSession.createDataFrame(frame.to_pandas()))
     raise EngineError(f"custlab cannot put a table on the {name} backend; run this on polars, DuckDB or PySpark.")
+
+
+def _duckdb_table(native: Any, source: str, upload: Any = None) -> nw.LazyFrame:
+    """A temporary table of the connection of relation ``native`` made from ``source``: ``"_custlab_rows"`` (the
+    relation itself) or ``"_custlab_upload"`` (the Arrow table ``upload``); dropped at the end of a :func:`scratch`."""
+    import uuid
+
+    table = f"custlab_{uuid.uuid4().hex[:12]}"
+    _custlab_upload = upload  # noqa: F841 - found by DuckDB's replacement scan of this function's locals
+    native.query("_custlab_rows", f"CREATE TEMPORARY TABLE {table} AS SELECT * FROM {source}")
+    _on_release(lambda: native.query("_custlab_rows", f"DROP TABLE IF EXISTS {table}"))
+    return nw.from_native(native.query("_custlab_rows", f"SELECT * FROM {table}"))
 
 
 def first_rows(frame: nw.LazyFrame, n: int) -> list[dict[str, Any]]:

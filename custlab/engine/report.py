@@ -159,22 +159,24 @@ def geography_counts(transactions: object, column: str, *, as_of: dt.datetime) -
 
 
 def attribute_counts(transactions: object, people: pl.DataFrame, columns: list[str], *, as_of: dt.datetime,
-                     everyone: bool = False) -> tuple[int, dict[str, pl.DataFrame]]:
-    """Customers and revenue per value of each of ``columns`` of ``people`` (one row per customer, e.g. the
-    customers table), over the customers who ordered before ``as_of``; joined on the engine, never collected per
-    customer. Returns how many of them ``people`` describes, and per column ``group``, ``customers``, ``revenue``
-    (the null group included: customers without a value, and with ``everyone`` those ``people`` lacks)."""
+                     everyone: tuple[str, ...] = ()) -> tuple[int, dict[str, pl.DataFrame]]:
+    """Customers and revenue per value of each of ``columns`` and ``everyone`` (columns of ``people``, one row per
+    customer, e.g. the customers table), over the customers who ordered before ``as_of``: for ``columns`` those
+    ``people`` describes, for ``everyone`` all of them (those ``people`` lacks in the null group). Joined on the
+    engine, never collected per customer. Returns how many of them ``people`` describes, and per column ``group``,
+    ``customers``, ``revenue`` (the null group included)."""
     function = "report.attribute_counts"
     frame = lazy(transactions, function=function)
     with running(function, frame), scratch():
         revenue = frame.filter(nw.col("order_date") < as_of).group_by("customer_id").agg(_revenue=money_sum())
-        table = upload(frame, people.select("customer_id", *columns).with_columns(_described=pl.lit(True)))
-        described = store(revenue.join(table, on="customer_id", how="left" if everyone else "inner"))
-        covered = int(collect(described.select(n=nw.col("_described").count()))["n"][0])
+        table = upload(frame, people.select("customer_id", *columns, *everyone).with_columns(_described=pl.lit(True)))
+        joined = store(revenue.join(table, on="customer_id", how="left"))
+        covered = int(collect(joined.select(n=nw.col("_described").count()))["n"][0])
+        described = joined.filter(~nw.col("_described").is_null())
         tables = {}
-        for column in columns:
-            out = collect(described.group_by(column).agg(customers=nw.len().cast(nw.Int64),
-                                                         revenue=nw.col("_revenue").sum()))
+        for column in (*columns, *everyone):
+            out = collect((described if column in columns else joined).group_by(column).agg(
+                customers=nw.len().cast(nw.Int64), revenue=nw.col("_revenue").sum()))
             tables[column] = out.select(group=pl.col(column).cast(pl.String), customers="customers",
                                         revenue=from_micros(pl.col("revenue")))
     return covered, tables

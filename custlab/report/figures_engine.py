@@ -72,6 +72,7 @@ def portrait(ctx: Context) -> SectionFigures:
     import narwhals as nw
 
     from custlab.engine.report import attribute_counts, geography_counts, span, window_counts
+    from custlab.report.sources import ids_like_lines
 
     lines = nw.from_native(ctx.engine).filter(nw.col("order_date") < ctx.as_of)
     month = lines.filter(nw.col("order_date") >= ctx.start)
@@ -85,22 +86,27 @@ def portrait(ctx: Context) -> SectionFigures:
     tables, values = [], {"customers_to_date": customers}
     names = lines.collect_schema().names()
     column = next((c for c in figures_sales.GEOGRAPHY if c in names), None)
-    places = None
-    if column is not None:
-        places = geography_counts(ctx.engine, column, as_of=ctx.as_of)
-    elif (column := figures_sales.customers_geography(ctx.customers)) is not None:  # the customers table has places
-        people = _people(ctx)
-        places = attribute_counts(ctx.engine, people, [column], as_of=ctx.as_of, everyone=True)[1][column]
+    places = geography_counts(ctx.engine, column, as_of=ctx.as_of) if column is not None else None
+    described = None
+    if ctx.customers is not None:  # one join on the engine: the attributes, and the places when the lines have none
+        people = ids_like_lines(figures_sales.described(ctx.customers), ctx.engine)
+        if column is None and (column := figures_sales.customers_geography(people)) is not None:
+            place = (column,)
+        else:
+            place = ()
+        attributes = [c for c in figures_sales.attribute_columns(people, most=_CANDIDATE_GROUPS) if c != column]
+        described = attribute_counts(ctx.engine, people, attributes, as_of=ctx.as_of, everyone=place)
+        places = described[1].pop(column) if place else places
     if places is not None:
         table = figures_sales.with_shares(places)
         if table.filter(pl.col("group").is_not_null()).height:
             text, shown, values["top_geography"] = figures_sales.geography_part(column, table)
             paragraphs.append(text)
             tables.append(shown)
-    if ctx.customers is None:
+    if described is None:
         paragraphs.append(Text("report.portrait.no_customers", {}))
     else:
-        texts, attribute_tables = _attributes(ctx, customers, skip=column)
+        texts, attribute_tables = _attributes(*described, customers)
         paragraphs += texts
         tables += attribute_tables
     month_span = span(nw.to_native(month))
@@ -117,21 +123,9 @@ def portrait(ctx: Context) -> SectionFigures:
 _CANDIDATE_GROUPS = 1000
 
 
-def _people(ctx: Context) -> pl.DataFrame:
-    """The customers table as the portrait reads it, its ids of the engine's type."""
-    from custlab.report.sources import ids_like_lines
-
-    return ids_like_lines(figures_sales.described(ctx.customers), ctx.engine)
-
-
-def _attributes(ctx: Context, customers: int, *, skip: str | None) -> tuple[list[Any], list[Table]]:
-    """The customers table's coverage and attributes, as in memory: the table is joined to the lines on the engine
-    and only customers and revenue per value come back."""
-    from custlab.engine.report import attribute_counts
-
-    people = _people(ctx)
-    columns = [c for c in figures_sales.attribute_columns(people, most=_CANDIDATE_GROUPS) if c != skip]
-    covered, counts = attribute_counts(ctx.engine, people, columns, as_of=ctx.as_of)
+def _attributes(covered: int, counts: dict[str, pl.DataFrame], customers: int) -> tuple[list[Any], list[Table]]:
+    """The customers table's coverage and attributes from :func:`custlab.engine.report.attribute_counts`, laid out
+    as in memory."""
     coverage = Text("report.portrait.coverage", {
         "covered": Count(covered), "customers": Count(customers), "share": Pct(covered / customers if customers else None)})
     shown = {c: figures_sales.with_shares(t) for c, t in counts.items() if 2 <= t.height <= figures_sales.MOST_GROUPS}

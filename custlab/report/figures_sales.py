@@ -302,15 +302,17 @@ def geography_part(column: str, table: pl.DataFrame) -> tuple[Text, Table, str]:
                         "revenue_share": "pct"}, top_n=10), lead["group"]
 
 
-def _geography(ctx: Context, revenue: pl.DataFrame) -> tuple[str, pl.DataFrame] | None:
+def _geography(ctx: Context, revenue: pl.DataFrame, people: pl.DataFrame | None) -> tuple[str, pl.DataFrame] | None:
+    """Each customer's place (her most frequent one in the lines, else the customers table's ``people``) with her
+    revenue."""
     for column in GEOGRAPHY:
         if column in ctx.history.columns:  # each customer's most frequent value
             where = (ctx.history.filter(pl.col(column).is_not_null()).group_by("customer_id", column).agg(n=pl.len())
                      .sort("n", column, descending=[True, False]).unique("customer_id", keep="first"))
             return column, revenue.join(where.select("customer_id", column), on="customer_id", how="left")
-    column = customers_geography(ctx.customers)
+    column = customers_geography(people)
     if column is not None:  # the lines have no place, the customers table has (Olist's state)
-        return column, revenue.join(described(ctx.customers).select("customer_id", column), on="customer_id", how="left")
+        return column, revenue.join(people.select("customer_id", column), on="customer_id", how="left")
     return None
 
 
@@ -329,16 +331,17 @@ def portrait(ctx: Context) -> SectionFigures:
                                                      "active": Count(ctx.this_month["customer_id"].n_unique()),
                                                      "month": MonthName(ctx.month.month)})]
     tables, chart_list, values = [], [], {"customers_to_date": n}
-    geo = _geography(ctx, revenue)
+    customers = described(ctx.customers) if ctx.customers is not None else None
+    geo = _geography(ctx, revenue, customers)
     if geo is not None:
-        column, people = geo
-        text, table, values["top_geography"] = geography_part(column, _share_table(people, column))
+        column, placed = geo
+        text, table, values["top_geography"] = geography_part(column, _share_table(placed, column))
         paragraphs.append(text)
         tables.append(table)
-    if ctx.customers is None:
+    if customers is None:
         paragraphs.append(Text("report.portrait.no_customers", {}))
     else:
-        people = described(ctx.customers).join(revenue, on="customer_id", how="inner")
+        people = customers.join(revenue, on="customer_id", how="inner")
         paragraphs.append(Text("report.portrait.coverage", {"covered": Count(people.height), "customers": Count(n),
                                                             "share": Pct(people.height / n if n else None)}))
         texts, shown = attribute_parts({column: _share_table(people, column) for column in attribute_columns(people)

@@ -291,8 +291,7 @@ def _read_files(path: Path, columns: Mapping[str, str] | None, options: Mapping[
     """
     from dataclasses import replace
 
-    from custlab.data import TABLES, check_column_mapping, harmonise_ids
-    from custlab.data.io import validate_read
+    from custlab.data import check_column_mapping, harmonise_ids
 
     opened = {name: _scan(file, options, return_info=True) for name, file in _files(path).items()}
     headers = {name: frame.collect_schema().names() for name, (frame, _) in opened.items()}
@@ -305,12 +304,21 @@ def _read_files(path: Path, columns: Mapping[str, str] | None, options: Mapping[
     tables: dict[str, Any] = dict.fromkeys(_TABLES)
     infos: dict[str, Any] = {}
     for name, (frame, info) in opened.items():
-        own = {k: v for k, v in (columns or {}).items() if k in headers[name] and v in TABLES[name].columns} or None
-        tables[name], infos[name] = validate_read(frame.collect(), info, name, columns=own, **dates)
+        tables[name], infos[name] = _validated(name, frame, info, columns, headers[name], dates)
     tables, notes = harmonise_ids(tables)
     if notes:
         infos["transactions"] = replace(infos["transactions"], notes=infos["transactions"].notes + tuple(notes))
     return tables, infos, "online_retail" if retail else ""
+
+
+def _validated(name: str, frame: pl.LazyFrame, info: Any, columns: Mapping[str, str] | None, header: list[str],
+               dates: Mapping[str, Any]) -> tuple[pl.DataFrame, Any]:
+    """Table ``name`` read and validated, renamed by the entries of ``columns`` that name its own columns."""
+    from custlab.data import TABLES
+    from custlab.data.io import validate_read
+
+    own = {k: v for k, v in (columns or {}).items() if k in header and v in TABLES[name].columns} or None
+    return validate_read(frame.collect(), info, name, columns=own, **dates)
 
 
 def read_tables(
@@ -597,18 +605,11 @@ def load_on_engine(data: str | Path, engine: str, *, month: str | None = None, p
 def _customers_beside(path: Path, columns: Mapping[str, str] | None, lines: Any) -> pl.DataFrame | None:
     """The customers table of a folder of tables, read and validated as without ``--engine`` (it has one row per
     customer; the portrait joins it to the lines on the engine), its ids of the lines' type; None without one."""
-    import narwhals as nw
-
-    from custlab.data import TABLES
-    from custlab.data.io import validate_read
-
     file = table_files(path).get("customers") if path.is_dir() else None
     if file is None:
         return None
     frame, info = _scan(file, {}, return_info=True)
-    header = frame.collect_schema().names()
-    own = {k: v for k, v in (columns or {}).items() if k in header and v in TABLES["customers"].columns} or None
-    customers, _ = validate_read(frame.collect(), info, "customers", columns=own)
+    customers, _ = _validated("customers", frame, info, columns, frame.collect_schema().names(), {})
     return ids_like_lines(customers, lines)
 
 
