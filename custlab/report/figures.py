@@ -199,12 +199,24 @@ def _skip(key: str, err: Exception) -> Skipped:
 
 
 def run_sections(ctx: Context, sections: tuple[tuple[str, SectionFn], ...] | None = None) -> None:
-    """Run each section (default :data:`SECTIONS`) in its own guarded step, into ``ctx.parts`` and ``ctx.skipped``."""
+    """Run each section (default :data:`SECTIONS`) in its own guarded step, into ``ctx.parts`` and ``ctx.skipped``.
+
+    When a chart painter runs (:mod:`custlab.report.painter`, in ``custlab report``'s kernel), each section's
+    charts go to it as soon as the section is done, in the report's language.
+    """
+    from custlab.report import painter
+
     for key, build in SECTIONS if sections is None else sections:
         try:
             ctx.parts[key] = build(ctx)
         except Exception as err:  # noqa: BLE001 - one failing analysis must not stop the report
             ctx.skipped.append(_skip(key, err))
+            continue
+        if painter.active():
+            from custlab.report.html import paint_later
+
+            for chart in ctx.parts[key].charts:
+                paint_later(chart, language=ctx.language)
 
 
 def compute_month(

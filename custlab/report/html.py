@@ -27,6 +27,7 @@ import math
 import re
 import weakref
 from collections.abc import Mapping
+from concurrent.futures import Future
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -158,15 +159,38 @@ def chart_png(chart: Chart, *, language: str = "en", width: float = 10.0) -> str
     """Draw ``chart`` in ``language`` (without pyplot, in a local rc context) and return PNG bytes, base64.
 
     The result is cached per chart and language for as long as the chart lives.
+    In a ``custlab report`` kernel the chart was usually drawn already, by the
+    helper of :mod:`custlab.report.painter`, while the report went on computing;
+    when the helper could not draw it, it is drawn here.
     """
     cached = _PNG_CACHE.setdefault(chart, {})
     key = (language, width)
+    value = cached.get(key)
+    if isinstance(value, Future):
+        try:
+            value = value.result()
+        except Exception:  # noqa: BLE001 - the helper could not draw it: draw it here
+            value = None
+    if value is None:
+        value = draw_png(chart, language, width)
+    cached[key] = value
+    return value
+
+
+def paint_later(chart: Chart, *, language: str, width: float = 10.0) -> None:
+    """Have the chart painter (when one runs) draw ``chart`` now, for :func:`chart_png` to take later."""
+    from custlab.report import painter
+
+    cached = _PNG_CACHE.setdefault(chart, {})
+    key = (language, width)
     if key not in cached:
-        cached[key] = _draw_png(chart, language, width)
-    return cached[key]
+        future = painter.submit(chart, language, width)
+        if future is not None:
+            cached[key] = future
 
 
-def _draw_png(chart: Chart, language: str, width: float) -> str:
+def draw_png(chart: Chart, language: str, width: float) -> str:
+    """``chart`` drawn in ``language`` at ``width`` inches (without pyplot, in a local rc context): PNG, base64."""
     import matplotlib as mpl
 
     with mpl.rc_context(_chart_rc(language)):
