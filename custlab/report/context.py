@@ -151,7 +151,19 @@ class Context:
 
     # -- shared results ------------------------------------------------------------------------------------
     def cached(self, name: str, build: Callable[[], T]) -> T:
-        """``build()`` once per report; an error is cached and raised again on every later call."""
+        """``build()`` once per report; an error is cached and raised again on every later call.
+
+        When ``name`` was handed to the helper process (:meth:`hand_over`), its
+        result is taken from there; if the helper did not do it, ``build()`` runs here.
+        """
+        if name in self._cache and self._cache[name][0] == "helper":
+            from custlab.report import helper
+
+            result = helper.outcome(self._cache[name][1])
+            if result is helper.NOT_DONE:
+                del self._cache[name]
+            else:
+                self._cache[name] = ("ok", result)
         if name not in self._cache:
             try:
                 self._cache[name] = ("ok", build())
@@ -161,6 +173,25 @@ class Context:
         if state == "error":
             raise value
         return value
+
+    def cached_call(self, name: str, call: tuple[Callable[..., T], tuple, dict[str, Any]]) -> T:
+        """``function(*args, **kwargs)`` of ``call`` once per report, as :meth:`cached`."""
+        function, args, kwargs = call
+        return self.cached(name, lambda: function(*args, **kwargs))
+
+    def hand_over(self, name: str, call: tuple[Callable[..., Any], tuple, dict[str, Any]]) -> None:
+        """Start ``call`` in the report's helper process (when one runs), for :meth:`cached_call` to pick up.
+
+        ``function`` must be importable (module-level) and its arguments
+        picklable; the helper runs exactly the call this process would.
+        """
+        from custlab.report import helper
+
+        if name not in self._cache:
+            function, args, kwargs = call
+            future = helper.call_later(function, *args, **kwargs)
+            if future is not None:
+                self._cache[name] = ("helper", future)
 
     def value(self, section: str, key: str, default: Any = None) -> Any:
         """A number another section computed (None when that section did not run)."""

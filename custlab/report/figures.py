@@ -61,6 +61,13 @@ SECTIONS: tuple[tuple[str, SectionFn], ...] = (
     ("methods", figures_actions.methods),
 )
 
+#: The analyses the report's helper process starts on while the kernel computes the sections before theirs:
+#: (section, cache name, the call's builder). Each is slow, needs no other section, and has small results.
+HAND_OVER: tuple[tuple[str, str, Callable[[Context], tuple[Any, tuple, dict[str, Any]]]], ...] = (
+    ("outlook", "demand_outlook", figures_outlook.outlook_call),
+    ("voice", "voice", figures_voice.voice_call),
+)
+
 #: How many findings the first screen shows.
 TOP_FINDINGS = 5
 
@@ -201,22 +208,32 @@ def _skip(key: str, err: Exception) -> Skipped:
 def run_sections(ctx: Context, sections: tuple[tuple[str, SectionFn], ...] | None = None) -> None:
     """Run each section (default :data:`SECTIONS`) in its own guarded step, into ``ctx.parts`` and ``ctx.skipped``.
 
-    When a chart painter runs (:mod:`custlab.report.painter`, in ``custlab report``'s kernel), each section's
-    charts go to it as soon as the section is done, in the report's language.
+    When the report's helper process runs (:mod:`custlab.report.helper`, in ``custlab report``'s kernel), the
+    analyses of :data:`HAND_OVER` whose section is to run go to it first, and each section's charts go to it as
+    soon as the section is done, in the report's language.
     """
-    from custlab.report import painter
+    from custlab.report import helper
 
-    for key, build in SECTIONS if sections is None else sections:
+    sections = SECTIONS if sections is None else sections
+    if helper.active() and ctx.engine is None:
+        keys = {key for key, _ in sections}
+        for key, name, call in HAND_OVER:
+            if key in keys:
+                try:
+                    ctx.hand_over(name, call(ctx))
+                except Exception:  # noqa: BLE001 - absent or failing: the section itself says why
+                    pass
+    for key, build in sections:
         try:
             ctx.parts[key] = build(ctx)
         except Exception as err:  # noqa: BLE001 - one failing analysis must not stop the report
             ctx.skipped.append(_skip(key, err))
             continue
-        if painter.active():
-            from custlab.report.html import paint_later
+        if helper.active():
+            from custlab.report.html import draw_later
 
             for chart in ctx.parts[key].charts:
-                paint_later(chart, language=ctx.language)
+                draw_later(chart, language=ctx.language)
 
 
 def compute_month(

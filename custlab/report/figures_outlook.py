@@ -34,6 +34,11 @@ MIN_MONTHS = 12
 
 def outlook_figures(ctx: Context) -> Any:
     """:func:`custlab.forecast.demand_outlook` at the report's ``as_of`` (cached per report)."""
+    return ctx.cached_call("demand_outlook", outlook_call(ctx))
+
+
+def outlook_call(ctx: Context) -> tuple[Any, tuple, dict[str, Any]]:
+    """The demand outlook's call ``(function, args, kwargs)``, or :class:`Absent` when the history cannot give one."""
     from custlab.forecast import demand_outlook
 
     columns = ctx.history.columns
@@ -43,8 +48,8 @@ def outlook_figures(ctx: Context) -> Any:
     if months < MIN_MONTHS:
         raise Absent(Text("report.absent.outlook_short", {"months": Count(months), "need": Count(MIN_MONTHS)}),
                      Text("report.absent.outlook_short_fix", {}))
-    return ctx.cached("demand_outlook", lambda: demand_outlook(ctx.history, as_of=ctx.as_of, top_n=TOP_GROUPS,
-                                                               horizon=HORIZON, n_jobs=1, language=ctx.language))
+    return demand_outlook, (ctx.history,), {"as_of": ctx.as_of, "top_n": TOP_GROUPS, "horizon": HORIZON, "n_jobs": 1,
+                                             "language": ctx.language}
 
 
 def outlook(ctx: Context) -> SectionFigures:

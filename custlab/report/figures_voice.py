@@ -37,15 +37,20 @@ _METRICS = {"reviews": ("count", 0), "csat": ("pct", 0), "mean_rating": ("num", 
 
 def voice_figures(ctx: Context) -> Any:
     """:func:`custlab.reviews.voice_of_customer` at the report's ``as_of`` (cached per report)."""
+    return ctx.cached_call("voice", voice_call(ctx))
+
+
+def voice_call(ctx: Context) -> tuple[Any, tuple, dict[str, Any]]:
+    """The voice of the customer's call ``(function, args, kwargs)``, or :class:`Absent` without reviews."""
     from custlab.reviews import voice_of_customer
 
     if ctx.reviews is None:
         raise Absent(Text("report.absent.reviews", {}), Text("report.absent.reviews_fix", {}))
     if in_history(ctx.reviews, "review_date", ctx).height == 0:
         raise Absent(Text("report.absent.reviews_period", {}), Text("report.absent.reviews_fix", {}))
-    return ctx.cached("voice", lambda: voice_of_customer(
-        ctx.reviews, transactions=ctx.history, orders=ctx.orders, customers=ctx.customers, surveys=ctx.surveys,
-        as_of=ctx.as_of, language="auto"))
+    return voice_of_customer, (ctx.reviews,), {"transactions": ctx.history, "orders": ctx.orders,
+                                               "customers": ctx.customers, "surveys": ctx.surveys, "as_of": ctx.as_of,
+                                               "language": "auto"}
 
 
 def _shown(metric: str, value: float | None, language: str) -> str:

@@ -160,31 +160,30 @@ def chart_png(chart: Chart, *, language: str = "en", width: float = 10.0) -> str
 
     The result is cached per chart and language for as long as the chart lives.
     In a ``custlab report`` kernel the chart was usually drawn already, by the
-    helper of :mod:`custlab.report.painter`, while the report went on computing;
-    when the helper could not draw it, it is drawn here.
+    helper process of :mod:`custlab.report.helper`, while the report went on
+    computing; whatever the helper has not drawn is drawn here.
     """
+    from custlab.report import helper
+
     cached = _PNG_CACHE.setdefault(chart, {})
     key = (language, width)
     value = cached.get(key)
     if isinstance(value, Future):
-        try:
-            value = value.result()
-        except Exception:  # noqa: BLE001 - the helper could not draw it: draw it here
-            value = None
-    if value is None:
+        value = helper.outcome(value)
+    if not isinstance(value, str):
         value = draw_png(chart, language, width)
     cached[key] = value
     return value
 
 
-def paint_later(chart: Chart, *, language: str, width: float = 10.0) -> None:
-    """Have the chart painter (when one runs) draw ``chart`` now, for :func:`chart_png` to take later."""
-    from custlab.report import painter
+def draw_later(chart: Chart, *, language: str, width: float = 10.0) -> None:
+    """Have the report's helper process (when one runs) draw ``chart`` now, for :func:`chart_png` to take later."""
+    from custlab.report import helper
 
     cached = _PNG_CACHE.setdefault(chart, {})
     key = (language, width)
     if key not in cached:
-        future = painter.submit(chart, language, width)
+        future = helper.draw_later(chart, language, width)
         if future is not None:
             cached[key] = future
 

@@ -50,8 +50,8 @@ REPORT_HEAVY_MODULES = ("scipy.optimize", "lifelines", "lifetimes", "custlab.clv
 #: Run in the report kernel as soon as it starts, while the command checks the data (not part of the notebook):
 #: the imports the notebook needs, and matplotlib's font lookup. A thread importing them beside the first cells
 #: was tried and measured no faster on two busy cores (the imports and the data loading share the GIL). First of all
-#: the chart painter starts: a helper process that draws each section's charts while the next ones compute.
-REPORT_WARM_UP = ("import custlab.report.painter\ncustlab.report.painter.start()\nimport custlab.report.figures, custlab.report.html, custlab.report.sources, custlab._plotting, "
+#: the helper process starts, which takes analyses and charts off the kernel (:mod:`custlab.report.helper`).
+REPORT_WARM_UP = ("import custlab.report.helper\ncustlab.report.helper.start()\nimport custlab.report.figures, custlab.report.html, custlab.report.sources, custlab._plotting, "
                   + ", ".join(REPORT_HEAVY_MODULES) + "\ncustlab._plotting.find_cjk_font()")
 
 

@@ -1,0 +1,365 @@
+"""The report's second core: a helper process that runs analyses and draws charts beside the kernel.
+
+A report computes its sections one after another on one core, then draws
+their charts, also one after another. In a kernel started by ``custlab
+report``, :func:`start` launches one helper process (the machines this runs on
+have two cores or more), and two kinds of work are handed to it:
+
+- the heaviest analyses that need no other section (the demand outlook, the
+  voice of the customer), sent when the computing starts
+  (:func:`custlab.report.figures.compute_month`) and picked up by their
+  section through :meth:`custlab.report.context.Context.cached`;
+- each section's charts, sent as soon as the section is done
+  (:func:`custlab.report.figures.run_sections`) and picked up by
+  :func:`custlab.report.html.chart_png`.
+
+The helper asks for work whenever it is idle; what it has not started yet the
+kernel takes back and does itself when it needs it (:func:`outcome`), so
+neither side waits for work the other could do. The helper runs the very
+functions the kernel would, on pickled copies of their inputs, so the report
+is byte for byte the one computed in the kernel alone (tested). Anything the
+helper cannot do (an input that does not pickle, a failure, a helper that
+stopped) is done in the kernel as before; an analysis' error is raised by the
+kernel's own run of it, so it reads the same.
+
+Outside such a kernel (JupyterLab, papermill, a script) :func:`active` is
+false and nothing changes. The helper runs at a lower priority (the kernel's
+own threads go first) and ends when the kernel does, even a killed one: it
+stops at the end of its input pipe.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import pickle
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Helper", "active", "call_later", "draw_later", "outcome", "start", "stop"]
+
+#: Set in the helper's environment; a helper never starts a helper of its own.
+WORKER_ENV = "CUSTLAB_HELPER_WORKER"
+#: The helper's niceness: it works with the CPU time the kernel leaves free.
+NICENESS = 10
+#: What the helper imports before its first job, while the kernel imports and the command checks the data: the
+#: drawing code, what the sections' results need to be unpickled (a Kaplan-Meier fit is a lifelines object) and the
+#: analyses it is handed.
+WARM_UP = ("matplotlib.backends.backend_agg", "custlab.report.html", "custlab.report.figures", "lifelines",
+           "custlab.churn", "custlab.cohorts", "custlab.forecast", "statsforecast.models", "custlab.reviews",
+           "sklearn.linear_model")
+
+
+@dataclass
+class _Job:
+    kind: str  # "draw" or "call"
+    work: tuple
+    future: Future = field(default_factory=Future)
+
+
+class Helper:
+    """One helper process; jobs go to it one at a time, in the order submitted, whenever it asks for one.
+
+    A thread of the kernel receives its answers (so the helper never waits
+    for the kernel to read) and hands it the next job. Use :func:`start`
+    rather than this class.
+    """
+
+    def __init__(self) -> None:
+        from multiprocessing.connection import Connection
+
+        child_reads, kernel_writes = os.pipe()
+        kernel_reads, child_writes = os.pipe()
+        env = {**os.environ, WORKER_ENV: "1", "MPLBACKEND": "agg"}
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "custlab.report.helper", str(child_reads), str(child_writes)],
+                pass_fds=(child_reads, child_writes), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                close_fds=True,
+            )
+        finally:
+            os.close(child_reads)  # the helper's ends: with these closed here, it sees EOF when the kernel dies
+            os.close(child_writes)
+        self._send = Connection(kernel_writes, readable=False)
+        self._receive = Connection(kernel_reads, writable=False)
+        self._lock = threading.Lock()
+        self._queued: collections.OrderedDict[int, _Job] = collections.OrderedDict()
+        self._running: dict[int, _Job] = {}
+        self._next = 0
+        self._idle = False  # the helper asked for work and got none yet
+        #: Jobs the helper did, per kind ("draw", "call").
+        self.done: collections.Counter[str] = collections.Counter()
+        self.closed = False
+        threading.Thread(target=self._receiver, name="custlab-helper", daemon=True).start()
+
+    # -- the kernel's side -----------------------------------------------------------------------------------
+    @property
+    def idle(self) -> bool:
+        """Whether the helper waits for work (a job submitted now starts at once)."""
+        return self._idle
+
+    def submit(self, kind: str, *work: Any) -> Future:
+        """Queue a job: ``("draw", chart, language, width)`` or ``("call", function, args, kwargs)``."""
+        job = _Job(kind, work)
+        with self._lock:
+            if self.closed:
+                job.future.set_exception(RuntimeError("the helper is stopped"))
+                return job.future
+            ident, self._next = self._next, self._next + 1
+            self._queued[ident] = job
+            job.future.ident = ident  # type: ignore[attr-defined]
+            if self._idle:
+                self._dispatch()
+        return job.future
+
+    def take_back(self, future: Future) -> bool:
+        """Whether the job of ``future`` was still waiting for the helper: then it is the caller's to do."""
+        with self._lock:
+            job = self._queued.pop(getattr(future, "ident", -1), None)
+        if job is None:
+            return False
+        job.future.cancel()
+        return True
+
+    def steal(self) -> _Job | None:
+        """The job queued last, now the caller's to do (its future is marked running); None when none waits."""
+        with self._lock:
+            if not self._queued:
+                return None
+            _, job = self._queued.popitem(last=True)
+        return job if job.future.set_running_or_notify_cancel() else None
+
+    def _dispatch(self) -> None:
+        """Send the next job that pickles (called with the lock held, when the helper is idle)."""
+        while self._queued:
+            ident, job = self._queued.popitem(last=False)
+            try:
+                payload = pickle.dumps(job.work, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as err:  # noqa: BLE001 - an input that does not pickle: the kernel does this job
+                job.future.set_exception(RuntimeError(f"cannot be pickled: {type(err).__name__}: {err}"))
+                continue
+            try:
+                self._send.send((ident, job.kind, payload))
+            except OSError:
+                job.future.set_exception(RuntimeError("the helper stopped"))
+                return
+            job.future.set_running_or_notify_cancel()
+            self._running[ident] = job
+            self._idle = False
+            return
+        self._idle = True
+
+    def _receiver(self) -> None:
+        while True:
+            try:
+                message = self._receive.recv()
+            except (EOFError, OSError):
+                self._fail_all("the helper stopped")
+                return
+            except Exception as err:  # noqa: BLE001 - an answer that cannot be unpickled here
+                message = None
+                failure = f"its answer cannot be unpickled: {type(err).__name__}: {err}"
+            if message is None:  # the job it belongs to cannot be told: every running one is done here
+                self._fail_running(failure)
+            elif message[0] == "ready":
+                with self._lock:
+                    if not self.closed:
+                        self._dispatch()
+            else:
+                _, ident, ok, value = message
+                with self._lock:
+                    job = self._running.pop(ident, None)
+                if job is not None and ok:
+                    self.done[job.kind] += 1
+                    job.future.set_result(value)
+                elif job is not None:
+                    job.future.set_exception(RuntimeError(value))
+
+    def _fail_running(self, reason: str) -> None:
+        with self._lock:
+            running, self._running = self._running, {}
+        for job in running.values():
+            job.future.set_exception(RuntimeError(reason))
+
+    def _fail_all(self, reason: str) -> None:
+        with self._lock:
+            self.closed = True
+            jobs = [*self._queued.values(), *self._running.values()]
+            self._queued.clear()
+            self._running.clear()
+        for job in jobs:
+            if not job.future.done():
+                if job.future.running() or job.future.set_running_or_notify_cancel():
+                    job.future.set_exception(RuntimeError(reason))
+
+    def close(self) -> None:
+        """Stop the helper; what it has not done yet is done where it is needed."""
+        with self._lock:
+            self.closed = True
+        for connection in (self._send, self._receive):
+            try:
+                connection.close()
+            except OSError:
+                pass
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._fail_all("the helper was stopped")
+
+
+_HELPER: Helper | None = None
+
+
+def start() -> Helper | None:
+    """Start the helper once per process (never inside a helper); None when it cannot start."""
+    global _HELPER
+    if _HELPER is None and os.environ.get(WORKER_ENV) != "1":
+        try:
+            _HELPER = Helper()
+        except OSError:  # no process can be started here: the kernel does everything itself
+            _HELPER = None
+    return _HELPER
+
+
+def active() -> bool:
+    """Whether a helper takes work (only after :func:`start`)."""
+    return _HELPER is not None and not _HELPER.closed
+
+
+def stop() -> None:
+    """Stop the helper, if one runs."""
+    global _HELPER
+    helper, _HELPER = _HELPER, None
+    if helper is not None:
+        helper.close()
+
+
+def draw_later(chart: Any, language: str, width: float) -> Future | None:
+    """Have the helper draw ``chart`` (:func:`custlab.report.html.draw_png`); None when there is no helper."""
+    return _HELPER.submit("draw", chart, language, width) if active() else None
+
+
+def call_later(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future | None:
+    """Have the helper run ``function(*args, **kwargs)`` (a module-level function); None when there is no helper."""
+    return _HELPER.submit("call", function, args, kwargs) if active() else None
+
+
+#: :func:`outcome`'s answer when the helper did not do the job.
+NOT_DONE: Any = object()
+
+
+def outcome(future: Future) -> Any:
+    """The helper's result, or :data:`NOT_DONE` when the caller must do the job itself.
+
+    A job the helper has not started is taken back at once; one it is doing
+    is waited for. A job that failed there is :data:`NOT_DONE` too: run again
+    here, it fails (or not) the way it would without a helper.
+    """
+    helper = _HELPER
+    if helper is not None:
+        if helper.take_back(future):
+            return NOT_DONE
+        while not future.done():  # under way there: rather than wait, do the work queued last here
+            job = helper.steal()
+            if job is None:
+                break
+            _do_here(job)
+    if future.cancelled():
+        return NOT_DONE
+    try:
+        return future.result()
+    except Exception:  # noqa: BLE001 - done here instead
+        return NOT_DONE
+
+
+def _do_here(job: _Job) -> None:
+    """Do a job taken from the helper's queue in this process, into its future."""
+    try:
+        if job.kind == "draw":
+            from custlab.report.html import draw_png
+
+            value = draw_png(*job.work)
+        else:
+            function, args, kwargs = job.work
+            value = function(*args, **kwargs)
+    except Exception as err:  # noqa: BLE001 - kept in the future: whoever needs it does it again and sees it
+        job.future.set_exception(err)
+    else:
+        job.future.set_result(value)
+
+
+def _serve(requests: Any, replies: Any) -> None:
+    """The helper's loop: ask for a job, do it, answer ``("done", ident, ok, result or error)``; stop at EOF.
+
+    A job's work is pickled apart from its number, so a job whose inputs cannot
+    be unpickled here still gets its answer (an error: the kernel does it).
+    """
+    import importlib
+
+    try:
+        os.nice(NICENESS)
+    except OSError:
+        pass
+    for module in WARM_UP:
+        try:
+            importlib.import_module(module)
+        except ImportError:  # an optional part missing: its jobs fail here and are done in the kernel
+            pass
+    from custlab._plotting import find_cjk_font
+    from custlab.report.html import draw_png
+
+    find_cjk_font()
+    _warm_drawing(draw_png)
+    while True:
+        try:
+            replies.send(("ready",))
+            ident, kind, payload = requests.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            work = pickle.loads(payload)
+            if kind == "draw":
+                chart, language, width = work
+                answer = ("done", ident, True, draw_png(chart, language, width))
+            else:
+                function, args, kwargs = work
+                answer = ("done", ident, True, function(*args, **kwargs))
+        except Exception as err:  # noqa: BLE001 - the kernel does this job itself
+            answer = ("done", ident, False, f"{type(err).__name__}: {err}")
+        try:
+            data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as err:  # noqa: BLE001 - a result that does not pickle: the kernel does this job
+            data = pickle.dumps(("done", ident, False, f"its result cannot be pickled: {type(err).__name__}: {err}"))
+        try:
+            replies.send_bytes(data)
+        except OSError:
+            return
+
+
+def _warm_drawing(draw_png: Callable[..., str]) -> None:
+    """Draw a small chart with text in both languages once, so the first real chart finds the fonts loaded."""
+    from functools import partial
+
+    from custlab._types import LANGUAGES
+    from custlab.report.charts import bar_chart
+    from custlab.report.parts import Chart
+    from custlab.report.text import Text
+
+    chart = Chart("warm", Text("report.section.trend", {}), partial(bar_chart, ["a 甲", "b 乙"], [1.0, 2.0]), 2.0)
+    for language in LANGUAGES:
+        try:
+            draw_png(chart, language, 4.0)
+        except Exception:  # noqa: BLE001 - only a warm-up
+            pass
+
+
+if __name__ == "__main__":  # the helper: python -m custlab.report.helper <read fd> <write fd>
+    from multiprocessing.connection import Connection
+
+    _serve(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False))
