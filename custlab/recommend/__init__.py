@@ -32,13 +32,15 @@ from custlab.recommend.knn import ItemKNN, bm25_weight, item_similarity
 from custlab.recommend.matrix import EVENT_WEIGHTS, Interactions, interaction_matrix
 from custlab.recommend.metrics import HEAD_SHARE, METRICS
 from custlab.recommend.mf import ALS, implicit_available
-from custlab.recommend.nba import NBA_COLUMNS, RESPONSE_RATES, NextBestActions, next_best_action, plot_next_best_actions
+from custlab.recommend.nba import (
+    NBA_COLUMNS, RESPONSE_RATES, NextBestActions, nba_recommendations, next_best_action, plot_next_best_actions,
+)
 from custlab.recommend.replenish import replenishable_items, replenishment_due
 
 __all__ = [
     "ALS", "BuyAgain", "CANDIDATES", "DEFAULT_MODELS", "EVENT_WEIGHTS", "HEAD_SHARE", "METRICS", "MODELS", "RECOMMEND_COLUMNS",
     "NBA_COLUMNS", "RESPONSE_RATES", "Complements", "CrossSell", "DefaultRecommender", "Evaluation", "Interactions", "ItemKNN", "Popularity",
     "REPEAT_CANDIDATES", "RandomItems", "RecommendWarning", "Recommender", "TopK", "bm25_weight", "evaluate", "implicit_available",
-    "interaction_matrix", "item_similarity", "make_model", "next_best_action", "NextBestActions", "plot_evaluation", "plot_next_best_actions", "recommend", "replenishable_items",
+    "interaction_matrix", "item_similarity", "make_model", "nba_recommendations", "next_best_action", "NextBestActions", "plot_evaluation", "plot_next_best_actions", "recommend", "replenishable_items",
     "replenishment_due",
 ]

@@ -41,7 +41,8 @@ from custlab._types import DateLike, Frame, Language
 from custlab.data.schema import check_frame, require_columns
 from custlab.exceptions import CustlabError
 
-__all__ = ["NBA_COLUMNS", "RESPONSE_RATES", "NextBestActions", "next_best_action", "plot_next_best_actions"]
+__all__ = ["NBA_COLUMNS", "RESPONSE_RATES", "NextBestActions", "nba_recommendations", "next_best_action",
+           "plot_next_best_actions"]
 
 #: Assumed response rate per action id; actions not named use ``"other"``.
 RESPONSE_RATES: dict[str, float] = {
@@ -179,6 +180,47 @@ def _price_matched(history: pl.DataFrame, recs: pl.DataFrame) -> pl.DataFrame:
             .select("customer_id", gift_id="product_id", gift_name="product_name"))
 
 
+def _history(transactions: Frame, as_of: DateLike | None, language: str) -> tuple[pl.DataFrame, dt.datetime]:
+    """The checked order lines before ``as_of`` and ``as_of`` itself (default: the midnight after the last order)."""
+    check_language(language)
+    check_frame(transactions, argument="transactions")
+    require_columns(transactions, ["customer_id", "order_id", "order_date", "amount", "product_id"],
+                    table="transactions", purpose="for the next best action")
+    history = transactions.lazy().drop_nulls(["customer_id", "order_date"]).collect()
+    end = as_datetime(as_of, "as_of") or as_of_after(history["order_date"].max())
+    return history.filter(pl.col("order_date") < end), end
+
+
+def nba_recommendations(
+    transactions: Frame,
+    *,
+    as_of: DateLike | None = None,
+    model: str = "default",
+    language: Language = "en",
+    customers: pl.Series | None = None,
+) -> pl.DataFrame:
+    """The product lists :func:`next_best_action` picks its products from when it is given none.
+
+    :func:`custlab.recommend.recommend` with ``model``, five products per
+    customer of the history before ``as_of`` (or per id of ``customers``), no
+    repeat-purchase reminders (the action has its own). Computed on its own,
+    e.g. beside other work, and passed as ``recommendations=``, it gives the
+    same actions as leaving it to :func:`next_best_action`.
+
+    Returns
+    -------
+    polars DataFrame
+        ``customer_id, rank, product_id, product_name, score, reason``.
+    """
+    from custlab import segments as sg
+    from custlab.recommend.api import recommend
+
+    history, end = _history(transactions, as_of, language)
+    if customers is None:
+        customers = sg.rfm_table(history, as_of=end)["customer_id"]  # the customers next_best_action ranks
+    return recommend(history, k=5, model=model, customers=customers, as_of=end, replenish=False, language=language)
+
+
 def next_best_action(
     transactions: Frame,
     *,
@@ -212,7 +254,7 @@ def next_best_action(
         ``customer_id``, ``p_churn`` (e.g. :func:`custlab.churn.early_warning` ``.to_frame()``); default
         ``1 - p_alive``.
     recommendations : polars DataFrame, optional
-        Output of :func:`custlab.recommend.recommend` (default: computed with ``model``, k = 5, no reminders).
+        Output of :func:`custlab.recommend.recommend` (default: :func:`nba_recommendations` with ``model``).
     response_rates : mapping or float, optional
         Assumed response rate by action id (keys of :data:`RESPONSE_RATES` and the playbook's action ids;
         ``"other"`` for the rest), or one rate for every action.
@@ -231,19 +273,12 @@ def next_best_action(
     NextBestActions
     """
     from custlab import segments as sg
-    from custlab.recommend.api import recommend
     from custlab.recommend.replenish import replenishment_due
 
-    check_language(language)
-    check_frame(transactions, argument="transactions")
-    require_columns(transactions, ["customer_id", "order_id", "order_date", "amount", "product_id"],
-                    table="transactions", purpose="for the next best action")
     if not 0 <= risk_threshold <= 1:
         raise CustlabError(f"risk_threshold must be between 0 and 1, got {risk_threshold!r}.")
     rates = _rates(response_rates)
-    history = transactions.lazy().drop_nulls(["customer_id", "order_date"]).collect()
-    end = as_datetime(as_of, "as_of") or as_of_after(history["order_date"].max())
-    history = history.filter(pl.col("order_date") < end)
+    history, end = _history(transactions, as_of, language)
     notes: list[str] = []
     rfm = sg.rfm_table(history, as_of=end)
     tiers = sg.rfm_segments(sg.rfm_scores(rfm), rules=sg.value_tier_rules(dormant_days=dormant_days),
@@ -261,8 +296,8 @@ def next_best_action(
         people = people.join(risk.lazy().select("customer_id", "p_churn").collect(), on="customer_id",
                              how="left").with_columns(pl.col("p_churn").fill_null(0.0))
     if recommendations is None:
-        recommendations = recommend(history, k=5, model=model, customers=people["customer_id"], as_of=end,
-                                    replenish=False, language=language)
+        recommendations = nba_recommendations(history, as_of=end, model=model, language=language,
+                                              customers=people["customer_id"])
     best = recommendations.filter(pl.col("rank") == 1).select("customer_id", "product_id", "product_name",
                                                                _rec_reason="reason")
     people = people.join(best, on="customer_id", how="left")

@@ -62,8 +62,10 @@ SECTIONS: tuple[tuple[str, SectionFn], ...] = (
 )
 
 #: The analyses the report's helper process starts on while the kernel computes the sections before theirs:
-#: (section, cache name, the call's builder). Each is slow, needs no other section, and has small results.
+#: (section, cache name, the call's builder), the longest first. Each is slow, needs no other section, and has
+#: small results. What the helper has not started when its section comes is done by the kernel.
 HAND_OVER: tuple[tuple[str, str, Callable[[Context], tuple[Any, tuple, dict[str, Any]]]], ...] = (
+    ("nba", "nba_recommendations", figures_nba.recommendations_call),
     ("outlook", "demand_outlook", figures_outlook.outlook_call),
     ("voice", "voice", figures_voice.voice_call),
 )

@@ -24,7 +24,7 @@ from custlab.report.figures_clv import customer_values
 from custlab.report.parts import Absent, SectionFigures, Table
 from custlab.report.text import Count, Data, Label, Money, Text
 
-__all__ = ["NBA_EXPORT", "nba", "nba_export", "nba_figures"]
+__all__ = ["NBA_EXPORT", "nba", "nba_export", "nba_figures", "recommendations_call"]
 
 #: The export's relative path.
 NBA_EXPORT = "next_best_action.csv"
@@ -51,13 +51,26 @@ def nba_inputs(ctx: Context) -> dict[str, Any]:
             "language": ctx.language}
 
 
+def recommendations_call(ctx: Context) -> tuple[Any, tuple, dict[str, Any]]:
+    """The call of :func:`custlab.recommend.nba_recommendations`, the product lists of the next best action.
+
+    They need no other section, so ``custlab report``'s helper process
+    computes them while the kernel computes the sections before this one.
+    """
+    from custlab.recommend import nba_recommendations
+
+    if "product_id" not in ctx.history.columns:
+        raise Absent(Text("report.absent.products", {}), Text("report.absent.products_fix", {}))
+    return nba_recommendations, (ctx.history,), {"as_of": ctx.as_of, "language": ctx.language}
+
+
 def nba_figures(ctx: Context) -> Any:
     """:func:`custlab.recommend.next_best_action` with the report's inputs (cached per report)."""
     from custlab.recommend import next_best_action
 
-    if "product_id" not in ctx.history.columns:
-        raise Absent(Text("report.absent.products", {}), Text("report.absent.products_fix", {}))
-    return ctx.cached("next_best_action", lambda: next_best_action(ctx.history, **nba_inputs(ctx)))
+    lists = ctx.cached_call("nba_recommendations", recommendations_call(ctx))
+    return ctx.cached("next_best_action", lambda: next_best_action(ctx.history, recommendations=lists,
+                                                                   **nba_inputs(ctx)))
 
 
 def nba_export(frame: pl.DataFrame) -> pl.DataFrame:

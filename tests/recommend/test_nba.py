@@ -61,3 +61,15 @@ def test_birth_date_as_text_is_refused_with_the_fix(shop):
     customers = shop.customers.with_columns(birth_date=pl.lit("1990-05-15"))
     with pytest.raises(CustlabError, match="birth_date .* not a date.*validate"):
         next_best_action(shop.transactions, customers=customers, model="popularity")
+
+
+def test_lists_computed_apart_give_the_same_actions(shop, actions):
+    from custlab.recommend import nba_recommendations
+
+    customers = shop.customers.with_columns(birth_date=pl.date(1990, (pl.col("customer_id") % 12) + 1, 15))
+    lists = nba_recommendations(shop.transactions, model="knn")
+    assert lists.columns == ["customer_id", "rank", "product_id", "product_name", "score", "reason"]
+    assert lists["rank"].max() == 5
+    assert lists["customer_id"].n_unique() == actions.to_frame().height  # every customer the actions rank
+    again = next_best_action(shop.transactions, customers=customers, model="knn", recommendations=lists)
+    assert again.to_frame().equals(actions.to_frame())
