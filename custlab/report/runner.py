@@ -44,15 +44,21 @@ QUALITY_HTML = "data_quality.html"
 #: the largest), imported while the command checks the data.
 REPORT_HEAVY_MODULES = ("scipy.optimize", "lifelines", "lifetimes", "custlab.clv", "custlab.churn", "custlab.repurchase",
                         "custlab.rules", "custlab.segments", "custlab.cohorts", "custlab.activity",
-                        "custlab.forecast", "statsforecast.models", "custlab.recommend", "custlab.reviews",
+                        "custlab.forecast", "custlab.recommend", "custlab.reviews",
                         "custlab.campaigns", "custlab.attribution", "sklearn.linear_model",
                         "matplotlib.figure", "matplotlib.backends.backend_agg", "custlab.report.charts")
+#: Imported in the kernel only when no helper process runs: the helper does the analyses that need them (the demand
+#: outlook's models, 0.5 s to import), and the kernel imports them on first use if it takes such a job back.
+HELPER_MODULES = ("statsforecast.models",)
 #: Run in the report kernel as soon as it starts, while the command checks the data (not part of the notebook):
 #: the imports the notebook needs, and matplotlib's font lookup. A thread importing them beside the first cells
 #: was tried and measured no faster on two busy cores (the imports and the data loading share the GIL). First of all
 #: the helper process starts, which takes analyses and charts off the kernel (:mod:`custlab.report.helper`).
-REPORT_WARM_UP = ("import custlab.report.helper\ncustlab.report.helper.start()\nimport custlab.report.figures, custlab.report.html, custlab.report.sources, custlab._plotting, "
-                  + ", ".join(REPORT_HEAVY_MODULES) + "\ncustlab._plotting.find_cjk_font()")
+REPORT_WARM_UP = ("import custlab.report.helper\ncustlab.report.helper.start()\n"
+                  "import custlab.report.figures, custlab.report.html, custlab.report.sources, custlab._plotting, "
+                  + ", ".join(REPORT_HEAVY_MODULES)
+                  + "\nif not custlab.report.helper.active():\n    import " + ", ".join(HELPER_MODULES)
+                  + "\ncustlab._plotting.find_cjk_font()")
 
 
 #: Seconds a cell may run with ``--engine``: cleaning a billion lines on a small machine takes more than the half
