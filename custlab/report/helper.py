@@ -45,6 +45,8 @@ __all__ = ["Helper", "active", "call_later", "draw_later", "outcome", "start", "
 
 #: Set in the helper's environment; a helper never starts a helper of its own.
 WORKER_ENV = "CUSTLAB_HELPER_WORKER"
+#: ``CUSTLAB_HELPER=off`` keeps every job in the kernel.
+SWITCH_ENV = "CUSTLAB_HELPER"
 #: The helper's niceness: it works with the CPU time the kernel leaves free.
 NICENESS = 10
 #: What the helper imports before its first job, while the kernel imports and the command checks the data: the
@@ -216,10 +218,23 @@ class Helper:
 _HELPER: Helper | None = None
 
 
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def start() -> Helper | None:
-    """Start the helper once per process (never inside a helper); None when it cannot start."""
+    """Start the helper once per process; None when it cannot or should not start.
+
+    It does not start inside a helper, on a single core, or when the
+    environment variable ``CUSTLAB_HELPER`` is ``off`` (everything is then
+    done in the kernel, as in JupyterLab).
+    """
     global _HELPER
-    if _HELPER is None and os.environ.get(WORKER_ENV) != "1":
+    wanted = os.environ.get(SWITCH_ENV, "").strip().lower() not in ("off", "0", "no", "false")
+    if _HELPER is None and wanted and os.environ.get(WORKER_ENV) != "1" and _cores() >= 2:
         try:
             _HELPER = Helper()
         except OSError:  # no process can be started here: the kernel does everything itself

@@ -42,6 +42,19 @@ def test_no_helper_outside_a_report_kernel():
     assert helper.call_later(len, "abc") is None
 
 
+@pytest.mark.parametrize("value", ["off", "OFF", "0"])
+def test_the_helper_can_be_switched_off(monkeypatch, value):
+    monkeypatch.setattr(helper, "_HELPER", None)
+    monkeypatch.setenv("CUSTLAB_HELPER", value)
+    assert helper.start() is None and not helper.active()
+
+
+def test_no_helper_on_one_core(monkeypatch):
+    monkeypatch.setattr(helper, "_HELPER", None)
+    monkeypatch.setattr(helper, "_cores", lambda: 1)
+    assert helper.start() is None
+
+
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_the_helper_draws_every_chart_to_the_kernels_bytes(shop_figures, language):
     charts = _all_charts(shop_figures)
