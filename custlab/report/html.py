@@ -41,7 +41,7 @@ from custlab.report.parts import KPI, Chart, SectionFigures, Skipped, Table
 if TYPE_CHECKING:
     from custlab.report.figures import MonthlyFigures
 
-__all__ = ["cell_text", "chart_png", "render_html", "section_html", "table_html"]
+__all__ = ["cell_text", "chart_png", "draw_later", "draw_png", "render_html", "section_html", "table_html"]
 
 _HTML_LANG = {"en": "en", "zh": "zh-CN"}
 _LATIN_STACK = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans"'
