@@ -23,8 +23,10 @@ from .conftest import compute_shop
 
 @pytest.fixture
 def running(monkeypatch):
-    """The module's helper, started for one test and stopped after it."""
+    """The module's helper, started for one test (on any number of cores) and stopped after it."""
     monkeypatch.setattr(helper, "_HELPER", None)
+    monkeypatch.setattr(helper, "_cores", lambda: 2)
+    monkeypatch.delenv("CUSTLAB_HELPER", raising=False)
     started = helper.start()
     assert started is not None and helper.active()
     yield started
@@ -176,9 +178,11 @@ def _state(pid: int) -> str:
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
 def test_the_helper_ends_when_its_kernel_is_killed():
     code = ("import time, custlab.report.helper as p\n"
+            "p._cores = lambda: 2\n"
             "print(p.start().process.pid, flush=True)\n"
             "time.sleep(120)\n")
-    kernel = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    env = {k: v for k, v in os.environ.items() if k != "CUSTLAB_HELPER"}
+    kernel = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
     try:
         helper = int(kernel.stdout.readline())
         assert _state(helper) in "RS"
