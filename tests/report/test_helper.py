@@ -114,13 +114,18 @@ def test_the_report_hands_analyses_and_charts_over_and_the_page_is_the_same(runn
     assert page == html.render_html(shop_figures, language="en", run_info=info)
 
 
-def _warm(running: helper.Helper) -> None:
-    """Wait until the helper has imported what it needs and asks for work."""
-    assert running.submit("call", len, ("ready",), {}).result(timeout=120) == 5
+def _idle(running: helper.Helper) -> None:
+    """Wait until the helper asks for work (a job submitted now goes to it at once)."""
     deadline = time.monotonic() + 30
     while not running.idle and time.monotonic() < deadline:
         time.sleep(0.01)
     assert running.idle
+
+
+def _warm(running: helper.Helper) -> None:
+    """Wait until the helper has imported what it needs and asks for work."""
+    assert running.submit("call", len, ("ready",), {}).result(timeout=120) == 5
+    _idle(running)
 
 
 def test_what_the_helper_has_not_started_is_taken_back(running):
@@ -130,8 +135,12 @@ def test_what_the_helper_has_not_started_is_taken_back(running):
     assert helper.outcome(queued) is helper.NOT_DONE  # still waiting behind the slow one: the kernel does it
     assert queued.cancelled()
     assert helper.outcome(slow) is None  # under way: waited for
+    _idle(running)
     assert helper.outcome(helper.call_later(sum, [1, 2, 3])) == 6
-    assert helper.outcome(helper.call_later(math.sqrt, -1.0)) is helper.NOT_DONE  # failed there: done here
+    _idle(running)
+    failed = helper.call_later(math.sqrt, -1.0)
+    assert helper.outcome(failed) is helper.NOT_DONE  # failed there: done here
+    assert "ValueError" in str(failed.exception(timeout=0))
 
 
 def test_waiting_for_the_helper_the_kernel_does_the_work_queued_last(running):
@@ -141,9 +150,7 @@ def test_waiting_for_the_helper_the_kernel_does_the_work_queued_last(running):
     assert helper.outcome(slow) is None
     assert [f.result(timeout=0) for f in queued] == [1, 2, 3]  # done here while the helper slept
     assert running.done["call"] == 2  # the readiness check and the sleep
-    deadline = time.monotonic() + 30
-    while not running.idle and time.monotonic() < deadline:
-        time.sleep(0.01)
+    _idle(running)
     slow = helper.call_later(time.sleep, 0.5)
     failing = helper.call_later(math.sqrt, -1.0)
     assert helper.outcome(slow) is None
