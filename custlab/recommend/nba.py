@@ -212,13 +212,16 @@ def nba_recommendations(
     polars DataFrame
         ``customer_id, rank, product_id, product_name, score, reason``.
     """
-    from custlab import segments as sg
+    history, end = _history(transactions, as_of, language)
+    return _lists(history, end, model, language, history["customer_id"] if customers is None else customers)
+
+
+def _lists(history: pl.DataFrame, end: dt.datetime, model: str, language: str, customers: pl.Series) -> pl.DataFrame:
+    """:func:`nba_recommendations` of the checked ``history`` before ``end`` for the distinct ``customers``."""
     from custlab.recommend.api import recommend
 
-    history, end = _history(transactions, as_of, language)
-    if customers is None:
-        customers = sg.rfm_table(history, as_of=end)["customer_id"]  # the customers next_best_action ranks
-    return recommend(history, k=5, model=model, customers=customers, as_of=end, replenish=False, language=language)
+    return recommend(history, k=5, model=model, customers=customers.unique(), as_of=end, replenish=False,
+                     language=language)
 
 
 def next_best_action(
@@ -296,8 +299,7 @@ def next_best_action(
         people = people.join(risk.lazy().select("customer_id", "p_churn").collect(), on="customer_id",
                              how="left").with_columns(pl.col("p_churn").fill_null(0.0))
     if recommendations is None:
-        recommendations = nba_recommendations(history, as_of=end, model=model, language=language,
-                                              customers=people["customer_id"])
+        recommendations = _lists(history, end, model, language, people["customer_id"])
     best = recommendations.filter(pl.col("rank") == 1).select("customer_id", "product_id", "product_name",
                                                                _rec_reason="reason")
     people = people.join(best, on="customer_id", how="left")

@@ -225,6 +225,8 @@ def run_sections(ctx: Context, sections: tuple[tuple[str, SectionFn], ...] | Non
                     ctx.hand_over(name, call(ctx))
                 except Exception:  # noqa: BLE001 - absent or failing: the section itself says why
                     pass
+    from custlab.report.html import draw_later
+
     for key, build in sections:
         try:
             ctx.parts[key] = build(ctx)
@@ -232,8 +234,6 @@ def run_sections(ctx: Context, sections: tuple[tuple[str, SectionFn], ...] | Non
             ctx.skipped.append(_skip(key, err))
             continue
         if helper.active():
-            from custlab.report.html import draw_later
-
             for chart in ctx.parts[key].charts:
                 draw_later(chart, language=ctx.language)
 
