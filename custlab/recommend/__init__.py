@@ -11,6 +11,7 @@
 The models (each a :class:`~custlab.recommend.base.Recommender`: ``fit`` on
 an :class:`Interactions`, ``top_k``): :class:`Popularity`, :class:`RandomItems`
 (:mod:`~custlab.recommend.baselines`), :class:`ItemKNN` (:mod:`~custlab.recommend.knn`),
+:class:`EASE` (:mod:`~custlab.recommend.linear`),
 :class:`ALS` (:mod:`~custlab.recommend.mf`), :class:`Complements` and
 :class:`CrossSell` (:mod:`~custlab.recommend.complements`, reusing
 :mod:`custlab.rules`), and :class:`DefaultRecommender`, which chooses among
@@ -29,6 +30,7 @@ from custlab.recommend.choice import CANDIDATES, REPEAT_CANDIDATES, DefaultRecom
 from custlab.recommend.complements import Complements, CrossSell
 from custlab.recommend.evaluation import DEFAULT_MODELS, Evaluation, evaluate, plot_evaluation
 from custlab.recommend.knn import ItemKNN, bm25_weight, item_similarity
+from custlab.recommend.linear import EASE
 from custlab.recommend.matrix import EVENT_WEIGHTS, Interactions, interaction_matrix
 from custlab.recommend.metrics import HEAD_SHARE, METRICS
 from custlab.recommend.mf import ALS, implicit_available
@@ -39,7 +41,7 @@ from custlab.recommend.replenish import replenishable_items, replenishment_due
 
 __all__ = [
     "ALS", "BuyAgain", "CANDIDATES", "DEFAULT_MODELS", "EVENT_WEIGHTS", "HEAD_SHARE", "METRICS", "MODELS", "RECOMMEND_COLUMNS",
-    "NBA_COLUMNS", "RESPONSE_RATES", "Complements", "CrossSell", "DefaultRecommender", "Evaluation", "Interactions", "ItemKNN", "Popularity",
+    "NBA_COLUMNS", "RESPONSE_RATES", "Complements", "CrossSell", "DefaultRecommender", "EASE", "Evaluation", "Interactions", "ItemKNN", "Popularity",
     "REPEAT_CANDIDATES", "RandomItems", "RecommendWarning", "Recommender", "TopK", "bm25_weight", "evaluate", "implicit_available",
     "interaction_matrix", "item_similarity", "make_model", "nba_recommendations", "next_best_action", "NextBestActions", "plot_evaluation", "plot_next_best_actions", "recommend", "replenishable_items",
     "replenishment_due",

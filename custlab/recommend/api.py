@@ -2,7 +2,7 @@
 
 Models by name (:data:`MODELS`): ``"default"`` (chosen on the shop's recent
 history: :class:`~custlab.recommend.choice.DefaultRecommender`), ``"knn"``
-(BM25 item-kNN), ``"knn_cosine"``, ``"knn_popular"``, ``"als"``,
+(BM25 item-kNN), ``"knn_cosine"``, ``"knn_popular"``, ``"ease"`` (the EASE linear item model), ``"als"``,
 ``"popularity"``, ``"segment_popularity"`` (needs ``segments``),
 ``"complements"`` (bought next after the customer's items), ``"cross_sell"``
 (association rules), ``"buy_again"`` (the customer's own regular products;
@@ -35,6 +35,7 @@ from custlab.recommend.baselines import BuyAgain, Popularity, RandomItems
 from custlab.recommend.choice import DefaultRecommender
 from custlab.recommend.complements import Complements, CrossSell
 from custlab.recommend.knn import ItemKNN
+from custlab.recommend.linear import EASE
 from custlab.recommend.matrix import Interactions, interaction_matrix
 from custlab.recommend.mf import ALS
 
@@ -46,6 +47,7 @@ MODELS: dict[str, Callable[..., Recommender]] = {
     "knn": lambda **kw: ItemKNN(similarity="bm25"),
     "knn_cosine": lambda **kw: ItemKNN(similarity="cosine"),
     "knn_popular": lambda **kw: ItemKNN(similarity="cosine", alpha=0.8),
+    "ease": lambda **kw: EASE(),
     "als": lambda **kw: ALS(seed=kw.get("seed", 0)),
     "popularity": lambda **kw: Popularity(),
     "segment_popularity": lambda **kw: Popularity(segments=kw.get("segments"), by=kw.get("by", "segment")),

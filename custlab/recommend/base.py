@@ -260,7 +260,7 @@ class Recommender:
         penalty = self._novelty_penalty(novelty)
 
         def best(at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            return self._top_of_block(self.scores(rows[at]), rows[at], k, exclude_bought, penalty)
+            return self._block_top(rows[at], k, exclude_bought, penalty)
 
         blocks = [known[start:start + step] for start in range(0, len(known), step)]
         for at, (block_items, block_values) in zip(
@@ -270,6 +270,11 @@ class Recommender:
         if fill:
             filled = self._fill(rows, items, values, exclude_bought, novelty)
         return TopK(items, values, filled)
+
+    def _block_top(self, rows: np.ndarray, k: int, exclude_bought: bool,
+                   penalty: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """The top k of one block of customer rows (items, scores); models that score few columns override it."""
+        return self._top_of_block(self.scores(rows), rows, k, exclude_bought, penalty)
 
     def _novelty_penalty(self, novelty: float) -> np.ndarray | None:
         if novelty == 0:

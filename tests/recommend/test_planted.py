@@ -22,18 +22,18 @@ def test_sequential_rule_recovers_the_planted_share(shop):
     assert rule["lift"][0] > 5
 
 
-@pytest.mark.parametrize("model", ["knn", "complements"])
-def test_formula_buyers_are_offered_a_stroller(shop, model):
+@pytest.mark.parametrize(("model", "share"), [("knn", 0.9), ("complements", 0.9), ("ease", 0.8)])
+def test_formula_buyers_are_offered_a_stroller(shop, model, share):
     tx = shop.transactions
     out = recommend(tx, k=5, model=model, replenish=False)
     got = out.group_by("customer_id").agg(stroller_offered=(pl.col("product_id") == "BAB-STROLLER").any())
     who = _who(tx).join(got, on="customer_id")
     target = who.filter(pl.col("formula"), ~pl.col("stroller"))["stroller_offered"].mean()
     others = who.filter(~pl.col("formula"), ~pl.col("stroller"))["stroller_offered"].mean()
-    assert target >= 0.9 and others <= 0.05
+    assert target >= share and others <= 0.05  # EASE: 91% measured
 
 
-@pytest.mark.parametrize("model", ["knn", "default"])
+@pytest.mark.parametrize("model", ["knn", "ease", "default"])
 def test_cosmetics_buyers_are_offered_personal_care(shop, model):
     tx = shop.transactions
     out = recommend(tx, k=5, model=model, replenish=False)
