@@ -83,9 +83,10 @@ def setup_transactions(size: tuple[int, int]):
 
 
 def run_custlab(data, model: str):
-    from custlab.recommend import ALS, DefaultRecommender, ItemKNN
+    from custlab.recommend import ALS, EASE, DefaultRecommender, ItemKNN
 
     recommender = {"knn": lambda: ItemKNN(similarity="bm25"), "default": lambda: DefaultRecommender(),
+                   "ease": lambda: EASE(),
                    "als": lambda: ALS(backend="implicit")}[model]()
     top = recommender.fit(data).top_k(np.arange(data.shape[0]), 10)
     return top.items
@@ -127,6 +128,7 @@ def main(argv: list[str]) -> None:
     rows = [
         measure("custlab item kNN (BM25, 200)", setup, partial(run_custlab, model="knn")),
         measure("custlab default (chosen)", setup, partial(run_custlab, model="default")),
+        measure("custlab EASE (2,000 products)", setup, partial(run_custlab, model="ease")),
         measure("implicit BM25Recommender K=200", setup, partial(run_implicit, model="knn")),
     ]
     if "--no-als" not in argv:  # the ALS rows take 10-25 minutes at full size on 2 cores
