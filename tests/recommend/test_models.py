@@ -12,7 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from custlab.exceptions import CustlabError
-from custlab.recommend import ALS, Complements, ItemKNN, Popularity, RandomItems, implicit_available, interaction_matrix
+from custlab.recommend import (
+    ALS, REPEAT_CANDIDATES, Complements, ItemKNN, Popularity, RandomItems, implicit_available, interaction_matrix,
+)
 from custlab.recommend.base import top_k_dense, top_k_sparse
 from custlab.recommend.mf import _cg_sweep, als_numpy
 
@@ -277,3 +279,19 @@ def test_default_fits_each_candidate_once_on_the_holdout_for_both_choices():
     holdout_fits = len(fits) - len({model.chosen_, model.repeat_chosen_})  # the winners are refitted on everything
     assert holdout_fits == 3  # knn once (shared), popularity, and the other factory under the same label
     assert fits.count("other knn") >= 1
+
+
+def test_the_repeat_choice_is_made_when_first_asked_for(shop):
+    """New-product lists never pay for the choice among repeat candidates; asked for, it is the same choice."""
+    from custlab.recommend import DefaultRecommender
+
+    data = interaction_matrix(shop.transactions)
+    model = DefaultRecommender().fit(data)
+    model.top_k(np.arange(50), 5)
+    assert model._repeat_choice is None
+    top = model.top_k(np.arange(50), 5, exclude_bought=False)
+    assert model._repeat_choice is not None and model._pending_repeat is None
+    assert model.repeat_comparison_["candidate"].to_list() == [label for label, _ in REPEAT_CANDIDATES]
+    again = DefaultRecommender().fit(data)
+    assert again.repeat_chosen_ == model.repeat_chosen_
+    assert np.array_equal(again.top_k(np.arange(50), 5, exclude_bought=False).items, top.items)
