@@ -34,7 +34,7 @@ from custlab.recommend.metrics import METRICS, catalogue_measures, hits_of, per_
 __all__ = ["DEFAULT_MODELS", "Evaluation", "evaluate", "plot_evaluation"]
 
 #: Models :func:`evaluate` compares unless told otherwise.
-DEFAULT_MODELS = ("random", "popularity", "knn", "als", "default")
+DEFAULT_MODELS = ("random", "popularity", "knn", "ease", "als", "default")
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ def evaluate(
     k : int, default 10
         List length; must not exceed the training catalogue.
     models : sequence of names or Recommender instances
-        Default ``("random", "popularity", "knn", "als", "default")`` (names of
+        Default ``("random", "popularity", "knn", "ease", "als", "default")`` (names of
         :data:`custlab.recommend.MODELS`).
     test_end : date, datetime or ISO text, optional
         End (excluded) of the test window; default the end of the data.
