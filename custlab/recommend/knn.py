@@ -19,6 +19,7 @@ by the ``neighbours`` kept, not by the square of the catalogue.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -28,7 +29,7 @@ from custlab.exceptions import CustlabError
 from custlab.recommend.base import Recommender, in_threads, top_k_sparse
 from custlab.recommend.matrix import Interactions
 
-__all__ = ["ItemKNN", "bm25_weight", "item_similarity", "strongest_source"]
+__all__ = ["ItemKNN", "bm25_weight", "item_similarity", "strongest_of", "strongest_source"]
 
 #: Stored products (of the sparse product) per block of items when building similarities.
 BLOCK_PRODUCTS = 1 << 24
@@ -127,26 +128,37 @@ def strongest_source(profile: sp.csr_matrix, similarity: sp.csr_matrix, rows: np
                      items: np.ndarray) -> np.ndarray:
     """For each pair (``rows[p]``, ``items[p]``), the item ``i`` of the row's ``profile`` with the largest
     ``profile[row, i] * similarity[i, item]`` (the first such ``i`` on ties; -1 when none is positive)."""
+    sim = sp.csr_matrix(similarity)
+    sim.sort_indices()
+    if sim.nnz == 0:
+        return np.full(np.shape(rows), -1, dtype=np.int64)
+    n_items = sim.shape[1]
+    keys = np.repeat(np.arange(sim.shape[0], dtype=np.int64), np.diff(sim.indptr)) * n_items + sim.indices
+
+    def weight(source: np.ndarray, item: np.ndarray) -> np.ndarray:
+        key = source * n_items + item
+        pos = np.minimum(np.searchsorted(keys, key), keys.size - 1)
+        return np.where(keys[pos] == key, sim.data[pos], 0.0)
+
+    return strongest_of(profile, rows, items, weight)
+
+
+def strongest_of(profile: sp.csr_matrix, rows: np.ndarray, items: np.ndarray,
+                 weight: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+    """:func:`strongest_source` with the weights of (source item, item) pairs read by ``weight(sources, items)``
+    (arrays of columns of ``profile`` and of the items asked about)."""
     rows = np.asarray(rows, dtype=np.int64)
     items = np.asarray(items, dtype=np.int64)
     out = np.full(rows.shape, -1, dtype=np.int64)
-    ok = (rows >= 0) & (items >= 0)
-    sim = sp.csr_matrix(similarity)
-    sim.sort_indices()
-    if not ok.any() or sim.nnz == 0:
+    at = np.flatnonzero((rows >= 0) & (items >= 0))
+    if at.size == 0:
         return out
-    n_items = sim.shape[1]
-    keys = np.repeat(np.arange(sim.shape[0], dtype=np.int64), np.diff(sim.indptr)) * n_items + sim.indices
-    at = np.flatnonzero(ok)
     lengths = np.diff(profile.indptr)[rows[at]]
     pair = np.repeat(np.arange(at.size), lengths)
     starts = np.repeat(profile.indptr[rows[at]], lengths)
     offset = np.arange(pair.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     source = profile.indices[starts + offset].astype(np.int64)
-    weight = profile.data[starts + offset]
-    key = source * n_items + items[at][pair]
-    pos = np.minimum(np.searchsorted(keys, key), keys.size - 1)
-    value = np.where(keys[pos] == key, sim.data[pos] * weight, 0.0)
+    value = profile.data[starts + offset] * weight(source, items[at][pair])
     best = np.full(at.size, -1.0)
     np.maximum.at(best, pair, value)
     first = np.flatnonzero((value == best[pair]) & (value > 0))

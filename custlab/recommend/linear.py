@@ -29,6 +29,7 @@ import scipy.sparse as sp
 
 from custlab.exceptions import CustlabError
 from custlab.recommend.base import BLOCK_CELLS, Recommender, in_threads, top_k_dense
+from custlab.recommend.knn import strongest_of
 from custlab.recommend.matrix import Interactions
 
 __all__ = ["EASE", "ease_weights"]
@@ -179,27 +180,8 @@ class EASE(Recommender):
         out = np.full(rows.shape, -1, dtype=np.int64)
         at = np.flatnonzero((rows >= 0) & (items >= 0))
         at = at[self.position_[items[at]] >= 0]
-        if at.size == 0:
-            return out
-        # every bought (modelled) item of each pair's customer, its weight towards the pair's item
-        profile = self.profile_
-        lengths = np.diff(profile.indptr)[rows[at]]
-        pair = np.repeat(np.arange(at.size), lengths)
-        offset = np.arange(pair.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        spot = np.repeat(profile.indptr[rows[at]], lengths) + offset
-        source = profile.indices[spot].astype(np.int64)
-        value = profile.data[spot] * self.weights_[source, self.position_[items[at]][pair]]
-        best = np.zeros(at.size, dtype=value.dtype)
-        np.maximum.at(best, pair, value)
-        first = np.flatnonzero((value == best[pair]) & (value > 0))  # in item order within each pair: first wins
-        pairs, where = np.unique(pair[first], return_index=True)
-        chosen = np.full(at.size, -1, dtype=np.int64)
-        chosen[pairs] = self.items_[source[first[where]]]
-        out[at] = chosen
-        return out
-        targets, where = np.unique(self.position_[items[at]], return_inverse=True)
-        # the weights towards the listed items only, as a sparse items x targets matrix
-        towards = sp.csr_matrix(np.maximum(self.weights_[:, targets], 0.0))
-        found = strongest_source(self.profile_, towards, rows[at], where)
+        # the profile's columns are the modelled items, so the weights are read at (column, modelled position)
+        found = strongest_of(self.profile_, rows[at], self.position_[items[at]],
+                             lambda source, item: self.weights_[source, item])
         out[at] = np.where(found >= 0, self.items_[np.maximum(found, 0)], -1)
         return out
