@@ -163,6 +163,7 @@ class EASE(Recommender):
                    penalty: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         # only the modelled columns are scored and ranked: a catalogue of 50,000 products costs no more than 2,000
         block = np.asarray(self.profile_[rows] @ self.weights_, dtype=np.float64)
+        block[~(block > 0)] = -np.inf  # no positive evidence: not the model's pick (the popularity fill decides)
         if penalty is not None:
             block *= penalty[self.items_][None, :]
         if exclude_bought:

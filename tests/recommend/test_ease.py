@@ -121,3 +121,14 @@ def test_lists_equal_the_full_width_scores(weights):
         assert np.allclose(top.scores, full[1], equal_nan=True)
     top = model.top_k(customers, 5, exclude_bought=False, fill=False)
     assert np.array_equal(top.items, model._top_of_block(model.scores(customers), customers, 5, False, None)[0])
+
+
+def test_no_positive_evidence_leaves_the_slot_to_the_popularity_fill():
+    # three customers with one product each: nothing co-occurs, so EASE picks nothing itself
+    data = interaction_matrix(_history([(1, "tea"), (2, "cup"), (3, "jam"), (4, "jam")]))
+    top = EASE().fit(data).top_k(data.rows_of([1, 2]), 2)
+    assert top.filled.all()
+    assert data.items.gather(top.items[0]).to_list() == ["jam", "cup"]  # jam has two buyers
+    out = recommend(_history([(1, "tea"), (2, "cup"), (3, "jam"), (4, "jam")]), k=1, model="ease", customers=[1],
+                    replenish=False)
+    assert out["reason"][0] == "Popular choice: 50% of customers bought it."
