@@ -43,6 +43,8 @@ def ease_weights(matrix: sp.spmatrix, regularization: float) -> np.ndarray:
     [[0.0, 0.667, -0.25], [0.571, 0.0, 0.375], [-0.286, 0.5, 0.0]]
     """
     x = sp.csr_matrix(matrix, dtype=np.float32)
+    if x.shape[1] == 0:
+        return np.zeros((0, 0), dtype=np.float32)
     # One dense items x items buffer holds the Gram matrix, its factor, its inverse and the weights: fresh memory
     # is slow to touch on small virtual machines (0.2 s per 100 MB measured here), so nothing else that size is made.
     n = x.shape[1]

@@ -37,6 +37,11 @@ def test_weights_solve_the_constrained_least_squares(regularization):
     assert np.all(np.diag(got) == 0)
 
 
+def test_weights_of_no_items_and_of_no_customers():
+    assert ease_weights(sp.csr_matrix((3, 0)), 1.0).shape == (0, 0)
+    assert np.array_equal(ease_weights(sp.csr_matrix((0, 3)), 1.0), np.zeros((3, 3)))  # no evidence, no weights
+
+
 def _history(rows: list[tuple[int, str]]) -> pl.DataFrame:
     return pl.DataFrame({"customer_id": [r[0] for r in rows], "order_date": [dt.datetime(2024, 1, 1)] * len(rows),
                          "product_id": [r[1] for r in rows]})
