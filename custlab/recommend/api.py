@@ -43,7 +43,7 @@ __all__ = ["MODELS", "RECOMMEND_COLUMNS", "RecommendWarning", "make_model", "rec
 
 #: Recommenders by name; ``segments`` is passed to those that take it.
 MODELS: dict[str, Callable[..., Recommender]] = {
-    "default": lambda **kw: DefaultRecommender(seed=kw.get("seed", 0)),
+    "default": lambda **kw: DefaultRecommender(seed=kw.get("seed", 0), lists=kw.get("lists", "both")),
     "knn": lambda **kw: ItemKNN(similarity="bm25"),
     "knn_cosine": lambda **kw: ItemKNN(similarity="cosine"),
     "knn_popular": lambda **kw: ItemKNN(similarity="cosine", alpha=0.8),
@@ -65,8 +65,11 @@ class RecommendWarning(CustlabWarning):
 
 
 def make_model(model: str | Recommender, *, segments: Frame | None = None, by: str = "segment",
-               seed: int = 0) -> Recommender:
-    """A recommender from its name in :data:`MODELS`, or the given (unfitted) instance itself."""
+               seed: int = 0, lists: str = "both") -> Recommender:
+    """A recommender from its name in :data:`MODELS`, or the given (unfitted) instance itself.
+
+    ``lists="new"`` tells the default model that only new-product lists will be asked for.
+    """
     if isinstance(model, Recommender):
         return model
     if model not in MODELS:
@@ -74,7 +77,7 @@ def make_model(model: str | Recommender, *, segments: Frame | None = None, by: s
     if model == "segment_popularity" and segments is None:
         raise CustlabError("model='segment_popularity' needs segments= (customer_id and a segment column, e.g. "
                            "the output of custlab.segments.rfm_segments).")
-    return MODELS[model](segments=segments, by=by, seed=seed)
+    return MODELS[model](segments=segments, by=by, seed=seed, lists=lists)
 
 
 def _who(data: Interactions, customers, by: str) -> tuple[pl.Series, list | None]:
@@ -171,7 +174,7 @@ def recommend(
     check_language(language)
     k = check_k(k)
     _check_novelty(novelty)
-    recommender = make_model(model, segments=segments, by=by, seed=seed)
+    recommender = make_model(model, segments=segments, by=by, seed=seed, lists="new" if exclude_bought else "both")
     data = interaction_matrix(transactions, events=events, as_of=as_of)
     if k > data.shape[1]:
         warnings.warn(f"k={k} is more than the {data.shape[1]:,} products in the history: lists hold at most "

@@ -1,8 +1,9 @@
 """The default recommender: chosen on the shop's own recent history, not assumed.
 
 Which recommender works best depends on the shop: on a gift wholesaler's
-data (Online Retail) EASE beats popularity by 120% and BM25 item-kNN by 100%,
-on a grocery (Ta-Feng) the plain popularity list is hard to beat. :class:`DefaultRecommender` therefore holds out the last
+data (Online Retail) EASE lists 120% more of what customers buy next than
+popularity (BM25 item-kNN 100% more), on a grocery (Ta-Feng) the plain
+popularity list is hard to beat. :class:`DefaultRecommender` therefore holds out the last
 weeks of the history it is given (``holdout``; by default a quarter of the
 history, at most 90 days), fits each candidate on what came before, measures
 NDCG@k on the items customers bought new in the held-out weeks (up to
@@ -20,7 +21,9 @@ judged on everything bought in the held-out weeks.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 import numpy as np
 import polars as pl
@@ -45,15 +48,16 @@ CANDIDATES: tuple[tuple[str, Callable[[], Recommender]], ...] = (
     ("knn_popular", lambda: ItemKNN(similarity="cosine", alpha=0.8)),
     ("popularity", lambda: Popularity()),
 )
-#: The candidates for lists that may repeat earlier purchases (``exclude_bought=False``). A tie goes to the earlier
-#: candidate, so the customer's own products come right after the fallback: where EASE lists them too, the plain
-#: list wins.
+#: The candidates for lists that may repeat earlier purchases (``exclude_bought=False``): the customer's own
+#: products first, so that they are the fallback of a short history and win a tie (where EASE lists the same).
 REPEAT_CANDIDATES: tuple[tuple[str, Callable[[], Recommender]], ...] = (
-    CANDIDATES[:1] + (("buy_again", lambda: BuyAgain()),) + CANDIDATES[1:])
+    (("buy_again", lambda: BuyAgain()),) + CANDIDATES)
 #: Fewest held-out customers for a comparison; below it the first candidate is used.
 MIN_CUSTOMERS = 30
 #: Longest automatic holdout, in days.
 MAX_HOLDOUT_DAYS = 90
+#: One repeat choice at a time (threads sharing a fitted model).
+_REPEAT_LOCK = threading.Lock()
 
 
 class DefaultRecommender(Recommender):
@@ -71,6 +75,11 @@ class DefaultRecommender(Recommender):
     sample : int, default 3000
         Held-out customers measured (a random sample beyond it).
     seed : int, default 0
+    lists : {"both", "new"}, default "both"
+        Which lists the fit prepares: "both" chooses for new-product lists and for lists that may repeat
+        purchases; "new" only for new-product lists (a third of the fitting time saved: what
+        :func:`~custlab.recommend.recommend` asks for with ``exclude_bought=True``). A repeat list asked of a
+        "new" model is still right: the choice is then made, its holdout fits done again.
 
     Attributes
     ----------
@@ -82,8 +91,7 @@ class DefaultRecommender(Recommender):
         ``candidate``, ``precision``, ``ndcg`` (Float64, on the holdout), ``chosen`` (Boolean); empty when the
         history was too short to compare.
     repeat_model_, repeat_chosen_, repeat_comparison_
-        The same for lists that may repeat earlier purchases (``top_k(..., exclude_bought=False)``), chosen when
-        first used; until then the holdout fits are kept.
+        The same for lists that may repeat earlier purchases (``top_k(..., exclude_bought=False)``).
     """
 
     name = "default"
@@ -91,13 +99,14 @@ class DefaultRecommender(Recommender):
     def __init__(self, *, candidates: Sequence[tuple[str, Callable[[], Recommender]]] | None = None,
                  repeat_candidates: Sequence[tuple[str, Callable[[], Recommender]]] | None = None,
                  holdout: str | int | dt.timedelta = "auto", k: int = 10, sample: int = 3000,
-                 seed: int = 0) -> None:
+                 seed: int = 0, lists: Literal["both", "new"] = "both") -> None:
         self.candidates = candidates
         self.repeat_candidates = repeat_candidates
         self.holdout = holdout
         self.k = k
         self.sample = sample
         self.seed = seed
+        self.lists = lists
 
     def _window(self, first: int, last: int) -> int:
         if self.holdout == "auto":
@@ -114,6 +123,8 @@ class DefaultRecommender(Recommender):
         repeats = list(REPEAT_CANDIDATES if self.repeat_candidates is None else self.repeat_candidates)
         if not candidates or not repeats:
             raise CustlabError("candidates and repeat_candidates must each name at least one (label, factory) pair.")
+        if self.lists not in ("both", "new"):
+            raise CustlabError(f"lists must be 'both' or 'new', got {self.lists!r}.")
         days = data.history.filter(pl.col("purchase"))["day"]
         first, last = int(days.min()), int(days.max())
         window = self._window(first, last)
@@ -125,20 +136,29 @@ class DefaultRecommender(Recommender):
         self.chosen_, self.comparison_, self.holdout_customers_ = self._choose(data, cut, candidates, k, True, fitted,
                                                                                trained)
         self.model_ = fitted[self.chosen_]
-        # the choice for lists that may repeat purchases is made when first asked for (most lists leave bought
-        # products out: a third of the fitting time saved), from the same holdout fits
         self._repeat_choice = None
-        self._pending_repeat = (data, cut, repeats, k, fitted, trained)
+        self._pending_repeat = (data, cut, repeats, k, self.sample, self.seed)
+        if self.lists == "both":  # from the same holdout fits
+            self._repeat(fitted, trained)
 
-    def _repeat(self) -> tuple[str, pl.DataFrame, Recommender]:
+    def _repeat(self, fitted: dict | None = None, trained: dict | None = None) -> tuple[str, pl.DataFrame, Recommender]:
         """The choice among the repeat candidates (label, comparison, model refitted on the whole history)."""
-        self._check_fitted()
-        if self._repeat_choice is None:
-            data, cut, repeats, k, fitted, trained = self._pending_repeat
-            chosen, comparison, _ = self._choose(data, cut, repeats, k, False, fitted, trained)
-            self._repeat_choice = (chosen, comparison, fitted[chosen])
-            self._pending_repeat = None
+        if getattr(self, "data_", None) is None:
+            raise AttributeError(f"This {type(self).__name__} is not fitted yet: call .fit(interactions) first.")
+        with _REPEAT_LOCK:
+            if self._repeat_choice is None:
+                data, cut, repeats, k, sample, seed = self._pending_repeat
+                fitted = {self.chosen_: self.model_} if fitted is None else fitted
+                chosen, comparison, _ = self._choose(data, cut, repeats, k, False, fitted,
+                                                     {} if trained is None else trained, sample, seed)
+                self._repeat_choice = (chosen, comparison, fitted[chosen])
+                self._pending_repeat = None
         return self._repeat_choice
+
+    def __getstate__(self) -> dict:
+        if getattr(self, "_pending_repeat", None) is not None:  # its candidates may not pickle: choose first
+            self._repeat()
+        return self.__dict__.copy()
 
     @property
     def repeat_chosen_(self) -> str:
@@ -153,9 +173,11 @@ class DefaultRecommender(Recommender):
         return self._repeat()[2]
 
     def _choose(self, data: Interactions, cut: int, candidates: list, k: int, new_only: bool,
-                fitted: dict[str, Recommender], trained: dict) -> tuple[str, pl.DataFrame, int]:
+                fitted: dict[str, Recommender], trained: dict, sample: int | None = None,
+                seed: int | None = None) -> tuple[str, pl.DataFrame, int]:
         """Label of the best candidate on the holdout, the comparison, the customers measured; fits the winner."""
-        found = self._holdout_rows(data, cut, new_only)
+        found = self._holdout_rows(data, cut, new_only, self.sample if sample is None else sample,
+                                   self.seed if seed is None else seed)
         results = []
         if found is not None:
             train, users, truth, relevant = found
@@ -178,7 +200,7 @@ class DefaultRecommender(Recommender):
             schema={"candidate": pl.String, "precision": pl.Float64, "ndcg": pl.Float64, "chosen": pl.Boolean})
         return chosen, comparison, 0 if found is None else int(found[1].size)
 
-    def _holdout_rows(self, data: Interactions, cut: int, new_only: bool = True):
+    def _holdout_rows(self, data: Interactions, cut: int, new_only: bool, sample: int, seed: int):
         """(train, customer rows, truth, relevant) of the holdout, or None when too few customers can be measured."""
         train = data.before(cut)
         later = data.history.filter(pl.col("purchase"), pl.col("day") >= cut)
@@ -190,8 +212,8 @@ class DefaultRecommender(Recommender):
         users, relevant = users[known], relevant[known]
         if users.size < MIN_CUSTOMERS:
             return None
-        if users.size > self.sample:
-            pick = np.sort(np.random.default_rng(self.seed).choice(users.size, self.sample, replace=False))
+        if users.size > sample:
+            pick = np.sort(np.random.default_rng(seed).choice(users.size, sample, replace=False))
             users, relevant = users[pick], relevant[pick]
         return train, users, truth, relevant
 
@@ -209,9 +231,12 @@ class DefaultRecommender(Recommender):
         return self.used(exclude_bought).top_k(rows, k, exclude_bought=exclude_bought, novelty=novelty, fill=fill)
 
     def why(self, language: Language = "en") -> str:
-        """What was compared on which weeks, and what was chosen, in plain words."""
+        """What was compared on which weeks, and what was chosen, in plain words (the repeat lists' choice once it
+        is made: always with ``lists="both"``)."""
         self._check_fitted()
         text = self._why_new(language)
+        if self._repeat_choice is None:
+            return text
         repeat = self.repeat_comparison_.filter(pl.col("chosen"))
         if repeat.height:
             text += ("" if language == "zh" else " ") + t(

@@ -219,7 +219,8 @@ def evaluate(
     rows, notes, per_model = [], list(train.notes), {}
     labels: list[str] = []
     for spec in models:
-        model = make_model(spec, segments=segments, by=by, seed=seed).fit(train)
+        model = make_model(spec, segments=segments, by=by, seed=seed,
+                           lists="new" if new_items_only else "both").fit(train)
         label = spec if isinstance(spec, str) else model.name
         label = label if label not in labels else f"{label}_{len(labels)}"
         labels.append(label)

@@ -113,17 +113,23 @@ def test_strength_weights_and_unfitted_model(tiny):
 
 @pytest.mark.parametrize("weights", ["binary", "strength"])
 def test_lists_equal_the_full_width_scores(weights):
-    # top_k ranks only the modelled columns; it must list what ranking the full-width scores would
+    # top_k ranks only the modelled columns; it must list what ranking the full-width scores would, for customers
+    # with many positive candidates and for customers with few (whose lists the popularity fill completes)
     rng = np.random.default_rng(5)
     rows = [(c, f"p{i:02d}") for c in range(150) for i in range(40) if rng.random() < 0.03 + 0.3 * (i < 12)]
+    rows += [(200 + c, f"p{30 + c % 10:02d}") for c in range(30)]  # one rare product each
     data = interaction_matrix(_history(rows))
     model = EASE(regularization=3.0, top_n=15, weights=weights).fit(data)
+    assert not np.array_equal(model.items_, np.arange(15))  # modelled positions differ from catalogue columns
     customers = np.arange(data.shape[0])
+    few = (np.isfinite(model.scores(customers)) & (data.bought.toarray() == 0)).sum(axis=1) < 5
+    assert few.sum() >= 20
     for novelty in (0.0, 0.5):
         top = model.top_k(customers, 5, novelty=novelty, fill=False)
         full = model._top_of_block(model.scores(customers), customers, 5, True, model._novelty_penalty(novelty))
         assert np.array_equal(top.items, full[0])
         assert np.allclose(top.scores, full[1], equal_nan=True)
+        assert np.all(top.items[few][:, -1] == -1)  # short lists stay short without the fill
     top = model.top_k(customers, 5, exclude_bought=False, fill=False)
     assert np.array_equal(top.items, model._top_of_block(model.scores(customers), customers, 5, False, None)[0])
 

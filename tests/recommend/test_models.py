@@ -281,17 +281,25 @@ def test_default_fits_each_candidate_once_on_the_holdout_for_both_choices():
     assert fits.count("other knn") >= 1
 
 
-def test_the_repeat_choice_is_made_when_first_asked_for(shop):
-    """New-product lists never pay for the choice among repeat candidates; asked for, it is the same choice."""
+def test_new_product_lists_skip_the_repeat_choice_and_make_it_when_asked(shop):
+    """lists="new" (what recommend() asks for with exclude_bought=True) never pays for the choice among repeat
+    candidates; asked for a repeat list anyway, it makes the same choice as an eager fit."""
+    import pickle
+
     from custlab.recommend import DefaultRecommender
 
     data = interaction_matrix(shop.transactions)
-    model = DefaultRecommender().fit(data)
-    model.top_k(np.arange(50), 5)
-    assert model._repeat_choice is None
-    top = model.top_k(np.arange(50), 5, exclude_bought=False)
-    assert model._repeat_choice is not None and model._pending_repeat is None
-    assert model.repeat_comparison_["candidate"].to_list() == [label for label, _ in REPEAT_CANDIDATES]
-    again = DefaultRecommender().fit(data)
-    assert again.repeat_chosen_ == model.repeat_chosen_
-    assert np.array_equal(again.top_k(np.arange(50), 5, exclude_bought=False).items, top.items)
+    eager = DefaultRecommender().fit(data)
+    assert eager._repeat_choice is not None
+    lazy = DefaultRecommender(lists="new").fit(data)
+    assert np.array_equal(lazy.top_k(np.arange(50), 5).items, eager.top_k(np.arange(50), 5).items)
+    assert lazy._repeat_choice is None and "repeat" not in lazy.why()
+    restored = pickle.loads(pickle.dumps(lazy))  # pickling makes the choice (its candidates may not pickle)
+    assert restored.repeat_chosen_ == eager.repeat_chosen_
+    assert lazy.repeat_comparison_.equals(eager.repeat_comparison_)
+    assert lazy.repeat_comparison_["candidate"].to_list() == [label for label, _ in REPEAT_CANDIDATES]
+    top = lazy.top_k(np.arange(50), 5, exclude_bought=False)
+    assert np.array_equal(top.items, eager.top_k(np.arange(50), 5, exclude_bought=False).items)
+    assert not hasattr(DefaultRecommender(), "repeat_model_")
+    with pytest.raises(CustlabError, match="lists must be"):
+        DefaultRecommender(lists="all").fit(data)
