@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from custlab.exceptions import CustlabError
 from custlab.recommend.matrix import Interactions
 
-__all__ = ["Recommender", "TopK", "check_k", "in_threads", "top_k_dense", "top_k_sparse"]
+__all__ = ["Recommender", "TopK", "check_k", "in_threads", "top_k_dense", "top_k_sparse", "top_of_dense"]
 
 #: Cells (rows x columns) of one dense score block.
 BLOCK_CELLS = 1 << 24
@@ -117,6 +117,17 @@ def top_k_dense(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Top k columns of each row of a dense score block (-inf = not a candidate)."""
     items = np.broadcast_to(np.arange(scores.shape[1], dtype=np.int64), scores.shape)
     return _order(items, scores, k)
+
+
+def top_of_dense(block: np.ndarray, bought: sp.csr_matrix | None, k: int,
+                 penalty: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Top k of a dense float64 score block, changed in place: multiplied by ``penalty`` (one factor per column),
+    the cells stored in ``bought`` (same rows and columns) left out."""
+    if penalty is not None:
+        block *= penalty[None, :]
+    if bought is not None:
+        block[np.repeat(np.arange(block.shape[0]), np.diff(bought.indptr)), bought.indices] = -np.inf
+    return top_k_dense(block, k)
 
 
 def top_k_sparse(scores: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -296,13 +307,8 @@ class Recommender:
                 block = sp.csr_matrix(block)
                 block.eliminate_zeros()
             return top_k_sparse(block, k)
-        block = np.array(block, dtype=np.float64)
-        if penalty is not None:
-            block *= penalty[None, :]
-        if exclude_bought:
-            sub = data.bought[rows]
-            block[np.repeat(np.arange(len(rows)), np.diff(sub.indptr)), sub.indices] = -np.inf
-        return top_k_dense(block, k)
+        return top_of_dense(np.array(block, dtype=np.float64), data.bought[rows] if exclude_bought else None, k,
+                            penalty)
 
     def _fill(self, rows: np.ndarray, items: np.ndarray, values: np.ndarray, exclude_bought: bool,
               novelty: float) -> np.ndarray:

@@ -137,7 +137,7 @@ class DefaultRecommender(Recommender):
                                                                                trained)
         self.model_ = fitted[self.chosen_]
         self._repeat_choice = None
-        self._pending_repeat = (data, cut, repeats, k, self.sample, self.seed)
+        self._pending_repeat = (data, cut, repeats, k)
         if self.lists == "both":  # from the same holdout fits
             self._repeat(fitted, trained)
 
@@ -147,10 +147,10 @@ class DefaultRecommender(Recommender):
             raise AttributeError(f"This {type(self).__name__} is not fitted yet: call .fit(interactions) first.")
         with _REPEAT_LOCK:
             if self._repeat_choice is None:
-                data, cut, repeats, k, sample, seed = self._pending_repeat
+                data, cut, repeats, k = self._pending_repeat
                 fitted = {self.chosen_: self.model_} if fitted is None else fitted
                 chosen, comparison, _ = self._choose(data, cut, repeats, k, False, fitted,
-                                                     {} if trained is None else trained, sample, seed)
+                                                     {} if trained is None else trained)
                 self._repeat_choice = (chosen, comparison, fitted[chosen])
                 self._pending_repeat = None
         return self._repeat_choice
@@ -173,11 +173,9 @@ class DefaultRecommender(Recommender):
         return self._repeat()[2]
 
     def _choose(self, data: Interactions, cut: int, candidates: list, k: int, new_only: bool,
-                fitted: dict[str, Recommender], trained: dict, sample: int | None = None,
-                seed: int | None = None) -> tuple[str, pl.DataFrame, int]:
+                fitted: dict[str, Recommender], trained: dict) -> tuple[str, pl.DataFrame, int]:
         """Label of the best candidate on the holdout, the comparison, the customers measured; fits the winner."""
-        found = self._holdout_rows(data, cut, new_only, self.sample if sample is None else sample,
-                                   self.seed if seed is None else seed)
+        found = self._holdout_rows(data, cut, new_only)
         results = []
         if found is not None:
             train, users, truth, relevant = found
@@ -200,7 +198,7 @@ class DefaultRecommender(Recommender):
             schema={"candidate": pl.String, "precision": pl.Float64, "ndcg": pl.Float64, "chosen": pl.Boolean})
         return chosen, comparison, 0 if found is None else int(found[1].size)
 
-    def _holdout_rows(self, data: Interactions, cut: int, new_only: bool, sample: int, seed: int):
+    def _holdout_rows(self, data: Interactions, cut: int, new_only: bool):
         """(train, customer rows, truth, relevant) of the holdout, or None when too few customers can be measured."""
         train = data.before(cut)
         later = data.history.filter(pl.col("purchase"), pl.col("day") >= cut)
@@ -212,8 +210,8 @@ class DefaultRecommender(Recommender):
         users, relevant = users[known], relevant[known]
         if users.size < MIN_CUSTOMERS:
             return None
-        if users.size > sample:
-            pick = np.sort(np.random.default_rng(seed).choice(users.size, sample, replace=False))
+        if users.size > self.sample:
+            pick = np.sort(np.random.default_rng(self.seed).choice(users.size, self.sample, replace=False))
             users, relevant = users[pick], relevant[pick]
         return train, users, truth, relevant
 

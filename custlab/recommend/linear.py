@@ -28,7 +28,7 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from custlab.exceptions import CustlabError
-from custlab.recommend.base import BLOCK_CELLS, Recommender, in_threads, top_k_dense
+from custlab.recommend.base import BLOCK_CELLS, Recommender, in_threads, top_of_dense
 from custlab.recommend.knn import strongest_of
 from custlab.recommend.matrix import Interactions
 
@@ -79,7 +79,8 @@ def _mirror_lower(square: np.ndarray, block: int = 512) -> None:
     for start in range(0, n, block):
         stop = min(n, start + block)
         corner = square[start:stop, start:stop]
-        corner[np.triu_indices(stop - start, 1)] = corner.T[np.triu_indices(stop - start, 1)]
+        upper = np.triu_indices(stop - start, 1)
+        corner[upper] = corner.T[upper]
         square[start:stop, stop:] = square[stop:, start:stop].T
 
 
@@ -141,13 +142,13 @@ class EASE(Recommender):
         ranked = np.lexsort((np.arange(n_items), -data.buyers))
         kept = np.sort(ranked[:min(int(self.top_n), int((data.buyers > 0).sum()))])
         source = data.bought if self.weights == "binary" else data.strength
-        x = sp.csr_matrix(source, dtype=np.float64)[:, kept]
+        x = sp.csr_matrix(source, dtype=np.float32)[:, kept]  # a copy: changing it leaves the data alone
         if self.weights == "strength":
             x.data = np.log1p(x.data)
+        x.sort_indices()
         self.items_ = kept
         self.weights_ = ease_weights(x, float(self.regularization))
-        self.profile_ = sp.csr_matrix(x, dtype=np.float32)
-        self.profile_.sort_indices()
+        self.profile_ = x
         self.bought_ = self.profile_ if self.weights == "binary" else sp.csr_matrix(data.bought[:, kept])
         self.position_ = np.full(n_items, -1, dtype=np.int64)
         self.position_[kept] = np.arange(kept.size)
@@ -156,10 +157,14 @@ class EASE(Recommender):
         """Scores of every item; -inf for the items the model does not score or scores 0 or less (no evidence)."""
         data = self._check_fitted()
         out = np.full((len(rows), data.shape[1]), -np.inf, dtype=np.float32)
-        modelled = np.asarray(self.profile_[rows] @ self.weights_, dtype=np.float32)
-        modelled[~(modelled > 0)] = -np.inf
-        out[:, self.items_] = modelled
+        out[:, self.items_] = self._modelled(rows)
         return out
+
+    def _modelled(self, rows: np.ndarray) -> np.ndarray:
+        """Scores of the modelled items (float64), -inf where not positive: no evidence, the popularity fill decides."""
+        block = np.asarray(self.profile_[rows] @ self.weights_, dtype=np.float64)
+        block[~(block > 0)] = -np.inf
+        return block
 
     def _block_rows(self) -> int:
         # blocks of a quarter of the usual cells, so that a few thousand customers still make blocks for two threads
@@ -168,14 +173,8 @@ class EASE(Recommender):
     def _block_top(self, rows: np.ndarray, k: int, exclude_bought: bool,
                    penalty: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         # only the modelled columns are scored and ranked: a catalogue of 50,000 products costs no more than 2,000
-        block = np.asarray(self.profile_[rows] @ self.weights_, dtype=np.float64)
-        block[~(block > 0)] = -np.inf  # no positive evidence: not the model's pick (the popularity fill decides)
-        if penalty is not None:
-            block *= penalty[self.items_][None, :]
-        if exclude_bought:
-            sub = self.bought_[rows]
-            block[np.repeat(np.arange(len(rows)), np.diff(sub.indptr)), sub.indices] = -np.inf
-        items, values = top_k_dense(block, k)
+        items, values = top_of_dense(self._modelled(rows), self.bought_[rows] if exclude_bought else None, k,
+                                     None if penalty is None else penalty[self.items_])
         return np.where(items >= 0, self.items_[np.maximum(items, 0)], -1), values
 
     def because(self, rows: np.ndarray, items: np.ndarray) -> np.ndarray:

@@ -296,17 +296,21 @@ def outcome(future: Future) -> Any:
 def _do_here(job: _Job) -> None:
     """Do a job taken from the helper's queue in this process, into its future."""
     try:
-        if job.kind == "draw":
-            from custlab.report.html import draw_png
-
-            value = draw_png(*job.work)
-        else:
-            function, args, kwargs = job.work
-            value = function(*args, **kwargs)
+        value = _run(job.kind, job.work)
     except Exception as err:  # noqa: BLE001 - kept in the future: whoever needs it does it again and sees it
         job.future.set_exception(err)
     else:
         job.future.set_result(value)
+
+
+def _run(kind: str, work: tuple) -> Any:
+    """A job's work: ``draw_png(chart, language, width)`` or ``function(*args, **kwargs)``."""
+    if kind == "draw":
+        from custlab.report.html import draw_png
+
+        return draw_png(*work)
+    function, args, kwargs = work
+    return function(*args, **kwargs)
 
 
 def _serve(requests: Any, replies: Any) -> None:
@@ -327,10 +331,9 @@ def _serve(requests: Any, replies: Any) -> None:
         except ImportError:  # an optional part missing: its jobs fail here and are done in the kernel
             pass
     from custlab._plotting import find_cjk_font
-    from custlab.report.html import draw_png
 
     find_cjk_font()
-    _warm_drawing(draw_png)
+    _warm_drawing()
     while True:
         try:
             replies.send(("ready",))
@@ -338,13 +341,7 @@ def _serve(requests: Any, replies: Any) -> None:
         except (EOFError, OSError):
             return
         try:
-            work = pickle.loads(payload)
-            if kind == "draw":
-                chart, language, width = work
-                answer = ("done", ident, True, draw_png(chart, language, width))
-            else:
-                function, args, kwargs = work
-                answer = ("done", ident, True, function(*args, **kwargs))
+            answer = ("done", ident, True, _run(kind, pickle.loads(payload)))
         except Exception as err:  # noqa: BLE001 - the kernel does this job itself
             answer = ("done", ident, False, f"{type(err).__name__}: {err}")
         try:
@@ -357,11 +354,12 @@ def _serve(requests: Any, replies: Any) -> None:
             return
 
 
-def _warm_drawing(draw_png: Callable[..., str]) -> None:
+def _warm_drawing() -> None:
     """Draw a small chart with text in both languages once, so the first real chart finds the fonts loaded."""
     from functools import partial
 
     from custlab._types import LANGUAGES
+    from custlab.report.html import draw_png
     from custlab.report.charts import bar_chart
     from custlab.report.parts import Chart
     from custlab.report.text import Text
