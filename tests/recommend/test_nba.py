@@ -53,6 +53,8 @@ def test_chinese_and_plot(shop, actions):
     zh = next_best_action(shop.transactions, model="popularity", language="zh")
     assert "位顾客" in zh.describe("zh")
     assert not zh.to_frame()["action"].str.contains("[A-Za-z]{4}").all()
+    reasons = zh.to_frame()["reason"]
+    assert reasons.str.contains("客户（存活概率").any() and not reasons.str.contains("客户顾客").any()  # tier once
     fig = plot_next_best_actions(actions, language="zh")
     assert len(fig.axes[0].patches) == actions.summary.height
 
