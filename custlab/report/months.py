@@ -19,12 +19,13 @@ import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from custlab._dates import as_of_after
-from custlab._types import Frame
 from custlab.exceptions import CustlabError
+
+if TYPE_CHECKING:
+    from custlab._types import Frame
 
 __all__ = [
     "COMPLETE_SLACK_DAYS", "MonthSpec", "check_month", "last_complete_month", "month_end", "next_month",
@@ -144,6 +145,8 @@ def last_complete_month(last_data_date: dt.date) -> str:
 
 
 def _span(transactions: Frame) -> tuple[dt.datetime, dt.datetime]:
+    import polars as pl  # here: ``custlab report`` checks the month's spelling before polars is imported
+
     on_engine = not isinstance(transactions, (pl.DataFrame, pl.LazyFrame))  # DuckDB, Spark: min and max there
     if on_engine:
         import narwhals as nw

@@ -28,10 +28,10 @@ from typing import Any
 
 from custlab._types import LANGUAGES
 from custlab.exceptions import CustlabError
-from custlab.report.exports import HTML_NAME
 from custlab.report.folders import OutputFolder, inside, writable_folder
 from custlab.report.notebooks import CELL_TIMEOUT, Kernel, NotebookFailed, run_notebook, to_html, write_notebook
-from custlab.report.sources import check_columns, reader_options, scan_transactions, source_label
+
+# custlab.report.sources and .exports import polars (0.15 s): they are imported once the kernel is starting.
 
 __all__ = [
     "QUALITY_HTML", "ReportRun", "check_options", "previous_figures_path", "quality_parameters", "report_parameters",
@@ -272,6 +272,9 @@ def run_report(
                               excel=excel, progress=progress, wait=wait, started=started)
     root = writable_folder(out)
     with Kernel(root, warm_up=REPORT_WARM_UP) as kernel:  # it boots while the data are checked
+        from custlab.report.exports import HTML_NAME
+        from custlab.report.sources import check_columns, reader_options, scan_transactions, source_label
+
         options = reader_options(encoding=encoding, separator=separator, decimal_comma=decimal_comma, sheet=sheet,
                                  timezone=timezone, date_format=date_format)
         check_columns(data_path or None, columns, **options)
@@ -294,6 +297,8 @@ def run_report(
 def _report(parameters: dict[str, Any], folder: OutputFolder, kernel: Kernel, progress: bool,
             timeout: int = CELL_TIMEOUT) -> tuple[Path, tuple[Mapping[str, str], ...]]:
     """Run ``monthly_report`` into the staging folder and commit it: the report's folder and its skipped sections."""
+    from custlab.report.exports import HTML_NAME
+
     _run("monthly_report", parameters, folder, kernel, progress, timeout)
     if not (folder.staging / HTML_NAME).is_file():
         raise CustlabError(f"monthly_report.ipynb ran but wrote no {HTML_NAME}; is its write_outputs cell there?")
@@ -305,8 +310,9 @@ def _report(parameters: dict[str, Any], folder: OutputFolder, kernel: Kernel, pr
 def _run_on_engine(data_path: str, engine: str, *, out, month, partial, language, currency, margin, columns,
                    sample_size, bom, excel, progress, wait, started) -> ReportRun:
     """``run_report`` with the lines on DuckDB or Spark: the month is checked on the engine before the kernel runs."""
+    from custlab.report.exports import HTML_NAME
     from custlab.report.months import check_month
-    from custlab.report.sources import check_engine_options, scan_parquet_lines
+    from custlab.report.sources import check_engine_options, scan_parquet_lines, source_label
 
     check_engine_options(data_path, engine, sample_size)
 
@@ -363,6 +369,8 @@ def run_quality(
     data_path = _data_parameter(data)
     root = writable_folder(out)
     with Kernel(root, warm_up="import custlab.data") as kernel:
+        from custlab.report.sources import check_columns, reader_options, source_label
+
         options = reader_options(encoding=encoding, separator=separator, decimal_comma=decimal_comma, sheet=sheet,
                                  timezone=timezone, date_format=date_format)
         check_columns(data_path or None, columns, **options)
