@@ -208,7 +208,7 @@ def tracking(
         .agg(actual=pl.len().cast(pl.Float64))
         .collect()
     )
-    first_counts = firsts.group_by("first").agg(n=pl.len()).collect()
+    first_counts = firsts.group_by("first").agg(n=pl.len()).sort("first").collect()  # one order: the same sums
     offsets = np.array([(d - start).days for d in first_counts["first"].to_list()], dtype=float)
     counts = first_counts["n"].to_numpy().astype(float)
     elapsed = np.maximum(ends[:, None] - offsets[None, :], 0.0) / unit

@@ -22,6 +22,7 @@ from typing import Literal
 import polars as pl
 
 from custlab._dates import as_datetime, as_of_after, check_freq
+from custlab._money import from_micros, micros
 from custlab._types import DateLike, Frame
 from custlab.data.schema import check_frame, require_columns
 from custlab.exceptions import CustlabError, CustlabWarning, EmptyDataError, SchemaError
@@ -212,8 +213,9 @@ def series(
     sales = (
         frame.filter(pl.col("value").is_not_null())
         .group_by("series_id", period=pl.col("order_date").dt.truncate(freq).dt.date())
-        .agg(pl.col("value").sum(), first=pl.col("order_date").min(), last=pl.col("order_date").max())
+        .agg(micros("value").sum(), first=pl.col("order_date").min(), last=pl.col("order_date").max())
         .collect()
+        .with_columns(from_micros(pl.col("value")))  # summed in whole millionths: the same in any line order
     )
     if sales.is_empty():
         when = f" before as_of={as_of_dt:%Y-%m-%d %H:%M}" if as_of_dt else ""
