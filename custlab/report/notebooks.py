@@ -363,7 +363,9 @@ class _Progress:
 
 
 def _client_class(nbclient, progress: _Progress):
-    """nbclient's NotebookClient whose section marks (see :func:`section_progress`) go to ``progress``, not the notebook."""
+    """nbclient's NotebookClient whose section marks (see :func:`section_progress`) go to ``progress``, not the notebook,
+    and whose first cell does not wait 0.2 s (:func:`_ready`)."""
+    from nbclient.util import ensure_async, run_hook
 
     class Client(nbclient.NotebookClient):
         def output(self, outs, msg, display_id, cell_index):
@@ -383,7 +385,55 @@ def _client_class(nbclient, progress: _Progress):
                 msg = {**msg, "content": {**content, "text": text}}
             return super().output(outs, msg, display_id, cell_index)
 
+        async def async_start_new_kernel_client(self):
+            # nbclient's, with _ready for jupyter_client's wait_for_ready
+            self.kc = self.km.client()
+            await ensure_async(self.kc.start_channels())
+            try:
+                await _ready(self.kc, self.startup_timeout)
+            except Exception:
+                await self._async_cleanup_kernel()
+                raise
+            self.kc.allow_stdin = False
+            await run_hook(self.on_notebook_start, notebook=self.nb)
+            return self.kc
+
     return Client
+
+
+async def _ready(kc, timeout: float) -> None:
+    """Wait until the kernel answers ``kernel_info`` and its IOPub messages arrive (jupyter_client's
+    ``wait_for_ready`` without its last step).
+
+    That last step reads IOPub until it has been silent for 0.2 s, to drop what came before. The notebook
+    client reads only the messages of its own cells (by their parent's id), so nothing needs dropping, and
+    those 0.2 s were the kernel idling before the first cell of every report.
+    """
+    import time
+    from queue import Empty
+
+    from nbclient.util import ensure_async
+
+    deadline = time.time() + timeout
+    while True:
+        kc.kernel_info()
+        try:
+            msg = await ensure_async(kc.shell_channel.get_msg(timeout=1))
+        except Empty:
+            pass
+        else:
+            if msg["msg_type"] == "kernel_info_reply":
+                try:  # IOPub is connected when the request's own status messages come through; else ask again
+                    await ensure_async(kc.iopub_channel.get_msg(timeout=0.2))
+                except Empty:
+                    pass
+                else:
+                    kc._handle_kernel_info_reply(msg)
+                    return
+        if not await ensure_async(kc.is_alive()):
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        if time.time() > deadline:
+            raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
 
 
 def _cell_name(cell: dict, index: int) -> str:

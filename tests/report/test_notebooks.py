@@ -178,3 +178,67 @@ def test_section_marks_go_to_the_progress_lines_not_into_the_notebook(capsys):
     assert [o.get("text") for o in outputs if o["output_type"] == "stream"] == ["kept\n"]
     err = capsys.readouterr().err
     assert "section 1/2: trend" in err and "section 2/2: clv" in err
+
+
+class _Channel:
+    """A kernel client's channel that hands out queued messages, or raises Empty like a silent socket."""
+
+    def __init__(self, messages):
+        self.messages = list(messages)
+        self.waited = 0
+
+    async def get_msg(self, timeout=None):
+        from queue import Empty
+
+        if not self.messages:
+            self.waited += 1
+            raise Empty
+        return self.messages.pop(0)
+
+
+class _FakeClient:
+    def __init__(self, shell, iopub, alive=True):
+        self.shell_channel, self.iopub_channel = _Channel(shell), _Channel(iopub)
+        self.requests, self.handled, self.alive = 0, None, alive
+
+    def kernel_info(self):
+        self.requests += 1
+
+    async def is_alive(self):
+        return self.alive
+
+    def _handle_kernel_info_reply(self, msg):
+        self.handled = msg
+
+
+def test_the_client_is_ready_once_the_kernel_answers_and_iopub_flows_without_draining_iopub():
+    import asyncio
+
+    from custlab.report.notebooks import _ready
+
+    reply = {"msg_type": "kernel_info_reply", "content": {}}
+    status = [{"msg_type": "status"}, {"msg_type": "status"}, {"msg_type": "stream"}]
+    kc = _FakeClient([reply], status)
+    asyncio.run(_ready(kc, timeout=5))
+    assert kc.requests == 1 and kc.handled is reply
+    assert len(kc.iopub_channel.messages) == 2  # left for the notebook client, which skips what is not its own
+    # IOPub not connected yet (no message came with the reply): asked again until it is
+    kc = _FakeClient([reply, reply], [])
+    kc.iopub_channel.messages = []
+
+    async def connect_late():
+        first = kc.iopub_channel.get_msg
+
+        async def later(timeout=None):
+            if kc.requests >= 2:
+                kc.iopub_channel.get_msg = first
+                return {"msg_type": "status"}
+            return await first(timeout)
+        kc.iopub_channel.get_msg = later
+        await _ready(kc, timeout=5)
+
+    asyncio.run(connect_late())
+    assert kc.requests == 2 and kc.handled is reply
+    dead = _FakeClient([], [], alive=False)
+    with pytest.raises(RuntimeError, match="died"):
+        asyncio.run(_ready(dead, timeout=5))
