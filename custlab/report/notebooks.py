@@ -232,7 +232,12 @@ class Kernel:
         from jupyter_core.utils import run_sync
 
         self.log = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
-        self.km = AsyncKernelManager(kernel_name="python3")
+        class Manager(AsyncKernelManager):
+            async def _async_wait(self, pollinterval: float = 0.1) -> None:
+                # the killed kernel's end is looked for every 10 ms (jupyter_client: 100 ms, at the end of each run)
+                await super()._async_wait(pollinterval=0.01)
+
+        self.km = Manager(kernel_name="python3")
         self._ipc_dir = None
         if self.km.has_trait("transport_encryption") and zmq.has("curve"):
             self.km.transport_encryption = "auto"

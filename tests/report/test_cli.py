@@ -223,3 +223,18 @@ def test_engine_report_from_a_parquet_folder(tmp_path, capsys):
     code, _, err = _run(["report", "--engine", "duckdb", "--data", str(tmp_path / "nothing.parquet"),
                          "--out", str(tmp_path / "out"), "--quiet"], capsys)
     assert code == 2 and "no such file or folder" in err
+
+
+def test_the_command_exits_with_mains_code_after_freezing_the_garbage_collector(monkeypatch):
+    import gc
+
+    import custlab.cli as cli
+
+    monkeypatch.setattr(cli, "main", lambda: 2)
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            cli.run()
+        assert stopped.value.code == 2
+        assert gc.get_freeze_count() > 0  # the interpreter's last collection skips the run's objects
+    finally:
+        gc.unfreeze()
