@@ -51,15 +51,19 @@ REPORT_HEAVY_MODULES = ("scipy.optimize", "lifelines", "lifetimes", "custlab.clv
 #: outlook's models, 0.5 s to import), and the kernel imports them on first use if it takes such a job back.
 HELPER_MODULES = ("statsforecast.models",)
 #: Run in the report kernel as soon as it starts, while the command checks the data (not part of the notebook):
-#: the imports the notebook needs, and matplotlib's font lookup. A thread importing them beside the first cells
+#: the imports the notebook needs, and matplotlib's font lookup, their objects then frozen out of the garbage
+#: collector (:func:`custlab.report.helper.imports_frozen`). A thread importing them beside the first cells
 #: was tried and measured no faster on two busy cores (the imports and the data loading share the GIL). First of all
 #: the helper process starts, which takes analyses and charts off the kernel (:mod:`custlab.report.helper`).
 REPORT_WARM_UP = ("import custlab.report.helper\ncustlab.report.helper.start()\n"
-                  "import custlab.report.figures, custlab.report.html, custlab.report.sources, custlab._plotting, "
+                  "with custlab.report.helper.imports_frozen():\n"
+                  "    import custlab.report.figures, custlab.report.html, custlab.report.sources, custlab._plotting, "
                   + ", ".join(REPORT_HEAVY_MODULES)
-                  + "\nif not custlab.report.helper.active():\n    import " + ", ".join(HELPER_MODULES)
-                  + "\ncustlab._plotting.find_cjk_font()")
+                  + "\n    if not custlab.report.helper.active():\n        import " + ", ".join(HELPER_MODULES)
+                  + "\n    custlab._plotting.find_cjk_font()")
 
+#: The data-quality report's warm-up: the cleaning code.
+QUALITY_WARM_UP = "import custlab.report.helper\nwith custlab.report.helper.imports_frozen():\n    import custlab.data"
 
 #: Seconds a cell may run with ``--engine``: cleaning a billion lines on a small machine takes more than the half
 #: hour allowed in memory (:data:`custlab.report.notebooks.CELL_TIMEOUT`).
@@ -368,7 +372,7 @@ def run_quality(
         raise CustlabError(f"--messy is a share of planted problems between 0 and 1, got {messy}.")
     data_path = _data_parameter(data)
     root = writable_folder(out)
-    with Kernel(root, warm_up="import custlab.data") as kernel:
+    with Kernel(root, warm_up=QUALITY_WARM_UP) as kernel:
         from custlab.report.sources import check_columns, reader_options, source_label
 
         options = reader_options(encoding=encoding, separator=separator, decimal_comma=decimal_comma, sheet=sheet,

@@ -201,3 +201,26 @@ def test_the_helper_ends_when_its_kernel_is_killed():
         assert _state(helper) in ("gone", "Z")  # it read the end of its pipe and stopped
     finally:
         kernel.kill()
+
+
+def test_imports_frozen_pauses_the_collector_and_freezes_what_was_imported():
+    import gc
+
+    from custlab.report.helper import imports_frozen
+    from custlab.report.runner import QUALITY_WARM_UP, REPORT_WARM_UP
+
+    for code in (REPORT_WARM_UP, QUALITY_WARM_UP):
+        compile(code, "warm-up", "exec")  # the kernels run these strings
+    before = gc.get_freeze_count()
+    try:
+        with imports_frozen():
+            assert not gc.isenabled()
+            made = [[i] for i in range(1000)]
+        assert gc.isenabled() and gc.get_freeze_count() >= before + len(made)
+        gc.disable()  # a collector the caller had switched off stays off
+        with pytest.raises(ImportError), imports_frozen():
+            import custlab_no_such_module  # noqa: F401
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()
