@@ -224,3 +224,20 @@ def test_imports_frozen_pauses_the_collector_and_freezes_what_was_imported():
     finally:
         gc.enable()
         gc.unfreeze()
+
+
+def test_the_helpers_warm_up_chart_draws_in_each_language(monkeypatch):
+    # It used to fail silently (its drawing function took no language), so the fonts were never warmed.
+    import custlab.report.html as html
+    from custlab.report import helper
+
+    real, drawn = html.draw_png, []
+
+    def spy(chart, language, width):
+        png = real(chart, language, width)  # an error fails the test here, not swallowed by the warm-up
+        drawn.append((language, len(png)))
+        return png
+
+    monkeypatch.setattr(html, "draw_png", spy)
+    helper._warm_drawing()
+    assert [language for language, _ in drawn] == ["en", "zh"] and all(size > 1000 for _, size in drawn)
