@@ -232,6 +232,7 @@ class Kernel:
         from jupyter_core.utils import run_sync
 
         self.log = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
+
         class Manager(AsyncKernelManager):
             async def _async_wait(self, pollinterval: float = 0.1) -> None:
                 # the killed kernel's end is looked for every 10 ms (jupyter_client: 100 ms, at the end of each run)
