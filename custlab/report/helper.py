@@ -251,7 +251,8 @@ def imports_frozen() -> Iterator[None]:
     A report's kernel and helper import modules that make some 250,000 objects, which live as long as the
     process. Collecting on the way cost the kernel 0.3-0.4 s of its 2 s warm-up (five full collections), and each
     full collection of the run walked them all again (0.15 s). Frozen (:func:`gc.freeze`), they are left out of
-    every later collection, which then sees only what the run makes.
+    every later collection, which then sees only what the run makes. The imports leave almost no garbage to
+    collect first (2,400 unreachable objects of 458,000 in the kernel's warm-up; a collection would cost 0.3 s).
     """
     enabled = gc.isenabled()
     gc.disable()
