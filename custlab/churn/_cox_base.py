@@ -493,6 +493,7 @@ class _CoxBase:
     def _hazard_table(self, cph) -> pl.DataFrame:
         with np.errstate(over="ignore"):  # an unbounded interval is reported as inf
             ci = np.exp(cph.confidence_intervals_.to_numpy())
+        p_values = cph.summary["p"].to_numpy()  # lifelines builds the whole summary on each access (4-5 ms)
         rows = []
         for i, name in enumerate(cph.params_.index):
             term = next(t for t in self.terms_ if name in t.columns)
@@ -504,7 +505,7 @@ class _CoxBase:
                 "hazard_ratio": float(np.exp(cph.params_.iloc[i])),
                 "lower": float(ci[i, 0]),
                 "upper": float(ci[i, 1]),
-                "p_value": float(cph.summary["p"].iloc[i]),
+                "p_value": float(p_values[i]),
             })
         return pl.DataFrame(rows, schema={
             "term": pl.String, "covariate": pl.String, "level": pl.String, "reference": pl.String,
