@@ -8,7 +8,7 @@ BENCH_ARGS ?=
 # Byte-compile custlab (a no-op when current). An editable install leaves that to the first import, which does not
 # happen where PYTHONDONTWRITEBYTECODE is set (as on our CI machines): each of the report's three processes would
 # then compile every custlab module it imports again, 0.3 s of a report.
-COMPILE = $(BIN)/python -m compileall -q custlab > /dev/null
+COMPILE = $(BIN)/python -m compileall -q custlab
 
 .PHONY: report test bench clean-venv lab
 
