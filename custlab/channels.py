@@ -14,6 +14,7 @@ from typing import Literal
 import polars as pl
 
 from custlab._i18n import label, labels
+from custlab._money import from_micros, micros
 from custlab._plotting import PALETTE, figure_axes
 from custlab._types import Frame, Language
 from custlab.data.schema import check_frame, require_columns, validate
@@ -197,12 +198,13 @@ def channel_performance(
     )
     window = lines.filter((pl.col("order_date") >= start) & (pl.col("order_date") < end))
     perf = window.group_by("channel").agg(
-        revenue=pl.col("amount").sum(),
+        revenue=micros("amount").sum(),
         orders=pl.col("order_id").n_unique().cast(pl.Int64),
         customers=pl.col("customer_id").drop_nulls().n_unique().cast(pl.Int64),
     )
+    perf = perf.with_columns(from_micros(pl.col("revenue")))  # summed in whole millionths: the same in any order
     new = firsts.group_by("channel").agg(new_customers=pl.len().cast(pl.Int64))
-    spent = sp.group_by("channel").agg(pl.col("spend").sum())
+    spent = sp.group_by("channel").agg(micros("spend").sum()).with_columns(from_micros(pl.col("spend")))
     table = (
         spent.join(perf, on="channel", how="full", coalesce=True, nulls_equal=True)
         .join(new, on="channel", how="full", coalesce=True, nulls_equal=True)

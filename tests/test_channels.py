@@ -156,3 +156,14 @@ def test_plot_channel_roi_is_drawn_without_pyplot(shop):
     assert [t.get_text() for t in ax.texts] == ["1:8", "1:5", "1:3", "1:1.2"]
     assert ax.get_ylabel() == "投资回报率 (收入/投入)"
     assert set(perf["status"]) == {"正常", "有订单无投入"}
+
+
+def test_revenue_spend_and_roi_are_the_same_to_the_last_bit_whatever_the_order_of_the_lines(shop):
+    # Sums of money in whole millionths: the report's ROI of one channel moved in the 16th digit when the
+    # lines or the spend rows came in another order.
+    first = channel_performance(shop.marketing_spend, shop.transactions).sort("channel")
+    for seed in range(3):
+        again = channel_performance(shop.marketing_spend.sample(fraction=1.0, shuffle=True, seed=seed),
+                                    shop.transactions.sample(fraction=1.0, shuffle=True, seed=seed)).sort("channel")
+        assert again.select("channel", "spend", "revenue", "roi").rows() == \
+            first.select("channel", "spend", "revenue", "roi").rows()

@@ -321,7 +321,8 @@ def _series_table(per_window: pl.DataFrame, levels: Sequence[int]) -> pl.DataFra
     cover = {f"coverage_{v}": pl.when(pl.col(f"has_{v}").sum() > 0)
              .then(pl.col(f"hits_{v}").sum() / pl.col(f"has_{v}").sum()) for v in levels}
     return (
-        per_window.group_by("series_id", "model")
+        per_window.sort("series_id", "model", "cutoff")  # a fixed order of the windows: the same float sums
+        .group_by("series_id", "model", maintain_order=True)
         .agg(mase=pl.col("mase").mean(), abs_error=pl.col("abs_error").sum(), volume=pl.col("volume").sum(),
              n_windows=pl.len().cast(pl.Int64), **cover)
         .with_columns(wape=pl.when(pl.col("volume") > 0).then(pl.col("abs_error") / pl.col("volume")))
@@ -354,7 +355,8 @@ def _auto_rows(per_window: pl.DataFrame, levels: Sequence[int]) -> pl.DataFrame:
     held_out = cutoffs.join(several, on="series_id", how="semi").rename({"cutoff": "held_out"})
     others = (
         per_window.join(held_out, on="series_id").filter(pl.col("cutoff") != pl.col("held_out"))
-        .group_by("series_id", "held_out", "model")
+        .sort("series_id", "held_out", "model", "cutoff")
+        .group_by("series_id", "held_out", "model", maintain_order=True)
         .agg(mase=pl.col("mase").mean(), abs_error=pl.col("abs_error").sum(), volume=pl.col("volume").sum())
         .with_columns(wape=pl.when(pl.col("volume") > 0).then(pl.col("abs_error") / pl.col("volume")))
     )
@@ -367,7 +369,7 @@ def _auto_rows(per_window: pl.DataFrame, levels: Sequence[int]) -> pl.DataFrame:
 
 def _overall(table: pl.DataFrame, levels: Sequence[int]) -> pl.DataFrame:
     """One row per model over every series it scored: volume-weighted MASE, pooled WAPE and coverage."""
-    return _pooled(table.group_by("model"), levels).with_columns(series_id=pl.lit(None, dtype=pl.String))
+    return _pooled(table.sort("model", "series_id").group_by("model", maintain_order=True), levels).with_columns(series_id=pl.lit(None, dtype=pl.String))
 
 
 def _pooled(grouped, levels: Sequence[int]) -> pl.DataFrame:
@@ -390,7 +392,8 @@ def _summary(table: pl.DataFrame, levels: Sequence[int]) -> pl.DataFrame:
     needed = rows["model"].n_unique()
     common = present.filter(pl.col("model") == needed)["series_id"]
     order = {"auto": 0, "naive": 1, "seasonal_naive": 2}
-    out = _pooled(rows.filter(pl.col("series_id").is_in(common.implode())).group_by("model"), levels)
+    out = _pooled(rows.filter(pl.col("series_id").is_in(common.implode())).sort("model", "series_id")
+                  .group_by("model", maintain_order=True), levels)
     return out.sort(pl.col("model").replace_strict(order, default=9)).select(
         "model", "mase", "wape", *[f"coverage_{v}" for v in levels], "n_series")
 
