@@ -22,6 +22,7 @@ from typing import Any
 import polars as pl
 
 from custlab._i18n import label, t
+from custlab._money import from_micros, micros
 from custlab._types import Frame, Language
 from custlab.data.schema import check_frame, require_columns, validate
 from custlab.exceptions import CustlabError
@@ -62,7 +63,8 @@ def attribution_vs_spend(attribution: Any, spend: Frame, *, models: tuple[str, .
     if models is not None:
         credit = credit.filter(pl.col("model").is_in(list(models)))
     check_frame(spend, argument="spend")
-    sp = validate(spend, "marketing_spend").lazy().group_by("channel").agg(pl.col("spend").sum()).collect()
+    sp = (validate(spend, "marketing_spend").lazy().group_by("channel").agg(micros("spend").sum())  # in any order
+          .collect().with_columns(from_micros(pl.col("spend"))))
     negative = sp.filter(pl.col("spend") < 0)
     if negative.height:
         raise CustlabError(f"spend is negative for {negative['channel'].to_list()}; spend must be >= 0.")

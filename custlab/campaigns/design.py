@@ -19,6 +19,7 @@ import datetime as dt
 import polars as pl
 
 from custlab._dates import parse_within
+from custlab._money import from_micros, micros
 from custlab._types import Frame
 from custlab.campaigns.lift import NoControlGroupError
 from custlab.data.schema import check_frame, validate
@@ -148,7 +149,8 @@ def campaign_outcomes(
     check_frame(transactions, argument="transactions")
     customers = table.select("campaign_id", "customer_id", "sent_date").unique()
     lines = transactions.lazy().filter(pl.col("customer_id").is_not_null()).select("customer_id", "order_id", "order_date", "amount")
-    orders = (lines.group_by("customer_id", "order_id").agg(pl.col("order_date").min(), pl.col("amount").sum())
+    # amounts in whole millionths until the end: sums that do not depend on the order of the lines
+    orders = (lines.group_by("customer_id", "order_id").agg(pl.col("order_date").min(), micros("amount").sum())
               .join(customers.lazy(), on="customer_id", how="inner").collect())
     start, end = pl.col("sent_date"), pl.col("sent_date") + window
     post = pl.col("order_date").is_between(start, end, closed="left")
@@ -162,6 +164,7 @@ def campaign_outcomes(
         in_pre = pl.col("order_date").is_between(start - pre_window, start, closed="left")
         aggs += [in_pre.any().cast(pl.Int64).alias("pre_converted"), pl.col("amount").filter(in_pre).sum().alias("pre_revenue")]
     per = orders.group_by("campaign_id", "customer_id").agg(aggs)
+    per = per.with_columns(from_micros(pl.col(c)) for c in ("revenue", "pre_revenue") if c in per.columns)
     out = table.join(per, on=["campaign_id", "customer_id"], how="left")
     fill = {"orders": 0, "revenue": 0.0, **({"pre_converted": 0, "pre_revenue": 0.0} if pre is not None else {})}
     out = out.with_columns([pl.col(c).fill_null(v) for c, v in fill.items()])

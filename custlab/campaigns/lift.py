@@ -122,14 +122,21 @@ def _bootstrap(y1: np.ndarray, y0: np.ndarray, n_boot: int, ci: float, rng: np.r
     return diff, ratio
 
 
+def _mean_var(y: np.ndarray) -> tuple[float, float]:
+    """Mean and sample variance of ``y`` from exactly rounded sums (:func:`math.fsum`): the same in any order of
+    the customers, to the last bit (numpy's pairwise sums are not)."""
+    mean = math.fsum(y.tolist()) / y.size
+    var = math.fsum(((y - mean) ** 2).tolist()) / (y.size - 1) if y.size > 1 else 0.0
+    return mean, var
+
+
 def _compare(y1: np.ndarray, y0: np.ndarray, kind: str, ci: float, method: str, n_boot: int,
              rng: np.random.Generator) -> Comparison:
     if kind == "rate":
         result = compare_rates(float(y1.sum()), y1.size, float(y0.sum()), y0.size, ci=ci)
     else:
-        v1 = float(y1.var(ddof=1)) if y1.size > 1 else 0.0
-        v0 = float(y0.var(ddof=1)) if y0.size > 1 else 0.0
-        result = compare_means(float(y1.mean()), v1, y1.size, float(y0.mean()), v0, y0.size, ci=ci)
+        (m1, v1), (m0, v0) = _mean_var(y1), _mean_var(y0)
+        result = compare_means(m1, v1, y1.size, m0, v0, y0.size, ci=ci)
     if method == "bootstrap":
         (low, high), ratio = _bootstrap(y1, y0, n_boot, ci, rng, kind == "rate")
         rel_low, rel_high = ratio if ratio is not None and result.rel_lift is not None else (None, None)

@@ -8,6 +8,7 @@ than printed as empty sections.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from functools import partial
 
 import polars as pl
@@ -124,7 +125,7 @@ def channels(ctx: Context) -> SectionFigures:
                   {"channel": "label", "spend": "money", "revenue": "money", "roi": "num1", "new_customers": "count",
                    "cac": "money", "clv_to_cac": "num1"})
     values = {"roi": {r["channel"]: r["roi"] for r in paid.iter_rows(named=True)},
-              "spend": float(spend["spend"].sum())}
+              "spend": math.fsum(spend["spend"].to_list())}  # exactly rounded: the same in any row order
     return SectionFigures("channels", tuple(paragraphs), (table,), tuple(chart_list), values, tuple(findings),
                           notes=(Text("report.channels.note", {"start": MonthName(start)}),))
 

@@ -10,11 +10,13 @@ the portrait -- the customers table's attributes, geography from a
 from __future__ import annotations
 
 import datetime as dt
+import math
 from functools import partial
 from typing import Any
 
 import polars as pl
 
+from custlab._money import from_micros, micros
 from custlab._types import LANGUAGES
 from custlab.report import charts
 from custlab.report.context import Context
@@ -69,7 +71,7 @@ def window_metrics(ctx: Context, start: dt.datetime, end: dt.datetime) -> dict[s
 def _window_counts(history: pl.DataFrame, start: dt.datetime, end: dt.datetime, days: int) -> dict[str, Any]:
     history = history.filter(pl.col("order_date") < end)
     span = history.filter(pl.col("order_date") >= start)
-    revenue = float(span["amount"].sum())
+    revenue = math.fsum(span["amount"].to_list())  # exactly rounded: the same in any order of the lines
     orders = int(span["order_id"].n_unique())
     active = int(span["customer_id"].n_unique())
     firsts = history.group_by("customer_id").agg(first=pl.col("order_date").min(),
@@ -92,8 +94,9 @@ def monthly_series(ctx: Context) -> pl.DataFrame:
         first = history.group_by("customer_id").agg(first=pl.col("order_date").min().dt.truncate("1mo").dt.date())
         counts = (
             history.group_by(month=pl.col("order_date").dt.truncate("1mo").dt.date())
-            .agg(revenue=pl.col("amount").sum(), orders=pl.col("order_id").n_unique().cast(pl.Int64),
+            .agg(revenue=micros("amount").sum(), orders=pl.col("order_id").n_unique().cast(pl.Int64),
                  active_customers=pl.col("customer_id").n_unique().cast(pl.Int64))
+            .with_columns(from_micros(pl.col("revenue")))  # summed in whole millionths: the same in any order
             .join(first.group_by(month="first").agg(new_customers=pl.len()), on="month", how="left")
             .with_columns(pl.col("new_customers").fill_null(0).cast(pl.Int64))
         )
