@@ -51,9 +51,9 @@ def _exploded(paths: pl.DataFrame) -> pl.DataFrame:
 def _credit(touches: pl.DataFrame, weight: pl.Expr) -> pl.DataFrame:
     weighted = touches.with_columns(weight.alias("w")).with_columns((pl.col("w") / pl.col("w").sum().over("row")).alias("w"))
     return (
-        weighted.group_by("channel")
-        .agg((pl.col("w") * pl.col("conversions")).sum().alias("conversions"),
-             (pl.col("w") * pl.col("value")).sum().alias("value"))
+        weighted.group_by("channel")  # each channel's credits added in sorted order: the same in any row order
+        .agg((pl.col("w") * pl.col("conversions")).sort().sum().alias("conversions"),
+             (pl.col("w") * pl.col("value")).sort().sum().alias("value"))
         .sort("conversions", "channel", descending=[True, False])
     )
 

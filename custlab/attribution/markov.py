@@ -23,6 +23,7 @@ with and without the channel, gives the value removal effect.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,7 +89,7 @@ def _counts(paths: pl.DataFrame, channels: list[str]) -> tuple[np.ndarray, np.nd
     index = {c: i for i, c in enumerate(channels)}
     start, conv, null = k, k + 1, k + 2
     counts = np.zeros((k + 3, k + 3))
-    value_at = np.zeros(k)
+    value_at: list[list[float]] = [[] for _ in range(k)]
     for path, c, u, v in paths.select("path", "conversions", "nulls", "value").iter_rows():
         states = [index[ch] for ch in collapse_repeats(path)]
         weight = c + u
@@ -99,8 +100,9 @@ def _counts(paths: pl.DataFrame, channels: list[str]) -> tuple[np.ndarray, np.nd
             counts[a, b] += weight
         counts[states[-1], conv] += c
         counts[states[-1], null] += u
-        value_at[states[-1]] += v
-    return counts, value_at
+        value_at[states[-1]].append(v)
+    # exactly rounded sums (math.fsum): the same whatever the order of the paths
+    return counts, np.array([math.fsum(values) for values in value_at], dtype=float)
 
 
 def _absorption(P: np.ndarray, k: int, reward: np.ndarray, removed: int | None = None) -> float:
@@ -176,7 +178,7 @@ def markov_model(paths: pl.DataFrame) -> MarkovModel:
     re = np.clip(np.array(effects), 0.0, 1.0)
     re_value = np.clip(np.array(effects_value), 0.0, 1.0)
     total_conv = float(paths["conversions"].sum())
-    total_value = float(paths["value"].sum())
+    total_value = math.fsum(paths["value"].to_list())  # exactly rounded: the same in any order of the paths
     share = re / re.sum() if re.sum() > 0 else np.zeros(k)
     share_value = re_value / re_value.sum() if re_value.sum() > 0 else share
     removal = pl.DataFrame({"channel": channels, "removal_effect": re, "removal_effect_value": re_value})

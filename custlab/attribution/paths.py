@@ -28,6 +28,7 @@ from typing import Literal
 import polars as pl
 
 from custlab._dates import parse_within
+from custlab._money import from_micros, micros
 from custlab._types import Frame
 from custlab.data.schema import check_frame
 from custlab.exceptions import CustlabError, SchemaError
@@ -122,9 +123,11 @@ def conversion_orders(transactions: Frame, conversions: Conversions = "all") -> 
     orders = (
         lf.filter(pl.col("customer_id").is_not_null())
         .group_by("customer_id", "order_id")
-        .agg(pl.col("order_date").min().cast(pl.Datetime("us")).alias("conversion_time"), pl.col("amount").sum().alias("value"))
+        .agg(pl.col("order_date").min().cast(pl.Datetime("us")).alias("conversion_time"),
+             micros("amount").sum().alias("value"))  # whole millionths: the same sum in any order of the lines
         .sort("customer_id", "conversion_time", "order_id")
         .collect()
+        .with_columns(from_micros(pl.col("value")))
     )
     if conversions == "first":
         orders = orders.group_by("customer_id", maintain_order=True).first()
@@ -257,9 +260,10 @@ def path_table(
         grouped = frame.group_by(pl.col(path).cast(pl.List(pl.String)).alias("path"), maintain_order=True).agg(
             pl.col("converted").sum().cast(pl.Float64).alias("conversions"),
             (~pl.col("converted")).sum().cast(pl.Float64).alias("nulls"),
-            pl.col("value").sum().cast(pl.Float64).alias("value") if "value" in frame.columns
-            else pl.lit(0.0).alias("value"),
+            micros("value").sum().alias("value") if "value" in frame.columns else pl.lit(0.0).alias("value"),
         )
+        if "value" in frame.columns:  # summed in whole millionths: the same in any order of the journeys
+            grouped = grouped.with_columns(from_micros(pl.col("value")))
         return _checked(grouped)
     conv = conversions or next((c for c in ("total_conversions", "conversions", "conv") if c in frame.columns), None)
     if conv is None:
