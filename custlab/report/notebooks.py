@@ -228,17 +228,22 @@ class Kernel:
 
     def __init__(self, cwd: str | Path, *, warm_up: str = "") -> None:
         import zmq
+        from jupyter_client.asynchronous import AsyncKernelClient
         from jupyter_client.manager import AsyncKernelManager
         from jupyter_core.utils import run_sync
 
         self.log = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
+
+        class Client(AsyncKernelClient):  # what nbclient's notebook client talks through
+            async def wait_for_ready(self, timeout: float | None = None) -> None:
+                await _ready(self, timeout)
 
         class Manager(AsyncKernelManager):
             async def _async_wait(self, pollinterval: float = 0.1) -> None:
                 # the killed kernel's end is looked for every 10 ms (jupyter_client: 100 ms, at the end of each run)
                 await super()._async_wait(pollinterval=0.01)
 
-        self.km = Manager(kernel_name="python3")
+        self.km = Manager(kernel_name="python3", client_factory=Client)
         self._ipc_dir = None
         if self.km.has_trait("transport_encryption") and zmq.has("curve"):
             self.km.transport_encryption = "auto"
@@ -369,9 +374,7 @@ class _Progress:
 
 
 def _client_class(nbclient, progress: _Progress):
-    """nbclient's NotebookClient whose section marks (see :func:`section_progress`) go to ``progress``, not the notebook,
-    and whose first cell does not wait 0.2 s (:func:`_ready`)."""
-    from nbclient.util import ensure_async, run_hook
+    """nbclient's NotebookClient whose section marks (see :func:`section_progress`) go to ``progress``, not the notebook."""
 
     class Client(nbclient.NotebookClient):
         def output(self, outs, msg, display_id, cell_index):
@@ -391,25 +394,12 @@ def _client_class(nbclient, progress: _Progress):
                 msg = {**msg, "content": {**content, "text": text}}
             return super().output(outs, msg, display_id, cell_index)
 
-        async def async_start_new_kernel_client(self):
-            # nbclient's, with _ready for jupyter_client's wait_for_ready
-            self.kc = self.km.client()
-            await ensure_async(self.kc.start_channels())
-            try:
-                await _ready(self.kc, self.startup_timeout)
-            except Exception:
-                await self._async_cleanup_kernel()
-                raise
-            self.kc.allow_stdin = False
-            await run_hook(self.on_notebook_start, notebook=self.nb)
-            return self.kc
-
     return Client
 
 
-async def _ready(kc, timeout: float) -> None:
-    """Wait until the kernel answers ``kernel_info`` and its IOPub messages arrive (jupyter_client's
-    ``wait_for_ready`` without its last step).
+async def _ready(kc, timeout: float | None) -> None:
+    """Wait until the kernel answers ``kernel_info`` and its IOPub messages arrive: the :class:`Kernel`'s clients'
+    ``wait_for_ready``, jupyter_client's without its last step.
 
     That last step reads IOPub until it has been silent for 0.2 s, to drop what came before. The notebook
     client reads only the messages of its own cells (by their parent's id), so nothing needs dropping, and
@@ -420,7 +410,7 @@ async def _ready(kc, timeout: float) -> None:
 
     from nbclient.util import ensure_async
 
-    deadline = time.time() + timeout
+    deadline = time.time() + (timeout if timeout is not None else float("inf"))
     while True:
         kc.kernel_info()
         try:
