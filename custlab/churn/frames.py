@@ -17,7 +17,8 @@ import numpy as np
 import polars as pl
 
 from custlab._dates import as_datetime, as_of_after
-from custlab._money import from_micros, micros
+from custlab._grouping import RUN_LINE_MICROS, RUN_SIZE_LIMIT, looks_ordered
+from custlab._money import MICRO, from_micros, micros
 from custlab._types import DateLike, Frame
 from custlab.churn._common import (
     ChurnDataWarning,
@@ -266,14 +267,69 @@ def survival_frame(
             return pushdown.survival_frame(transactions, as_of=as_of, inactivity_days=inactivity_days, customers=customers,
                                            segments=segments, segment_column=segment_column, age_bins=age_bins)
     window = _check_days(inactivity_days, "inactivity_days")
-    prep = _prepare(transactions, as_of, caller="survival_frame")
-    base = _customer_base(prep, window)
+    base = _clean_base(transactions, as_of, window)
+    if base is None:  # lines to leave out, or no lines: checked, counted and filtered first
+        base = _customer_base(_prepare(transactions, as_of, caller="survival_frame"), window)
     return _join_attributes(base, customers, segments, segment_column, age_bins)
 
 
+def _clean_base(transactions: Frame, as_of, window: int) -> pl.DataFrame | None:
+    """The survival frame's base table in one pass over the lines, or None when some must be left out.
+
+    Most data have no line to leave out: every line has a customer and a date, and ``as_of`` is after the
+    last one. The aggregation then runs on all the lines, with no filter and no pass of its own for the
+    checks: missing values in a DataFrame are counted in its metadata, those of a LazyFrame are counted by
+    the aggregation itself, and the first and last purchases give the dates to check ``as_of`` against.
+    When a line has to be left out (or there is none), None is returned and :func:`_prepare` counts,
+    reports and filters them.
+    """
+    check_frame(transactions, argument="transactions")
+    tx = validate(transactions, "transactions")
+    if isinstance(tx, pl.DataFrame):
+        if tx["customer_id"].null_count() or tx["order_date"].null_count():
+            return None
+        count_missing = False
+    else:
+        count_missing = True
+    lines = tx.lazy()
+    names = tuple(lines.collect_schema().names())
+    main = _per_customer(lines, first_order=_described(names) != [], count_missing=count_missing)
+    if main.height == 0 or (count_missing and (main["_missing"].sum() or main["customer_id"].null_count())):
+        return None
+    last = main["last_purchase"].max()
+    moment = as_datetime(as_of) if as_of is not None else as_of_after(last)
+    if moment <= last:
+        return None
+    as_of_day = (moment.date() - dt.date(1970, 1, 1)).days
+    return _finish_base(main, lines, names, as_of_day, window)
+
+
 def _customer_base(prep: _Prepared, window: int) -> pl.DataFrame:
-    names = prep.names
-    lines = prep.lines
+    main = _per_customer(prep.lines, first_order=_described(prep.names) != [])
+    return _finish_base(main, prep.lines, prep.names, prep.as_of_day, window)
+
+
+def _described(names: Sequence[str]) -> list[str]:
+    """The columns whose value on the first order the base table gives (``first_category``, ``first_channel``)."""
+    return [c for c in ("category", "channel") if c in names]
+
+
+def _per_customer(lines: pl.LazyFrame, *, first_order: bool, count_missing: bool = False) -> pl.DataFrame:
+    """Per customer: first and last purchase (instants and day numbers), orders, the first order's value.
+
+    With ``first_order``, also the first order's id (``_first_order``, to read its lines' category and
+    channel); with ``count_missing``, also ``_missing``: the lines without a customer or a date (a group
+    without a customer holds the lines without one, which the caller sees as a missing customer id too).
+    Lines that come order by order are collapsed into runs first (:func:`_by_order_runs`); the result is
+    the same, bit for bit, whatever the layout.
+    """
+    if looks_ordered(lines):
+        try:
+            main = _by_order_runs(lines, first_order=first_order, count_missing=count_missing)
+        except pl.exceptions.InvalidOperationError:  # an amount that is not a finite number below 2**43 millionths
+            main = None
+        if main is not None:
+            return main
     # Lines are grouped into orders, then orders by customer, on the streaming engine: the second
     # group-by sees about one row per order. The first order is the one with the earliest line
     # (the smallest id when orders share that moment); its value is the sum of its lines, added in
@@ -288,12 +344,15 @@ def _customer_base(prep: _Prepared, window: int) -> pl.DataFrame:
         pl.col("_at").min().alias("first_purchase"),
         pl.col("_last_at").max().alias("last_purchase"),
         pl.len().cast(pl.Int64).alias("n_orders"),
-        pl.col("order_id").sort_by(first_of).first().alias("_first_order"),
         pl.col("_value").sort_by(first_of).first().alias("first_order_value"),
     ]
+    if first_order:  # a second sort of each customer's orders (0.1 s for 2M orders): only when it is read
+        per_customer.append(pl.col("order_id").sort_by(first_of).first().alias("_first_order"))
+    if count_missing:
+        order.append((pl.col("customer_id").is_null() | pl.col("order_date").is_null()).sum().alias("_missing"))
+        per_customer.append(pl.col("_missing").sum())
     finish = [_day_number(pl.col("first_purchase")).alias("_first_day"),
-              _day_number(pl.col("last_purchase")).alias("_last_day"),
-              from_micros(pl.col("first_order_value")).alias("first_order_value")]
+              _day_number(pl.col("last_purchase")).alias("_last_day")]
     main = lines.group_by("order_id").agg(
         pl.col("customer_id").min(), pl.col("customer_id").max().alias("_other"), *order
     ).group_by("customer_id").agg(
@@ -302,22 +361,77 @@ def _customer_base(prep: _Prepared, window: int) -> pl.DataFrame:
     if main["_shared"].any():
         main = lines.group_by("customer_id", "order_id").agg(order).group_by("customer_id").agg(
             per_customer).with_columns(finish).collect(engine="streaming")
-    main = main.drop("_shared", strict=False).lazy()
-    described = [c for c in ("category", "channel") if c in names]
+    return main.drop("_shared", strict=False)
+
+
+def _by_order_runs(lines: pl.LazyFrame, *, first_order: bool, count_missing: bool) -> pl.DataFrame | None:
+    """:func:`_per_customer` for lines stored order by order, or None when they are not.
+
+    Each run of lines with one customer, order id and instant becomes one row, with its money as the
+    difference of two running totals of whole millionths in Int64 (exact: lines below 2**43 millionths,
+    in runs of fewer than 2**20 lines; a line that is not a finite number below that fails the cast and the
+    caller groups the lines by order). When no order id is missing, none comes in two runs in a row, and the
+    ids never decrease (or never increase), every order is exactly one run, and the runs are grouped by
+    customer as the orders are; otherwise None is returned.
+    """
+    c, o, d = pl.col("customer_id"), pl.col("order_id"), pl.col("order_date")
+    amount = pl.col("amount")
+    line = (pl.when(amount.is_null()).then(0.0)  # a missing amount adds nothing, as in a sum
+            .when(amount.abs() < RUN_LINE_MICROS / MICRO).then(micros()).otherwise(float("nan")))
+    end = ((o != o.shift(-1)) | (c != c.shift(-1)) | (d != d.shift(-1))).fill_null(True)
+    runs = (
+        lines.select(c, o, d, running=line.cast(pl.Int64, strict=True).cum_sum(), end=end)
+        .with_columns(lines=pl.col("running").cum_count())
+        .filter("end")
+        .select(c, o, pl.col("order_date").alias("_at"),
+                _value=pl.col("running").diff().fill_null(pl.col("running")),
+                _size=pl.col("lines").diff().fill_null(pl.col("lines")),
+                _same=(o == o.shift()).fill_null(False), _up=(o > o.shift()).fill_null(False),
+                _down=(o < o.shift()).fill_null(False))
+    )
+    first_of = [pl.col("_at"), o]
+    checks = {"_unsure": (pl.col("_same") | o.is_null() | (pl.col("_size") >= RUN_SIZE_LIMIT)).any(),
+              "_up": pl.col("_up").any(), "_down": pl.col("_down").any()}
+    per_customer = [
+        pl.col("_at").min().alias("first_purchase"),
+        pl.col("_at").max().alias("last_purchase"),
+        pl.len().cast(pl.Int64).alias("n_orders"),
+        pl.col("_value").sort_by(first_of).first().cast(pl.Float64).alias("first_order_value"),
+    ]
+    if first_order:
+        per_customer.append(o.sort_by(first_of).first().alias("_first_order"))
+    if count_missing:  # a line without a date is a run of its own; one without a customer is seen by the caller
+        per_customer.append(pl.col("_at").is_null().sum().alias("_missing"))
+    main = runs.group_by("customer_id").agg(*per_customer, **checks).with_columns(
+        _day_number(pl.col("first_purchase")).alias("_first_day"),
+        _day_number(pl.col("last_purchase")).alias("_last_day"),
+    ).collect(engine="streaming")
+    if main["_unsure"].any() or (main["_up"].any() and main["_down"].any()):
+        return None
+    return main.drop(list(checks))
+
+
+def _finish_base(main: pl.DataFrame, lines: pl.LazyFrame, names: Sequence[str], as_of_day: int,
+                 window: int) -> pl.DataFrame:
+    """The base table from :func:`_per_customer`'s aggregates; the first order's category and channel when known."""
+    main = main.drop("_missing", strict=False).with_columns(first_order_value=from_micros(pl.col("first_order_value")))
+    described = _described(names)
     extra = [f"first_{c}" for c in described]
-    if described:  # what the first order's lines say: its largest line's category, its channel
-        first_lines = lines.select("customer_id", "order_id", "amount", *described).join(
-            main.select("customer_id", "_first_order"),
-            left_on=["customer_id", "order_id"], right_on=["customer_id", "_first_order"], how="semi",
-        )
-        first = []
-        if "category" in names:
-            first.append(pl.col("category").sort_by([pl.col("amount"), pl.col("category")], descending=[True, False],
-                                                     nulls_last=True).first().alias("first_category"))
-        if "channel" in names:
-            first.append(pl.col("channel").sort_by("channel", nulls_last=True).first().alias("first_channel"))
-        main = main.join(first_lines.group_by("customer_id").agg(first), on="customer_id", how="left")
-    return _base_table(main, prep.as_of_day, window, extra).collect()
+    if not described:
+        return _base_table(main.lazy(), as_of_day, window, extra).collect()
+    # what the first order's lines say: its largest line's category, its channel
+    first_lines = lines.select("customer_id", "order_id", "amount", *described).join(
+        main.lazy().select("customer_id", "_first_order"),
+        left_on=["customer_id", "order_id"], right_on=["customer_id", "_first_order"], how="semi",
+    )
+    first = []
+    if "category" in names:
+        first.append(pl.col("category").sort_by([pl.col("amount"), pl.col("category")], descending=[True, False],
+                                                 nulls_last=True).first().alias("first_category"))
+    if "channel" in names:
+        first.append(pl.col("channel").sort_by("channel", nulls_last=True).first().alias("first_channel"))
+    joined = main.lazy().join(first_lines.group_by("customer_id").agg(first), on="customer_id", how="left")
+    return _base_table(joined, as_of_day, window, extra).collect()
 
 
 def _base_table(per: pl.LazyFrame, d: int, window: int, extra: Sequence[str]) -> pl.LazyFrame:
@@ -356,7 +470,8 @@ def _purchase_days(prep: _Prepared) -> pl.LazyFrame:
     """One row per customer and purchase day with the gap to the next purchase day."""
     return (
         prep.lines.group_by("customer_id", "_day")
-        .agg(order_value=pl.col("amount").sum(), orders=pl.col("order_id").n_unique().cast(pl.Int64))
+        .agg(order_value=micros().sum(), orders=pl.col("order_id").n_unique().cast(pl.Int64))
+        .with_columns(order_value=from_micros(pl.col("order_value")))  # whole millionths: the same in any line order
         .sort("customer_id", "_day")
         .with_columns(
             purchase_number=(pl.int_range(pl.len()) + 1).over("customer_id").cast(pl.Int64),

@@ -29,6 +29,7 @@ from functools import partial
 import polars as pl
 
 from custlab._dates import as_datetime
+from custlab._grouping import RUN_LINE_MICROS, RUN_SIZE_LIMIT, looks_ordered
 from custlab._money import MICRO, from_micros
 from custlab._types import DateLike, Engine, Frame
 from custlab.data.schema import check_frame, validate
@@ -43,9 +44,7 @@ RFM_COLUMNS = (
 
 _SAMPLE = 5
 _COLUMNS = ("customer_id", "order_id", "order_date", "amount")
-_PROBE = 100_000  # first lines looked at to guess the layout
-_RUN_LINE_LIMIT = 2.0**43 / MICRO  # lines below this many currency units may be collapsed into runs ...
-_RUN_SIZE_LIMIT = 2**20  # ... of fewer lines than this: a run then holds less than 2**63 millionths
+_RUN_LINE_LIMIT = RUN_LINE_MICROS / MICRO  # lines below this many currency units may be collapsed into runs
 
 
 class _NotExact(Exception):
@@ -197,7 +196,7 @@ def _aggregate(source: pl.LazyFrame, *, engine: Engine, guard_nulls: bool, finis
     """
     table = None
     try:
-        if _looks_ordered(source):
+        if looks_ordered(source):
             table = _by_runs(source, engine=engine, guard_nulls=guard_nulls, count_changes=True, finish=finish)
             if table is None:  # the order ids are not monotone, or an order has several customers
                 table = _by_runs(source, engine=engine, guard_nulls=guard_nulls, count_changes=False, finish=finish)
@@ -223,19 +222,6 @@ def _by_lines(source: pl.LazyFrame, *, engine: Engine, guard_nulls: bool, finish
         last_order=pl.col("order_date").max(),
     )
     return (per if finish is None else finish(per)).collect(engine=engine)
-
-
-def _looks_ordered(source: pl.LazyFrame) -> bool:
-    """Whether the first lines come in runs of one order, about 4 lines or fewer per run (worth collapsing).
-
-    A guess from the first lines (a zero-copy slice of a DataFrame, the first row group of a
-    Parquet file); the result never depends on it, only the speed.
-    """
-    head = source.select("order_id").head(_PROBE).collect()
-    if head.height < 2:
-        return False
-    starts = head.select((pl.col("order_id") != pl.col("order_id").shift()).sum()).item()
-    return starts + 1 <= 0.75 * head.height
 
 
 def _by_runs(source: pl.LazyFrame, *, engine: Engine, guard_nulls: bool, count_changes: bool,
@@ -268,7 +254,7 @@ def _by_runs(source: pl.LazyFrame, *, engine: Engine, guard_nulls: bool, count_c
         .select(c, o, d, money=pl.col("running").diff().fill_null(pl.col("running")),
                 size=pl.col("lines").diff().fill_null(pl.col("lines")))
     )
-    checks = {"_long": (pl.col("size") >= _RUN_SIZE_LIMIT).any()}
+    checks = {"_long": (pl.col("size") >= RUN_SIZE_LIMIT).any()}
     if count_changes:
         new_order = (o != o.shift()).fill_null(True)
         runs = runs.with_columns(

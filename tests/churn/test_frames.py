@@ -7,7 +7,9 @@ import re
 import warnings
 from collections import defaultdict
 
+import numpy as np
 import polars as pl
+import polars.testing
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -233,3 +235,129 @@ def test_customer_ids_of_another_type_must_match():
         "e.g. ['C1']. Use the same ids in both."
     )):
         churn.survival_frame(_cycle_tx(), customers=pl.DataFrame({"customer_id": ["C1", "2"]}))
+
+
+# ---------------------------------------------------------------------------
+# Lines stored order by order: collapsed into runs, with the same frame bit for bit
+# ---------------------------------------------------------------------------
+
+
+def _order_lines(n_orders: int = 3000, seed: int = 3) -> pl.DataFrame:
+    """Lines stored order by order (ids increasing), 1-6 lines per order, a few orders sharing a moment."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 7, n_orders)
+    order = np.repeat(np.arange(n_orders), sizes)
+    customer = rng.integers(0, 400, n_orders)
+    seconds = rng.integers(0, 300, n_orders) * 86_400  # whole days: orders of one customer share moments
+    return pl.DataFrame({
+        "customer_id": customer[order], "order_id": order,
+        "order_date": np.datetime64("2024-01-01", "us") + (seconds[order] * 1_000_000).astype("timedelta64[us]"),
+        "amount": np.round(rng.gamma(2.0, 15.0, order.size), 2),
+    })
+
+
+def _runs_spy(monkeypatch) -> list:
+    from custlab.churn import frames
+
+    seen = []
+    original = frames._by_order_runs
+
+    def spy(*args, **kwargs):
+        out = original(*args, **kwargs)
+        seen.append(out is not None)
+        return out
+
+    monkeypatch.setattr(frames, "_by_order_runs", spy)
+    return seen
+
+
+def _shuffled(tx: pl.DataFrame) -> pl.DataFrame:
+    return tx.sample(fraction=1.0, shuffle=True, seed=11)
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_lines_stored_order_by_order_give_the_same_frame_as_any_other_order(monkeypatch, lazy):
+    tx = _order_lines()
+    seen = _runs_spy(monkeypatch)
+    ordered = churn.survival_frame(tx.lazy() if lazy else tx, inactivity_days=W)
+    assert seen == [True]  # collapsed into runs
+    shuffled = churn.survival_frame(_shuffled(tx), inactivity_days=W)
+    assert seen == [True]  # the shuffled lines do not look ordered: grouped by order
+    pl.testing.assert_frame_equal(ordered, shuffled, check_exact=True)
+    backwards = churn.survival_frame(tx.reverse(), inactivity_days=W)  # ids never increase: runs too
+    assert seen == [True, True]
+    pl.testing.assert_frame_equal(backwards, shuffled, check_exact=True)
+
+
+#: What the runs path does with each change: True (runs of orders), False (not runs of orders: None), None (an amount
+#: it cannot add exactly: it raises, and the caller groups by order).
+RUNS_OUTCOME = {
+    "one order, two customers": False, "an order split in two moments": False, "ids up and down": False,
+    "an order id missing": False, "a NaN amount": None, "an amount too large for millionths in Int64": None,
+    "negative and missing amounts": True,
+}
+
+
+@pytest.mark.parametrize("change", list(RUNS_OUTCOME))
+def test_lines_that_cannot_be_runs_of_orders_are_grouped_by_order(monkeypatch, change):
+    tx = _order_lines()
+    assert tx["order_id"][0] == tx["order_id"][1]  # the first order has two lines
+    row = pl.int_range(pl.len())
+    amount, order_id = pl.col("amount"), pl.col("order_id")
+    edits = {
+        "one order, two customers": dict(customer_id=pl.when(row == 0).then(10_000).otherwise(pl.col("customer_id"))),
+        "an order split in two moments": dict(
+            order_date=pl.when(row == tx.height - 1).then(pl.col("order_date") + dt.timedelta(hours=1))
+            .otherwise(pl.col("order_date"))),
+        "ids up and down": dict(order_id=pl.when(row == tx.height - 1).then(-1).otherwise(order_id)),
+        "an order id missing": dict(order_id=pl.when(row == 5).then(None).otherwise(order_id)),
+        "a NaN amount": dict(amount=pl.when(row == 7).then(float("nan")).otherwise(amount)),
+        "an amount too large for millionths in Int64": dict(amount=pl.when(row == 7).then(9e6).otherwise(amount)),
+        "negative and missing amounts": dict(
+            amount=pl.when(row % 5 == 0).then(-amount).when(row % 7 == 0).then(None).otherwise(amount)),
+    }
+    tx = tx.with_columns(**edits[change])
+    seen = _runs_spy(monkeypatch)
+    got = churn.survival_frame(tx, inactivity_days=W)
+    assert seen == ([] if RUNS_OUTCOME[change] is None else [RUNS_OUTCOME[change]])
+    want = churn.survival_frame(_shuffled(tx), inactivity_days=W)
+    pl.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(line, min_size=2, max_size=40), st.integers(1, 120), st.booleans(), st.booleans())
+def test_survival_frame_of_lines_stored_order_by_order_matches_the_definition(raw, window, own, lazy):
+    start = d(2024, 1, 1)
+    # ``own``: each order id belongs to one customer (the usual case); otherwise ids are shared by customers
+    rows = sorted(((o % 6 if own else c), f"o{o}", start + dt.timedelta(days=day, hours=h), float(a))
+                  for c, o, day, h, a in raw)
+    rows.sort(key=lambda r: r[1])  # order by order, ids increasing
+    as_of = start + dt.timedelta(days=230)
+    tx = pl.DataFrame(rows, schema=["customer_id", "order_id", "order_date", "amount"], orient="row")
+    sf = churn.survival_frame(tx.lazy() if lazy else tx, as_of=as_of, inactivity_days=window)
+    ref = _reference_frame(rows, as_of, window)
+    assert sf["customer_id"].to_list() == sorted(ref)
+    for row in sf.iter_rows(named=True):
+        want = ref[row["customer_id"]]
+        assert {k: row[k] for k in want} == want, row
+
+
+def test_a_lazy_frame_with_lines_to_leave_out_counts_them_as_a_data_frame_does():
+    message = ("survival_frame: 3 of 13 transaction lines were left out: 1 without a customer_id, "
+               "2 dated at or after as_of=2024-03-31 12:00:00.")
+    with pytest.warns(ChurnDataWarning, match=re.escape(message)):
+        lazy = churn.survival_frame(_tx().lazy(), as_of=AS_OF, inactivity_days=W)
+    pl.testing.assert_frame_equal(lazy, _frame())
+    no_date = _tx().with_columns(order_date=pl.when(pl.col("order_id") == "b1").then(None).otherwise(
+        pl.col("order_date"))).filter(pl.col("customer_id").is_not_null())
+    with pytest.warns(ChurnDataWarning, match=re.escape("1 without an order_date")):
+        churn.survival_frame(no_date.lazy(), as_of=d(2024, 4, 5), inactivity_days=W)
+
+
+def test_clean_data_are_read_once_without_a_warning():
+    tx = _order_lines()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        eager = churn.survival_frame(tx, inactivity_days=W)
+        lazy = churn.survival_frame(tx.lazy(), as_of=d(2025, 1, 1), inactivity_days=W)
+    assert eager.height == lazy.height == tx["customer_id"].n_unique()

@@ -113,3 +113,13 @@ def test_inter_purchase_plot_in_chinese_on_given_axes():
     assert [t.get_text() for t in ax.get_yticklabels()] == [f"{label(c, 'zh')}（{n} 个间隔）"
                                                            for c, n in (("cream", 3), ("food", 1))]
     assert ax.get_xlabel() == "两次购买间隔天数" and ax.get_xlim()[1] == 20
+
+
+def test_order_values_do_not_depend_on_the_order_of_the_lines():
+    from tests.churn.test_frames import _order_lines
+
+    tx = _order_lines(n_orders=20_000)
+    want = repurchase.repurchase_frame(tx)
+    for seed in (1, 2, 3):  # lines summed in another order: the same bits (whole millionths)
+        got = repurchase.repurchase_frame(tx.sample(fraction=1.0, shuffle=True, seed=seed))
+        assert got.equals(want)

@@ -15,7 +15,8 @@ import pytest
 import custlab.segments as S
 from custlab.exceptions import CustlabError, EmptyDataError, SchemaError
 from custlab.segments import rfm_table
-from custlab.segments.rfm import _by_lines, _by_runs, _looks_ordered, _NotExact
+from custlab._grouping import looks_ordered
+from custlab.segments.rfm import _by_lines, _by_runs, _NotExact
 
 from .helpers import AS_OF, make_tx
 
@@ -136,7 +137,7 @@ def _paths(lines: pl.DataFrame) -> dict[str, pl.DataFrame | None]:
 
 def test_every_path_gives_the_same_bits_on_online_retail(online_retail_clean):
     paths = _paths(online_retail_clean)
-    assert _looks_ordered(online_retail_clean.lazy())  # invoices come line by line
+    assert looks_ordered(online_retail_clean.lazy())  # invoices come line by line
     # invoice numbers are not monotone in the file, so counting order changes is declined ...
     assert paths["runs True streaming"] is None and paths["runs True in-memory"] is None
     # ... and runs with n_unique agree with grouping the lines, bit for bit
