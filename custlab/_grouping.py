@@ -14,7 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-__all__ = ["MONTH_EDGES", "RUN_LINE_MICROS", "RUN_SIZE_LIMIT", "looks_ordered", "month_numbers", "pair_groups"]
+from custlab._money import MICRO
+
+__all__ = ["MONTH_EDGES", "RUN_LINE_MICROS", "RUN_SIZE_LIMIT", "looks_ordered", "month_numbers", "pair_groups", "run_micros"]
 
 _KEY = "_pair_key"
 _PROBE = 100_000  # first lines looked at to guess the layout
@@ -87,3 +89,18 @@ def looks_ordered(source: pl.LazyFrame) -> bool:
         return False
     starts = head.select((pl.col("order_id") != pl.col("order_id").shift()).sum()).item()
     return starts + 1 <= 0.75 * head.height
+
+
+def run_micros(amount: pl.Expr) -> pl.Expr:
+    """Running total of ``amount`` in whole millionths (Int64), for collapsing runs of lines: the difference of
+    the totals at the last lines of two runs in a row is the money of the second run, exactly.
+
+    A missing amount adds nothing (as in a sum). A line that is not a finite number below
+    :data:`RUN_LINE_MICROS` millionths fails the cast to Int64 when the query runs (an
+    ``InvalidOperationError``: the caller adds the lines another way); the totals may wrap around, and
+    their differences are exact for runs of fewer than :data:`RUN_SIZE_LIMIT` lines.
+    """
+    line = (pl.when(amount.is_null()).then(0.0)
+            .when(amount.abs() < RUN_LINE_MICROS / MICRO).then((amount.cast(pl.Float64) * MICRO).round(0))
+            .otherwise(float("nan")))
+    return line.cast(pl.Int64, strict=True).cum_sum()

@@ -17,8 +17,8 @@ import numpy as np
 import polars as pl
 
 from custlab._dates import as_datetime, as_of_after
-from custlab._grouping import RUN_LINE_MICROS, RUN_SIZE_LIMIT, looks_ordered
-from custlab._money import MICRO, from_micros, micros
+from custlab._grouping import RUN_SIZE_LIMIT, looks_ordered, run_micros
+from custlab._money import from_micros, micros
 from custlab._types import DateLike, Frame
 from custlab.churn._common import (
     ChurnDataWarning,
@@ -375,12 +375,9 @@ def _by_order_runs(lines: pl.LazyFrame, *, first_order: bool, count_missing: boo
     customer as the orders are; otherwise None is returned.
     """
     c, o, d = pl.col("customer_id"), pl.col("order_id"), pl.col("order_date")
-    amount = pl.col("amount")
-    line = (pl.when(amount.is_null()).then(0.0)  # a missing amount adds nothing, as in a sum
-            .when(amount.abs() < RUN_LINE_MICROS / MICRO).then(micros()).otherwise(float("nan")))
     end = ((o != o.shift(-1)) | (c != c.shift(-1)) | (d != d.shift(-1))).fill_null(True)
     runs = (
-        lines.select(c, o, d, running=line.cast(pl.Int64, strict=True).cum_sum(), end=end)
+        lines.select(c, o, d, running=run_micros(pl.col("amount")), end=end)
         .with_columns(lines=pl.col("running").cum_count())
         .filter("end")
         .select(c, o, pl.col("order_date").alias("_at"),
