@@ -241,3 +241,9 @@ def test_the_helpers_warm_up_chart_draws_in_each_language(monkeypatch):
     monkeypatch.setattr(html, "draw_png", spy)
     helper._warm_drawing()
     assert [language for language, _ in drawn] == ["en", "zh"] and all(size > 1000 for _, size in drawn)
+
+
+def test_the_helper_runs_at_the_kernels_priority(running):
+    # niceness 10 made the kernel wait for the helper's charts: same-priority runs were faster in 12 of 12 pairs
+    _warm(running)
+    assert helper.outcome(helper.call_later(os.nice, 0)) == os.nice(0)
