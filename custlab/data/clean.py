@@ -249,12 +249,13 @@ def clean_transactions(
         .agg(rows=pl.len(), amount=pl.col("amount").filter(pl.col("amount").is_finite()).sum(),
              trimmed=pl.col("_trimmed").sum())
         .sort("day", "reason", nulls_last=True)
-        .collect()
     )
     clean = marked.filter(pl.col("reason").is_null()).drop("reason", "_trimmed", "_row")
     removed_rows = marked.filter(pl.col("reason").is_not_null()).drop("_trimmed", "_row")
-    if not lazy:
-        clean, removed_rows = pl.collect_all([clean, removed_rows])
+    if lazy:
+        by_day = by_day.collect()
+    else:  # one query: the lines are marked once for the counts, the clean lines and the removed ones
+        by_day, clean, removed_rows = pl.collect_all([by_day, clean, removed_rows])
     report = DataQualityReport.from_counts(
         by_day, applied=tuple(applied), descriptions=RULES, text_columns=tuple(text_cols),
         removed_rows=removed_rows, as_of=as_of_dt, reversed_pairs=pairs, source=source,
