@@ -81,9 +81,10 @@ def repurchase_frame(
         Sorted by ``customer_id``, ``purchase_date``: ``customer_id``;
         ``purchase_date`` (Date); ``purchase_number`` (Int64, 1 for the first
         purchase day); ``days_since_first`` (Int64); ``order_value`` (Float64,
-        that day's ``amount``); ``orders`` (Int64); ``repurchased`` (Boolean:
-        a later purchase day exists); ``gap_days`` (Int64: days to the next
-        purchase day, or for the last one the days since it at ``D``);
+        that day's ``amount``, added in whole millionths: the same bits in any
+        line order); ``orders`` (Int64); ``repurchased`` (Boolean: a later
+        purchase day exists); ``gap_days`` (Int64: days to the next purchase
+        day, or for the last one the days since it at ``D``);
         ``first_category``/``first_channel`` when the transactions have them,
         then the columns joined from ``customers``/``segments``.
 
