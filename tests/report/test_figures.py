@@ -303,3 +303,10 @@ def test_the_key_figures_do_not_depend_on_the_order_of_the_rows(shop_tables, sho
     again = compute_shop(shuffled, "2024-12", previous=shop_november.key_figures())
     assert json.dumps(again.key_figures(), sort_keys=True, default=str) == \
         json.dumps(shop_figures.key_figures(), sort_keys=True, default=str)
+    # and the same CRM lists, as they are written (13 exports)
+    from custlab.report.exports import prepare_export
+
+    exports, want = again.exports(), shop_figures.exports()
+    assert sorted(exports) == sorted(want) and len(want) >= 10
+    for name, frame in want.items():
+        assert prepare_export(exports[name]).equals(prepare_export(frame)), name
