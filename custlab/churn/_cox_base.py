@@ -427,8 +427,9 @@ class _CoxBase:
         self.strata_ = strata
         self.n_train_, self.n_test_ = int(len(train)), int(len(test))
         self.events_train_ = int(train["_E"].sum())
-        # Concordance is None when no pair of customers can be ordered (e.g. nobody bought twice).
-        self.concordance_train_ = _concordance_or_none(lambda: cph.concordance_index_)
+        # Concordance is None when no pair of customers can be ordered (e.g. nobody bought twice). The training
+        # one is computed when first read (concordance_train_).
+        self.__dict__.pop("_concordance_train", None)
         self.concordance_test_ = None
         if len(test) and 0 < test["_E"].sum() < len(test):
             risk = cph.predict_partial_hazard(test)
@@ -562,6 +563,19 @@ class _CoxBase:
             parts.append(f"The other {ok} term{'s show' if ok > 1 else ' shows'} no evidence against "
                          f"proportionality.")
         self.ph_summary_ = " ".join(parts)
+
+    @property
+    def concordance_train_(self) -> float | None:
+        """The concordance on the customers the model was fitted on (None when no pair can be ordered).
+
+        Computed when first read: lifelines counts the pairs in Python, 0.5-0.7 s for Ta-Feng's 25,000 training
+        customers, and the report reads only the held-out concordance.
+        """
+        self._check_fitted()
+        if "_concordance_train" not in self.__dict__:
+            cph = self.lifelines_
+            self._concordance_train = _concordance_or_none(lambda: cph.concordance_index_)
+        return self._concordance_train
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "lifelines_"):

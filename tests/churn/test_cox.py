@@ -46,6 +46,10 @@ def test_cox_recovers_planted_hazard_ratios_and_matches_lifelines():
     test = df[is_test]
     c_ref = concordance_index(test["T"], -ref.predict_partial_hazard(test), test["E"])
     assert model.concordance_test_ == pytest.approx(c_ref, abs=1e-12)
+    # the training concordance is computed when first read (the report reads only the held-out one)
+    assert "_concordance_train" not in vars(model)
+    assert model.concordance_train_ == pytest.approx(ref.concordance_index_, abs=1e-12)
+    assert "_concordance_train" in vars(model)
     assert (model.n_train_, model.n_test_) == (3000, 1000)
     risk = model.predict_risk(sf.head(5))
     np.testing.assert_allclose(risk["relative_risk"].to_numpy(), ref.predict_partial_hazard(df.head(5)), rtol=1e-9)
