@@ -14,9 +14,10 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-from custlab._money import MICRO
+from custlab._money import MICRO, micros
 
-__all__ = ["MONTH_EDGES", "RUN_LINE_MICROS", "RUN_SIZE_LIMIT", "looks_ordered", "month_numbers", "pair_groups", "run_micros"]
+__all__ = ["MONTH_EDGES", "RUN_LINE_MICROS", "RUN_SIZE_LIMIT", "looks_ordered", "month_numbers", "order_runs", "pair_groups",
+           "run_micros"]
 
 _KEY = "_pair_key"
 _PROBE = 100_000  # first lines looked at to guess the layout
@@ -91,16 +92,33 @@ def looks_ordered(source: pl.LazyFrame) -> bool:
     return starts + 1 <= 0.75 * head.height
 
 
-def run_micros(amount: pl.Expr) -> pl.Expr:
-    """Running total of ``amount`` in whole millionths (Int64), for collapsing runs of lines: the difference of
-    the totals at the last lines of two runs in a row is the money of the second run, exactly.
+def run_micros(column: str = "amount") -> pl.Expr:
+    """Running total of ``column`` in whole millionths (Int64), for :func:`order_runs` (a missing amount adds nothing).
 
-    A missing amount adds nothing (as in a sum). A line that is not a finite number below
-    :data:`RUN_LINE_MICROS` millionths fails the cast to Int64 when the query runs (an
-    ``InvalidOperationError``: the caller adds the lines another way); the totals may wrap around, and
-    their differences are exact for runs of fewer than :data:`RUN_SIZE_LIMIT` lines.
+    A line that is not a finite number below :data:`RUN_LINE_MICROS` millionths fails the cast to Int64 when the
+    query runs (an ``InvalidOperationError``: the caller adds the lines another way).
     """
+    amount = pl.col(column)
     line = (pl.when(amount.is_null()).then(0.0)
-            .when(amount.abs() < RUN_LINE_MICROS / MICRO).then((amount.cast(pl.Float64) * MICRO).round(0))
-            .otherwise(float("nan")))
+            .when(amount.abs() < RUN_LINE_MICROS / MICRO).then(micros(column)).otherwise(float("nan")))
     return line.cast(pl.Int64, strict=True).cum_sum()
+
+
+def order_runs(source: pl.LazyFrame, running: pl.Expr) -> pl.LazyFrame:
+    """Each run of lines with one customer, order id and order date as one row, in the lines' order.
+
+    ``running`` is an Int64 running total of the lines' money in whole millionths (:func:`run_micros`); the runs
+    have ``customer_id``, ``order_id``, ``order_date``, ``money`` (the run's millionths: the difference of the
+    totals at its last line and the last line before it; the totals may wrap around, the differences are exact
+    for runs of fewer than :data:`RUN_SIZE_LIMIT` lines below :data:`RUN_LINE_MICROS`) and ``size`` (its lines,
+    for callers to check against :data:`RUN_SIZE_LIMIT`).
+    """
+    c, o, d = pl.col("customer_id"), pl.col("order_id"), pl.col("order_date")
+    end = ((o != o.shift(-1)) | (c != c.shift(-1)) | (d != d.shift(-1))).fill_null(True)
+    return (
+        source.select(c, o, d, running=running, end=end)
+        .with_columns(lines=pl.col("running").cum_count())  # lines so far (a null fails the cast before)
+        .filter("end")
+        .select(c, o, d, money=pl.col("running").diff().fill_null(pl.col("running")),
+                size=pl.col("lines").diff().fill_null(pl.col("lines")))
+    )

@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from custlab._dates import as_datetime, as_of_after
-from custlab._grouping import RUN_SIZE_LIMIT, looks_ordered, run_micros
+from custlab._grouping import RUN_SIZE_LIMIT, looks_ordered, order_runs, run_micros
 from custlab._money import from_micros, micros
 from custlab._types import DateLike, Frame
 from custlab.churn._common import (
@@ -370,38 +370,29 @@ def _per_customer(lines: pl.LazyFrame, *, first_order: bool, count_missing: bool
 def _by_order_runs(lines: pl.LazyFrame, *, first_order: bool, count_missing: bool) -> pl.DataFrame | None:
     """:func:`_per_customer` for lines stored order by order, or None when they are not.
 
-    Each run of lines with one customer, order id and instant becomes one row, with its money as the
-    difference of two running totals of whole millionths in Int64 (exact: lines below 2**43 millionths,
-    in runs of fewer than 2**20 lines; a line that is not a finite number below that fails the cast and the
-    caller groups the lines by order). When no order id is missing, none comes in two runs in a row, and the
+    Each run of lines with one customer, order id and instant becomes one row (:func:`custlab._grouping.order_runs`,
+    money added exactly in Int64; a line that is not a finite number below 2**43 millionths fails the cast and
+    the caller groups the lines by order). When no order id is missing, none comes in two runs in a row, and the
     ids never decrease (or never increase), every order is exactly one run, and the runs are grouped by
     customer as the orders are; otherwise None is returned.
     """
-    c, o, d = pl.col("customer_id"), pl.col("order_id"), pl.col("order_date")
-    end = ((o != o.shift(-1)) | (c != c.shift(-1)) | (d != d.shift(-1))).fill_null(True)
-    runs = (
-        lines.select(c, o, d, running=run_micros(pl.col("amount")), end=end)
-        .with_columns(lines=pl.col("running").cum_count())
-        .filter("end")
-        .select(c, o, pl.col("order_date").alias("_at"),
-                _value=pl.col("running").diff().fill_null(pl.col("running")),
-                _size=pl.col("lines").diff().fill_null(pl.col("lines")),
-                _same=(o == o.shift()).fill_null(False), _up=(o > o.shift()).fill_null(False),
-                _down=(o < o.shift()).fill_null(False))
-    )
-    first_of = [pl.col("_at"), o]
-    checks = {"_unsure": (pl.col("_same") | o.is_null() | (pl.col("_size") >= RUN_SIZE_LIMIT)).any(),
+    o, d = pl.col("order_id"), pl.col("order_date")
+    runs = order_runs(lines, run_micros()).with_columns(
+        _same=(o == o.shift()).fill_null(False), _up=(o > o.shift()).fill_null(False),
+        _down=(o < o.shift()).fill_null(False))
+    first_of = [d, o]
+    checks = {"_unsure": (pl.col("_same") | o.is_null() | (pl.col("size") >= RUN_SIZE_LIMIT)).any(),
               "_up": pl.col("_up").any(), "_down": pl.col("_down").any()}
     per_customer = [
-        pl.col("_at").min().alias("first_purchase"),
-        pl.col("_at").max().alias("last_purchase"),
+        d.min().alias("first_purchase"),
+        d.max().alias("last_purchase"),
         pl.len().cast(pl.Int64).alias("n_orders"),
-        pl.col("_value").sort_by(first_of).first().cast(pl.Float64).alias("first_order_value"),
+        pl.col("money").sort_by(first_of).first().cast(pl.Float64).alias("first_order_value"),
     ]
     if first_order:
         per_customer.append(o.sort_by(first_of).first().alias("_first_order"))
     if count_missing:  # a line without a date is a run of its own; one without a customer is seen by the caller
-        per_customer.append(pl.col("_at").is_null().sum().alias("_missing"))
+        per_customer.append(d.is_null().sum().alias("_missing"))
     main = runs.group_by("customer_id").agg(*per_customer, **checks).with_columns(
         _day_number(pl.col("first_purchase")).alias("_first_day"),
         _day_number(pl.col("last_purchase")).alias("_last_day"),

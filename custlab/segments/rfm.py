@@ -29,7 +29,7 @@ from functools import partial
 import polars as pl
 
 from custlab._dates import as_datetime
-from custlab._grouping import RUN_LINE_MICROS, RUN_SIZE_LIMIT, looks_ordered
+from custlab._grouping import RUN_LINE_MICROS, RUN_SIZE_LIMIT, looks_ordered, order_runs
 from custlab._money import MICRO, from_micros
 from custlab._types import DateLike, Engine, Frame
 from custlab.data.schema import check_frame, validate
@@ -245,15 +245,7 @@ def _by_runs(source: pl.LazyFrame, *, engine: Engine, guard_nulls: bool, count_c
     c, o, d = pl.col("customer_id"), pl.col("order_id"), pl.col("order_date")
     small = pl.when(pl.col("amount") < _RUN_LINE_LIMIT).then(_micros(guard_nulls=guard_nulls))
     micros = small.otherwise(float("nan")).cast(pl.Int64, strict=True)
-    end = ((o != o.shift(-1)) | (c != c.shift(-1)) | (d != d.shift(-1))).fill_null(True)
-    lines = pl.col("running").cum_count()  # lines so far (nulls fail the cast before)
-    runs = (
-        source.select(c, o, d, running=micros.cum_sum(), end=end)
-        .with_columns(lines=lines)
-        .filter("end")
-        .select(c, o, d, money=pl.col("running").diff().fill_null(pl.col("running")),
-                size=pl.col("lines").diff().fill_null(pl.col("lines")))
-    )
+    runs = order_runs(source, micros.cum_sum())
     checks = {"_long": (pl.col("size") >= RUN_SIZE_LIMIT).any()}
     if count_changes:
         new_order = (o != o.shift()).fill_null(True)
