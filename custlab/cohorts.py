@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import polars as pl
 
 from custlab._dates import as_datetime, as_of_after
@@ -104,6 +105,9 @@ def cohort_retention(
         as_of_dt = as_of_after(months["_last"].max())
     last_day = as_of_dt - dt.timedelta(microseconds=1)
     last_m = last_day.year * 12 + last_day.month - 1
+    dense = _dense_cells(months)
+    if dense is not None:
+        return _retention_table(*dense, last_m, as_of_dt, max_periods)
     customer, month = pl.col("customer_id"), pl.col("_m")
     ids = months["customer_id"]
     if ids.dtype.is_integer() and -(2**46) < ids.min() and ids.max() < 2**46:  # sorted by one packed key: the
@@ -117,6 +121,63 @@ def cohort_retention(
     ).with_columns(revenue=from_micros(pl.col("revenue")))
     sizes = months.filter(pl.col("_m") == pl.col("_c")).group_by("_c").agg(cohort_size=pl.len().cast(pl.Int64))
     return _retention_table(agg, sizes, last_m, as_of_dt, max_periods)
+
+
+#: Most months between the first and the last order for :func:`_dense_cells` (its counts hold span**2 cells).
+_DENSE_SPAN = 1200
+#: Largest customer id :func:`_dense_cells` takes, beside 4 per customer-month: its table holds one int32 per id, so
+#: at most 16 bytes per customer-month, twice the packed keys it sorts.
+_DENSE_IDS = 2**24
+
+
+def _dense_cells(months: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """Counts and revenue per (cohort ``_c``, month ``_m``) and cohort sizes, when the ids are small whole numbers.
+
+    ``months`` has one row per customer and month (``customer_id``, ``_m``, ``revenue`` in millionths). A
+    customer's cohort is her first month: the packed keys ``id * 2**16 + month offset`` are sorted alone (numpy
+    sorts a bare Int64 array several times faster than polars sorts a frame by a key), the first key of each id
+    gives its cohort, kept in a table indexed by id, and the cells are counted and summed by ``np.bincount``. 19M
+    customer-months: 1.2-1.4 s where sorting the frame and grouping took 3.1 s. Revenue per cell is a float64
+    sum of whole millionths, as the group-by's was: the same bits as long as it stays below 2**53. None (the
+    caller sorts the frame) for ids that are not whole numbers from 0 to ``max(_DENSE_IDS, 4 * rows)``, or
+    months spanning more than :data:`_DENSE_SPAN`.
+    """
+    ids = months["customer_id"]
+    if months.height == 0 or not ids.dtype.is_integer() or ids.min() < 0 \
+            or ids.max() >= max(_DENSE_IDS, 4 * months.height):
+        return None
+    m0 = months["_m"].min()
+    span = months["_m"].max() - m0 + 1
+    if span > _DENSE_SPAN:
+        return None
+    offset = (months["_m"] - m0).cast(pl.Int32).to_numpy()
+    ids = ids.cast(pl.Int64).to_numpy()
+    keys = ids << 16
+    keys |= offset
+    keys.sort()  # in place: each id's months in order
+    cust = keys >> 16
+    starts = np.empty(keys.size, dtype=bool)
+    starts[0] = True
+    np.not_equal(cust[1:], cust[:-1], out=starts[1:])
+    del cust
+    firsts = keys[starts]
+    del keys, starts
+    first_offset = (firsts & 0xFFFF).astype(np.int32)
+    cohort_of = np.empty(int(ids.max()) + 1, dtype=np.int32)  # only the ids present are ever read
+    cohort_of[firsts >> 16] = first_offset
+    cell = cohort_of[ids]
+    del cohort_of
+    cell *= span
+    cell += offset
+    counts = np.bincount(cell, minlength=span * span)
+    revenue = np.bincount(cell, weights=months["revenue"].to_numpy(), minlength=span * span)
+    sizes = np.bincount(first_offset, minlength=span)
+    filled = np.flatnonzero(counts)
+    agg = pl.DataFrame({"_c": filled // span + m0, "_m": filled % span + m0,
+                        "active_customers": counts[filled].astype(np.int64), "revenue": revenue[filled]})
+    cohorts = np.flatnonzero(sizes)
+    return (agg.with_columns(revenue=from_micros(pl.col("revenue"))),
+            pl.DataFrame({"_c": cohorts + m0, "cohort_size": sizes[cohorts].astype(np.int64)}))
 
 
 def _customer_months(tx: pl.LazyFrame, *, with_last: bool) -> pl.DataFrame:

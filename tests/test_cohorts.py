@@ -8,7 +8,11 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
+import custlab.cohorts as cohorts_module
 from custlab.cohorts import cohort_matrix, cohort_retention, plot_cohort_heatmap
 from custlab.exceptions import CustlabError
 
@@ -43,6 +47,88 @@ def test_cohort_retention_on_online_retail_against_pandas(online_retail_clean):
     assert wide.shape == (13, 2 + 13)
     assert wide.filter(pl.col("cohort") == dt.date(2011, 1, 1))["1"].item() == pytest.approx(active[1] / size)
     assert wide.filter(pl.col("cohort") == dt.date(2011, 12, 1))["1"].item() is None
+
+
+def _python_retention(rows: list[tuple[int, dt.datetime, float]]) -> dict[tuple[int, int], tuple[int, float]]:
+    """(cohort month number, period) -> (active customers, revenue), by the definition, in plain Python."""
+    months: dict[int, dict[int, float]] = {}
+    for customer, at, amount in rows:
+        per = months.setdefault(customer, {})
+        m = at.year * 12 + at.month - 1
+        per[m] = per.get(m, 0.0) + amount
+    cells: dict[tuple[int, int], tuple[int, float]] = {}
+    for per in months.values():
+        first = min(per)
+        for m, revenue in per.items():
+            active, total = cells.get((first, m - first), (0, 0.0))
+            cells[first, m - first] = (active + 1, total + revenue)
+    return cells
+
+
+def _sorting_path(monkeypatch, lines, **kwargs):
+    with monkeypatch.context() as patch:
+        patch.setattr(cohorts_module, "_dense_cells", lambda months: None)
+        return cohort_retention(lines, **kwargs)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 900), st.integers(1, 50_000)), min_size=1, max_size=120),
+       st.booleans())
+def test_counting_path_equals_the_sorting_path_and_the_definition(rows, shuffled):
+    """Small whole-number ids take the counting path (np.bincount); its table is the sorting path's, bit for bit."""
+    lines = pl.DataFrame({
+        "customer_id": [c for c, _, _ in rows],
+        "order_id": [str(i) for i in range(len(rows))],
+        "order_date": [dt.datetime(2021, 3, 1) + dt.timedelta(days=d, hours=d % 24) for _, d, _ in rows],
+        "amount": [cents / 100 for _, _, cents in rows],
+    })
+    if shuffled:
+        lines = lines.sample(fraction=1.0, shuffle=True, seed=len(rows))
+    calls = []
+    dense = cohorts_module._dense_cells
+
+    def spy(months):
+        calls.append(dense(months))
+        return calls[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cohorts_module, "_dense_cells", spy)
+        got = cohort_retention(lines)
+    assert calls and calls[0] is not None  # the counting path ran
+    with pytest.MonkeyPatch.context() as patch:
+        assert_frame_equal(got, _sorting_path(patch, lines), check_exact=True)
+    expected = _python_retention(list(zip(lines["customer_id"], lines["order_date"], lines["amount"])))
+    for row in got.filter(pl.col("active_customers") > 0).iter_rows(named=True):
+        key = (row["cohort"].year * 12 + row["cohort"].month - 1, row["period"])
+        assert expected.pop(key)[0] == row["active_customers"]
+    assert not expected
+
+
+@pytest.mark.parametrize("ids, dense", [
+    ([0, 1, 2, 3], True),
+    ([5, 2**24 - 1, 7, 8], True),  # within the id table's bound
+    ([5, 2**24, 7, 8], False),  # beyond it: sorted
+    ([-1, 2, 3, 4], False),  # negative ids: sorted
+])
+def test_counting_path_bounds(monkeypatch, ids, dense):
+    lines = pl.DataFrame({"customer_id": ids, "order_id": ["a", "b", "c", "d"],
+                          "order_date": [dt.datetime(2024, 1, 5), dt.datetime(2024, 2, 5), dt.datetime(2024, 2, 9),
+                                         dt.datetime(2024, 4, 1)],
+                          "amount": [10.0, 20.0, 5.5, 8.25]})
+    months = cohorts_module._customer_months(lines.lazy(), with_last=False)
+    assert (cohorts_module._dense_cells(months) is not None) is dense
+    assert_frame_equal(cohort_retention(lines), _sorting_path(monkeypatch, lines), check_exact=True)
+
+
+def test_counting_path_leaves_out_centuries(monkeypatch):
+    """More than 1,200 months between the first and the last order: the counts would be too large a grid."""
+    lines = pl.DataFrame({"customer_id": [1, 2], "order_id": ["a", "b"],
+                          "order_date": [dt.datetime(1850, 1, 1), dt.datetime(2024, 1, 1)],
+                          "amount": [1.0, 2.0]})
+    months = cohorts_module._customer_months(lines.lazy(), with_last=False)
+    assert cohorts_module._dense_cells(months) is None
+    table = cohort_retention(lines, max_periods=2)
+    assert table.filter(pl.col("cohort") == dt.date(1850, 1, 1))["active_customers"].to_list() == [1, 0, 0]
 
 
 def test_cohort_zero_months_as_of_and_errors():
