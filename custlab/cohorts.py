@@ -126,7 +126,7 @@ def cohort_retention(
 #: Most months between the first and the last order for :func:`_dense_cells` (its counts hold span**2 cells).
 _DENSE_SPAN = 1200
 #: Largest customer id :func:`_dense_cells` takes, beside 4 per customer-month: its table holds one int32 per id, so
-#: at most 16 bytes per customer-month, twice the packed keys it sorts.
+#: at most 16 bytes per customer-month.
 _DENSE_IDS = 2**24
 
 
@@ -134,13 +134,13 @@ def _dense_cells(months: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame] | No
     """Counts and revenue per (cohort ``_c``, month ``_m``) and cohort sizes, when the ids are small whole numbers.
 
     ``months`` has one row per customer and month (``customer_id``, ``_m``, ``revenue`` in millionths). A
-    customer's cohort is her first month: the packed keys ``id * 2**16 + month offset`` are sorted alone (numpy
-    sorts a bare Int64 array several times faster than polars sorts a frame by a key), the first key of each id
-    gives its cohort, kept in a table indexed by id, and the cells are counted and summed by ``np.bincount``. 19M
-    customer-months: 1.2-1.4 s where sorting the frame and grouping took 3.1 s. Revenue per cell is a float64
-    sum of whole millionths, as the group-by's was: the same bits as long as it stays below 2**53. None (the
-    caller sorts the frame) for ids that are not whole numbers from 0 to ``max(_DENSE_IDS, 4 * rows)``, or
-    months spanning more than :data:`_DENSE_SPAN`.
+    customer's cohort is her first month: ``np.minimum.at`` keeps the smallest month of each id in a table
+    indexed by id, with no sort (1.9M customer-months: 0.006 s, where sorting their packed keys took 0.11 s and
+    sorting the frame and grouping about 0.3 s). The cells are counted and summed by ``np.bincount``, in the
+    frame's row order; a cohort's size is its own first month's count, since every customer buys in it. Revenue
+    per cell is a float64 sum of whole millionths, as the group-by's was: the same bits as long as it stays
+    below 2**53. None (the caller sorts the frame) for ids that are not whole numbers from 0 to
+    ``max(_DENSE_IDS, 4 * rows)``, or months spanning more than :data:`_DENSE_SPAN`.
     """
     ids = months["customer_id"]
     if months.height == 0 or not ids.dtype.is_integer() or ids.min() < 0 \
@@ -152,26 +152,16 @@ def _dense_cells(months: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame] | No
         return None
     offset = (months["_m"] - m0).cast(pl.Int32).to_numpy()
     ids = ids.cast(pl.Int64).to_numpy()
-    keys = ids << 16
-    keys |= offset
-    keys.sort()  # in place: each id's months in order
-    cust = keys >> 16
-    starts = np.empty(keys.size, dtype=bool)
-    starts[0] = True
-    np.not_equal(cust[1:], cust[:-1], out=starts[1:])
-    del cust
-    firsts = keys[starts]
-    del keys, starts
-    first_offset = (firsts & 0xFFFF).astype(np.int32)
-    cohort_of = np.empty(int(ids.max()) + 1, dtype=np.int32)  # only the ids present are ever read
-    cohort_of[firsts >> 16] = first_offset
+    cohort_of = np.full(int(ids.max()) + 1, span, dtype=np.int32)  # only the ids present are ever read
+    np.minimum.at(cohort_of, ids, offset)
     cell = cohort_of[ids]
     del cohort_of
-    cell *= span
+    cell *= span  # below span**2 <= 1,440,000: fits in int32
     cell += offset
     counts = np.bincount(cell, minlength=span * span)
     revenue = np.bincount(cell, weights=months["revenue"].to_numpy(), minlength=span * span)
-    sizes = np.bincount(first_offset, minlength=span)
+    del cell
+    sizes = counts[:: span + 1]  # cell (c, c): the customers of cohort c in their first month, i.e. all of them
     filled = np.flatnonzero(counts)
     agg = pl.DataFrame({"_c": filled // span + m0, "_m": filled % span + m0,
                         "active_customers": counts[filled].astype(np.int64), "revenue": revenue[filled]})
