@@ -16,8 +16,8 @@ import polars as pl
 
 from custlab._money import MICRO, micros
 
-__all__ = ["MONTH_EDGES", "RUN_LINE_MICROS", "RUN_SIZE_LIMIT", "looks_ordered", "month_numbers", "order_runs", "pair_groups",
-           "run_micros"]
+__all__ = ["DENSE_IDS", "MONTH_EDGES", "RUN_LINE_MICROS", "RUN_SIZE_LIMIT", "dense_ids", "looks_ordered",
+           "month_numbers", "order_runs", "pair_groups", "run_micros"]
 
 _KEY = "_pair_key"
 _SECOND = "_pair_second"
@@ -77,6 +77,24 @@ def pair_groups(lines: pl.LazyFrame, first: str, second: pl.Expr, aggs: Sequence
         (pl.col(_KEY) % 2**bits - offset).cast(second_dtype).alias(name),
         pl.exclude(_KEY),
     )
+
+
+#: Largest customer id the counting paths take (beside 4 per row): their tables hold one number per id.
+DENSE_IDS = 2**24
+
+
+def dense_ids(ids: pl.Series) -> np.ndarray | None:
+    """``ids`` as an Int64 numpy array when they can index a table: whole numbers below ``max(DENSE_IDS, 4 * rows)``.
+
+    Per-customer aggregates of a frame already grouped by (customer, something) are then computed by
+    numpy into tables indexed by id (``np.bincount``, ``np.minimum.at``), with no sort and no hashing: for
+    2M rows a few hundredths of a second, where a polars group-by takes 0.1-0.15 s. A table holds at most
+    16.7M entries or 4 per row. None for ids that are not whole numbers in that range, or missing ones.
+    """
+    if ids.len() == 0 or not ids.dtype.is_integer() or ids.null_count() or ids.min() < 0 \
+            or ids.max() >= max(DENSE_IDS, 4 * ids.len()):
+        return None
+    return ids.cast(pl.Int64).to_numpy()
 
 
 def looks_ordered(source: pl.LazyFrame) -> bool:

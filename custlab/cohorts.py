@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from custlab._dates import as_datetime, as_of_after
-from custlab._grouping import MONTH_EDGES, month_numbers, pair_groups
+from custlab._grouping import MONTH_EDGES, dense_ids, month_numbers, pair_groups
 from custlab._i18n import labels
 from custlab._money import from_micros, micros
 from custlab._plotting import figure_axes
@@ -125,9 +125,6 @@ def cohort_retention(
 
 #: Most months between the first and the last order for :func:`_dense_cells` (its counts hold span**2 cells).
 _DENSE_SPAN = 1200
-#: Largest customer id :func:`_dense_cells` takes, beside 4 per customer-month: its table holds one int32 per id, so
-#: at most 16 bytes per customer-month.
-_DENSE_IDS = 2**24
 
 
 def _dense_cells(months: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame] | None:
@@ -139,19 +136,17 @@ def _dense_cells(months: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame] | No
     sorting the frame and grouping about 0.3 s). The cells are counted and summed by ``np.bincount``, in the
     frame's row order; a cohort's size is its own first month's count, since every customer buys in it. Revenue
     per cell is a float64 sum of whole millionths, as the group-by's was: the same bits as long as it stays
-    below 2**53. None (the caller sorts the frame) for ids that are not whole numbers from 0 to
-    ``max(_DENSE_IDS, 4 * rows)``, or months spanning more than :data:`_DENSE_SPAN`.
+    below 2**53. None (the caller sorts the frame) for ids that cannot index a table
+    (:func:`custlab._grouping.dense_ids`), or months spanning more than :data:`_DENSE_SPAN`.
     """
-    ids = months["customer_id"]
-    if months.height == 0 or not ids.dtype.is_integer() or ids.min() < 0 \
-            or ids.max() >= max(_DENSE_IDS, 4 * months.height):
+    ids = dense_ids(months["customer_id"])
+    if ids is None:
         return None
     m0 = months["_m"].min()
     span = months["_m"].max() - m0 + 1
     if span > _DENSE_SPAN:
         return None
     offset = (months["_m"] - m0).cast(pl.Int32).to_numpy()
-    ids = ids.cast(pl.Int64).to_numpy()
     cohort_of = np.full(int(ids.max()) + 1, span, dtype=np.int32)  # only the ids present are ever read
     np.minimum.at(cohort_of, ids, offset)
     cell = cohort_of[ids]

@@ -13,7 +13,10 @@ import pandas as pd
 import polars as pl
 import pytest
 
+from polars.testing import assert_frame_equal
+
 from custlab import clv
+from custlab.clv import summary as summary_module
 from custlab.exceptions import CustlabError, EmptyDataError, SchemaError
 
 from .helpers import CAL_END, LT_CAL_END, LT_OBS_END, OBS_END, _assert_same_summary, _lifetimes_summary
@@ -126,6 +129,56 @@ def test_summary_invariants(rows, freq, grain, rnd):
     reordered = clv.clv_summary(shuffled, as_of="2024-03-16", freq=freq, grain=grain)
     np.testing.assert_allclose(reordered.select(pl.exclude("customer_id")).to_numpy(),
                                out.select(pl.exclude("customer_id")).to_numpy(), rtol=1e-12)
+
+
+def _summary_or_error(tx, **kwargs):
+    try:
+        return clv.clv_summary(tx, **kwargs)
+    except EmptyDataError as error:
+        return str(error)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_transactions, st.sampled_from(["D", "W", "M"]), st.sampled_from([0, 7, 2**24 - 6]), st.booleans())
+def test_counted_per_customer_equals_the_group_by(rows, freq, shift, as_of):
+    """Whole-number ids that can index a table take numpy's counting path; the summary is the group-by's.
+
+    The per-customer aggregates are exact on both paths; the summary's divisions by the unit are polars' and
+    may differ in the last bit with the frame's chunks (polars divides a chunk by multiplying by the
+    reciprocal, but not every chunk), so the summaries are compared to 1e-15.
+    """
+    tx = _frame(rows).with_columns(pl.col("customer_id") + shift)
+    kwargs = {"as_of": "2024-02-20" if as_of else None, "freq": freq}
+    calls = []
+    counted = summary_module._counted_per_customer
+
+    def spy(occasions):
+        calls.append(counted(occasions))
+        return calls[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(summary_module, "_counted_per_customer", spy)
+        got = _summary_or_error(tx, **kwargs)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(summary_module, "_counted_per_customer", lambda occasions: None)
+        expected = _summary_or_error(tx, **kwargs)
+    if isinstance(expected, str):  # every order from as_of on: the same message
+        assert got == expected
+        return
+    assert calls and calls[0] is not None  # the counting path ran
+    assert_frame_equal(got, expected, check_exact=False, rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("ids, counted", [([0, 3, 9, 9], True), ([5, 2**24 - 1, 7, 7], True), ([5, 2**24, 7, 7], False),
+                                          ([-1, 2, 3, 3], False)])
+def test_counted_per_customer_bounds(ids, counted):
+    occasions = pl.DataFrame({"customer_id": ids, "occasion": pl.Series([12, 11, 10, 14], dtype=pl.Int32),
+                              "spend": [1e6, 2e6, 3e6, 4e6]})
+    per = summary_module._counted_per_customer(occasions)
+    assert (per is not None) is counted
+    if counted:  # customers ids[0] and ids[1] buy once, ids[2] on occasions 10 (3e6) and 14 (4e6): repeat spend 4e6
+        assert per.sort("customer_id").select("customer_id", "n", "first", "last", "repeat_spend").rows() == sorted(
+            [(ids[0], 1, 12, 12, 0.0), (ids[1], 1, 11, 11, 0.0), (ids[2], 2, 10, 14, 4e6)])
 
 
 @settings(max_examples=25, deadline=None)
