@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from custlab._dates import as_datetime, as_of_after
-from custlab._grouping import RUN_SIZE_LIMIT, looks_ordered, order_runs, run_micros
+from custlab._grouping import RUN_SIZE_LIMIT, dense_ids, looks_ordered, order_runs, run_micros
 from custlab._money import from_micros, micros
 from custlab._types import DateLike, Frame
 from custlab.churn._common import (
@@ -333,8 +333,8 @@ def _per_customer(lines: pl.LazyFrame, *, first_order: bool, count_missing: bool
             main = None
         if main is not None:
             return main
-    # Lines are grouped into orders, then orders by customer, on the streaming engine: the second
-    # group-by sees about one row per order. The first order is the one with the earliest line
+    # Lines are grouped into orders on the streaming engine, then orders by customer (by numpy when the
+    # ids can index a table, :func:`_counted_customers`; else a second group-by). The first order is the one with the earliest line
     # (the smallest id when orders share that moment); its value is the sum of its lines, added in
     # whole millionths so that it does not depend on the order the engine meets them (custlab._money).
     # An order id usually belongs to one customer: the lines are then grouped by order id alone (one key
@@ -356,15 +356,69 @@ def _per_customer(lines: pl.LazyFrame, *, first_order: bool, count_missing: bool
         per_customer.append(pl.col("_missing").sum())
     finish = [_day_number(pl.col("first_purchase")).alias("_first_day"),
               _day_number(pl.col("last_purchase")).alias("_last_day")]
-    main = lines.group_by("order_id").agg(
+    orders = lines.group_by("order_id").agg(
         pl.col("customer_id").min(), pl.col("customer_id").max().alias("_other"), *order
-    ).group_by("customer_id").agg(
-        *per_customer, (pl.col("customer_id") != pl.col("_other")).any().alias("_shared")
-    ).with_columns(finish).collect(engine="streaming")
-    if main["_shared"].any():
-        main = lines.group_by("customer_id", "order_id").agg(order).group_by("customer_id").agg(
-            per_customer).with_columns(finish).collect(engine="streaming")
-    return main.drop("_shared", strict=False)
+    ).collect(engine="streaming")
+    if (orders["customer_id"] != orders["_other"]).any():
+        orders = lines.group_by("customer_id", "order_id").agg(order).collect(engine="streaming")
+    return _customers(orders.drop("_other", strict=False), "_at", "_last_at", "_value", per_customer, finish,
+                      first_order=first_order, count_missing=count_missing)
+
+
+def _customers(orders: pl.DataFrame, at: str, last_at: str, value: str, per_customer: Sequence[pl.Expr],
+               finish: Sequence[pl.Expr], *, first_order: bool, count_missing: bool) -> pl.DataFrame:
+    """Orders (one row each) grouped by customer: by numpy (:func:`_counted_customers`) when it can, else by polars."""
+    main = None
+    if not (count_missing and orders["_missing"].sum()):
+        main = _counted_customers(orders, at, last_at, value, first_order=first_order)
+    if main is None:
+        return orders.lazy().group_by("customer_id").agg(per_customer).with_columns(finish).collect(
+            engine="streaming")
+    if count_missing:
+        main = main.with_columns(_missing=pl.lit(0, dtype=pl.UInt32))
+    return main.with_columns(finish)
+
+
+def _counted_customers(orders: pl.DataFrame, at: str, last_at: str, value: str, *,
+                       first_order: bool) -> pl.DataFrame | None:
+    """First and last purchase, orders and the first order's value (and id) per customer, by numpy.
+
+    ``orders`` has one row per order: ``customer_id``, ``order_id``, its first instant ``at``, its last
+    ``last_at`` and its ``value``. When the ids can index a table (:func:`custlab._grouping.dense_ids`) and
+    nothing is missing, the first and last instants are ``np.minimum.at`` and ``np.maximum.at`` into tables
+    indexed by id and the orders are counted by ``np.bincount``; the first order is the one at the first
+    instant, and when a customer has several there, the smallest order id (ranked by polars, so text ids
+    compare as in a sort). The same frame as the group-by with its sort per customer (2M orders: about
+    0.05 s against 0.3 s). None (the caller groups with polars) otherwise.
+    """
+    ids = dense_ids(orders["customer_id"])
+    if ids is None or any(orders[c].null_count() for c in ("order_id", at, last_at, value)):
+        return None
+    size = int(ids.max()) + 1
+    n = np.bincount(ids, minlength=size)
+    start = orders[at].to_physical().to_numpy()
+    first = np.full(size, np.iinfo(np.int64).max)
+    np.minimum.at(first, ids, start)
+    last = np.full(size, np.iinfo(np.int64).min)
+    np.maximum.at(last, ids, orders[last_at].to_physical().to_numpy())
+    rows = np.flatnonzero(start == first[ids])  # each customer's orders at her first instant
+    if (np.bincount(ids[rows], minlength=size) > 1).any():  # several: the smallest order id
+        rank = orders["order_id"].gather(rows).rank("dense").cast(pl.Int64).to_numpy()
+        smallest = np.full(size, np.iinfo(np.int64).max)
+        np.minimum.at(smallest, ids[rows], rank)
+        rows = rows[rank == smallest[ids[rows]]]
+    pick = np.zeros(size, dtype=np.int64)
+    pick[ids[rows]] = rows
+    present = np.flatnonzero(n)
+    pick = pick[present]
+    out = pl.DataFrame({
+        "customer_id": pl.Series(present).cast(orders.schema["customer_id"]),
+        "first_purchase": pl.Series(first[present]).cast(orders.schema[at]),
+        "last_purchase": pl.Series(last[present]).cast(orders.schema[last_at]),
+        "n_orders": n[present].astype(np.int64),
+        "first_order_value": orders[value].gather(pick).cast(pl.Float64),
+    })
+    return out.with_columns(_first_order=orders["order_id"].gather(pick)) if first_order else out
 
 
 def _by_order_runs(lines: pl.LazyFrame, *, first_order: bool, count_missing: bool) -> pl.DataFrame | None:
@@ -392,14 +446,17 @@ def _by_order_runs(lines: pl.LazyFrame, *, first_order: bool, count_missing: boo
     if first_order:
         per_customer.append(o.sort_by(first_of).first().alias("_first_order"))
     if count_missing:  # a line without a date is a run of its own; one without a customer is seen by the caller
-        per_customer.append(d.is_null().sum().alias("_missing"))
-    main = runs.group_by("customer_id").agg(*per_customer, **checks).with_columns(
-        _day_number(pl.col("first_purchase")).alias("_first_day"),
-        _day_number(pl.col("last_purchase")).alias("_last_day"),
-    ).collect(engine="streaming")
-    if main["_unsure"].any() or (main["_up"].any() and main["_down"].any()):
+        per_customer.append(pl.col("_missing").sum())
+    runs = runs.collect(engine="streaming")
+    flags = runs.select(**checks).row(0, named=True)
+    if flags["_unsure"] or (flags["_up"] and flags["_down"]):
         return None
-    return main.drop(list(checks))
+    if count_missing:
+        runs = runs.with_columns(_missing=d.is_null())
+    finish = [_day_number(pl.col("first_purchase")).alias("_first_day"),
+              _day_number(pl.col("last_purchase")).alias("_last_day")]
+    return _customers(runs, "order_date", "order_date", "money", per_customer, finish, first_order=first_order,
+                      count_missing=count_missing)
 
 
 def _finish_base(main: pl.DataFrame, lines: pl.LazyFrame, names: Sequence[str], as_of_day: int,

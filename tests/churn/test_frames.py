@@ -289,6 +289,31 @@ def test_lines_stored_order_by_order_give_the_same_frame_as_any_other_order(monk
     pl.testing.assert_frame_equal(backwards, shuffled, check_exact=True)
 
 
+@pytest.mark.parametrize("layout", ["ordered", "shuffled", "lazy", "text ids"])
+def test_counting_path_gives_the_group_bys_frame(monkeypatch, layout):
+    """Whole-number customer ids: orders are grouped by customer with numpy, to the group-by's frame bit for bit."""
+    from custlab.churn import frames
+
+    tx = _order_lines().with_columns(category=pl.format("cat{}", pl.col("order_id") % 7),
+                                     channel=pl.format("ch{}", pl.col("customer_id") % 3))
+    source = {"ordered": tx, "shuffled": _shuffled(tx), "lazy": tx.lazy(),
+              "text ids": _shuffled(tx).with_columns(pl.format("o{}", pl.col("order_id")).alias("order_id"))}[layout]
+    counted, calls = frames._counted_customers, []
+
+    def spy(*args, **kwargs):
+        calls.append(counted(*args, **kwargs))
+        return calls[-1]
+
+    monkeypatch.setattr(frames, "_counted_customers", spy)
+    got = churn.survival_frame(source, inactivity_days=W)
+    assert calls and calls[-1] is not None  # numpy grouped the orders
+    monkeypatch.setattr(frames, "_counted_customers", lambda *args, **kwargs: None)
+    pl.testing.assert_frame_equal(got, churn.survival_frame(source, inactivity_days=W), check_exact=True)
+    moments = tx.group_by("customer_id", "order_date").agg(pl.col("order_id").n_unique())
+    firsts = moments.filter(pl.col("order_date") == pl.col("order_date").min().over("customer_id"))
+    assert (firsts["order_id"] > 1).sum() >= 3  # customers with several first orders: the smallest id is taken
+
+
 #: What the runs path does with each change: True (runs of orders), False (not runs of orders: None), None (an amount
 #: it cannot add exactly: it raises, and the caller groups by order).
 RUNS_OUTCOME = {
