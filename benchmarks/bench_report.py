@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import tarfile
@@ -107,9 +106,14 @@ def cell_seconds(folder: Path) -> tuple[float, list[tuple[str, float]]]:
 
 
 def median_run(args: list[str], out: Path, repeat: int, pythonpath: Path | None = None) -> tuple[float, float, Path]:
-    runs = [command(args, out / f"r{i}", pythonpath) for i in range(repeat)]
-    seconds = statistics.median(r[0] for r in runs)
-    return seconds, max(r[1] for r in runs), runs[-1][2]
+    """The run of median time (the lower middle one of an even count): its seconds and folder, and the largest peak.
+
+    Its folder, not the last run's: the time before the first cell is then its seconds less its own cells' span
+    (the cells had been read from the last run and the seconds from the median one).
+    """
+    runs = sorted((command(args, out / f"r{i}", pythonpath) for i in range(repeat)), key=lambda run: run[0])
+    middle = runs[(len(runs) - 1) // 2]
+    return middle[0], max(r[1] for r in runs), middle[2]
 
 
 def main(argv: list[str] | None = None) -> None:
