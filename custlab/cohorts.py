@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from custlab._dates import as_datetime, as_of_after
-from custlab._grouping import MONTH_EDGES, dense_ids, month_numbers, pair_groups
+from custlab._grouping import MONTH_EDGES, dense_ids, month_numbers, pair_groups, smallest_per_id
 from custlab._i18n import labels
 from custlab._money import from_micros, micros
 from custlab._plotting import figure_axes
@@ -139,16 +139,16 @@ def _dense_cells(months: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame] | No
     below 2**53. None (the caller sorts the frame) for ids that cannot index a table
     (:func:`custlab._grouping.dense_ids`), or months spanning more than :data:`_DENSE_SPAN`.
     """
-    ids = dense_ids(months["customer_id"])
-    if ids is None:
+    dense = dense_ids(months["customer_id"])
+    if dense is None:
         return None
+    ids, size = dense
     m0 = months["_m"].min()
     span = months["_m"].max() - m0 + 1
     if span > _DENSE_SPAN:
         return None
     offset = (months["_m"] - m0).cast(pl.Int32).to_numpy()
-    cohort_of = np.full(int(ids.max()) + 1, span, dtype=np.int32)  # only the ids present are ever read
-    np.minimum.at(cohort_of, ids, offset)
+    cohort_of = smallest_per_id(ids, offset, size)  # only the ids present are ever read
     cell = cohort_of[ids]
     del cohort_of
     cell *= span  # below span**2 <= 1,440,000: fits in int32

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -63,3 +64,24 @@ def online_retail_clean(online_retail):
 
     clean, _ = clean_transactions(online_retail, rules=("cancelled", "returned", "missing_customer"))
     return clean
+
+
+@pytest.fixture(scope="session")
+def recorded():
+    """``with recorded(module, name) as results:`` calls ``module.name`` as usual and keeps what each call returned.
+
+    Session-scoped, so that hypothesis tests can use it (each ``with`` patches and restores on its own).
+    """
+    @contextlib.contextmanager
+    def record(module, name: str):
+        original, results = getattr(module, name), []
+
+        def spy(*args, **kwargs):
+            results.append(original(*args, **kwargs))
+            return results[-1]
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(module, name, spy)
+            yield results
+
+    return record

@@ -74,7 +74,7 @@ def _sorting_path(monkeypatch, lines, **kwargs):
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 900), st.integers(1, 50_000)), min_size=1, max_size=120),
        st.booleans())
-def test_counting_path_equals_the_sorting_path_and_the_definition(rows, shuffled):
+def test_counting_path_equals_the_sorting_path_and_the_definition(recorded, rows, shuffled):
     """Small whole-number ids take the counting path (np.bincount); its table is the sorting path's, bit for bit."""
     lines = pl.DataFrame({
         "customer_id": [c for c, _, _ in rows],
@@ -84,15 +84,7 @@ def test_counting_path_equals_the_sorting_path_and_the_definition(rows, shuffled
     })
     if shuffled:
         lines = lines.sample(fraction=1.0, shuffle=True, seed=len(rows))
-    calls = []
-    dense = cohorts_module._dense_cells
-
-    def spy(months):
-        calls.append(dense(months))
-        return calls[-1]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cohorts_module, "_dense_cells", spy)
+    with recorded(cohorts_module, "_dense_cells") as calls:
         got = cohort_retention(lines)
     assert calls and calls[0] is not None  # the counting path ran
     with pytest.MonkeyPatch.context() as patch:

@@ -43,7 +43,7 @@ import numpy as np
 import polars as pl
 
 from custlab._dates import as_datetime, as_of_after, check_freq, last_day_included
-from custlab._grouping import dense_ids, pair_groups
+from custlab._grouping import dense_ids, largest_per_id, pair_groups, smallest_per_id
 from custlab._money import from_micros, micros
 from custlab._types import DateLike, Frame
 from custlab.data.schema import check_frame, require_columns
@@ -328,18 +328,18 @@ def _summary_one_pass(transactions: Frame, as_of: DateLike | None, freq: str, gr
     occasions = pair_groups(lines, "customer_id", to_index(at.cast(pl.Date)).alias("occasion"),
                             [micros().fill_null(float("nan")).sum().alias("spend")], bits=17, offset=2**16)
     occasions = occasions.collect(engine="streaming")
-    per = None if occasions["occasion"].null_count() else _counted_per_customer(occasions)
+    if occasions["occasion"].null_count():
+        return None  # a line without a date
+    per = _counted_per_customer(occasions)
     if per is None:
         per = occasions.lazy().group_by("customer_id").agg(
             n=pl.len(),
             first=pl.col("occasion").min(),
             last=pl.col("occasion").max(),
             repeat_spend=pl.col("spend").sum() - pl.col("spend").sort_by("occasion").first(),
-            _no_date=pl.col("occasion").null_count(),
             _size=pl.col("spend").abs().sum(),
         ).collect(engine="streaming")
-    if per.height == 0 or per["customer_id"].null_count() or per["_no_date"].sum() \
-            or not (per["_size"] < 2.0**53).all():
+    if per.height == 0 or per["customer_id"].null_count() or not (per["_size"] < 2.0**53).all():
         return None  # a refused line, or sums too large to be exact in millionths
     end_index = per["last"].max() if as_of is None else index_of(last_day_included(end))
     per = per.with_columns(repeat_spend=from_micros(pl.col("repeat_spend")))
@@ -357,17 +357,13 @@ def _counted_per_customer(occasions: pl.DataFrame) -> pl.DataFrame | None:
     the caller checks, every sum is exact in any order, so the result has the bits of the group-by's. None
     (the caller groups with polars) for ids that cannot index a table.
     """
-    ids = dense_ids(occasions["customer_id"])
-    if ids is None:
+    dense = dense_ids(occasions["customer_id"])
+    if dense is None:
         return None
+    ids, size = dense
     occasion, spend = occasions["occasion"].to_numpy(), occasions["spend"].to_numpy()
-    size = int(ids.max()) + 1
     n = np.bincount(ids, minlength=size)
-    bounds = np.iinfo(occasion.dtype)
-    first = np.full(size, bounds.max, dtype=occasion.dtype)
-    np.minimum.at(first, ids, occasion)
-    last = np.full(size, bounds.min, dtype=occasion.dtype)
-    np.maximum.at(last, ids, occasion)
+    first, last = smallest_per_id(ids, occasion, size), largest_per_id(ids, occasion, size)
     at_first = occasion == first[ids]
     first_spend = np.zeros(size)
     first_spend[ids[at_first]] = spend[at_first]
@@ -378,7 +374,6 @@ def _counted_per_customer(occasions: pl.DataFrame) -> pl.DataFrame | None:
         "first": first[present],
         "last": last[present],
         "repeat_spend": np.bincount(ids, weights=spend, minlength=size)[present] - first_spend[present],
-        "_no_date": np.zeros(present.size, dtype=np.int64),
         "_size": np.bincount(ids, weights=np.abs(spend), minlength=size)[present],
     })
 

@@ -290,7 +290,7 @@ def test_lines_stored_order_by_order_give_the_same_frame_as_any_other_order(monk
 
 
 @pytest.mark.parametrize("layout", ["ordered", "shuffled", "lazy", "text ids"])
-def test_counting_path_gives_the_group_bys_frame(monkeypatch, layout):
+def test_counting_path_gives_the_group_bys_frame(monkeypatch, recorded, layout):
     """Whole-number customer ids: orders are grouped by customer with numpy, to the group-by's frame bit for bit."""
     from custlab.churn import frames
 
@@ -298,14 +298,8 @@ def test_counting_path_gives_the_group_bys_frame(monkeypatch, layout):
                                      channel=pl.format("ch{}", pl.col("customer_id") % 3))
     source = {"ordered": tx, "shuffled": _shuffled(tx), "lazy": tx.lazy(),
               "text ids": _shuffled(tx).with_columns(pl.format("o{}", pl.col("order_id")).alias("order_id"))}[layout]
-    counted, calls = frames._counted_customers, []
-
-    def spy(*args, **kwargs):
-        calls.append(counted(*args, **kwargs))
-        return calls[-1]
-
-    monkeypatch.setattr(frames, "_counted_customers", spy)
-    got = churn.survival_frame(source, inactivity_days=W)
+    with recorded(frames, "_counted_customers") as calls:
+        got = churn.survival_frame(source, inactivity_days=W)
     assert calls and calls[-1] is not None  # numpy grouped the orders
     monkeypatch.setattr(frames, "_counted_customers", lambda *args, **kwargs: None)
     pl.testing.assert_frame_equal(got, churn.survival_frame(source, inactivity_days=W), check_exact=True)

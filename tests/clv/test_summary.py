@@ -140,7 +140,7 @@ def _summary_or_error(tx, **kwargs):
 
 @settings(max_examples=40, deadline=None)
 @given(_transactions, st.sampled_from(["D", "W", "M"]), st.sampled_from([0, 7, 2**24 - 6]), st.booleans())
-def test_counted_per_customer_equals_the_group_by(rows, freq, shift, as_of):
+def test_counted_per_customer_equals_the_group_by(recorded, rows, freq, shift, as_of):
     """Whole-number ids that can index a table take numpy's counting path; the summary is the group-by's.
 
     The per-customer aggregates are exact on both paths; the summary's divisions by the unit are polars' and
@@ -149,15 +149,7 @@ def test_counted_per_customer_equals_the_group_by(rows, freq, shift, as_of):
     """
     tx = _frame(rows).with_columns(pl.col("customer_id") + shift)
     kwargs = {"as_of": "2024-02-20" if as_of else None, "freq": freq}
-    calls = []
-    counted = summary_module._counted_per_customer
-
-    def spy(occasions):
-        calls.append(counted(occasions))
-        return calls[-1]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(summary_module, "_counted_per_customer", spy)
+    with recorded(summary_module, "_counted_per_customer") as calls:
         got = _summary_or_error(tx, **kwargs)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(summary_module, "_counted_per_customer", lambda occasions: None)
