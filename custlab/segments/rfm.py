@@ -26,10 +26,12 @@ from __future__ import annotations
 import datetime as dt
 from functools import partial
 
+import numpy as np
 import polars as pl
 
 from custlab._dates import as_datetime
-from custlab._grouping import RUN_LINE_MICROS, RUN_SIZE_LIMIT, looks_ordered, order_runs
+from custlab._grouping import (RUN_LINE_MICROS, RUN_SIZE_LIMIT, dense_ids, largest_per_id, looks_ordered, order_runs,
+                               smallest_per_id)
 from custlab._money import MICRO, from_micros
 from custlab._types import DateLike, Engine, Frame
 from custlab.data.schema import check_frame, validate
@@ -160,12 +162,15 @@ def rfm_table(transactions: Frame, *, as_of: DateLike | None = None, engine: Eng
         for column in _COLUMNS:  # null counts are metadata: no pass over the data
             if data[column].null_count():
                 _raise_line_problems(data.lazy())
+        if as_of_dt is not None:
+            data = data.filter(pl.col("order_date") < as_of_dt)
         source = data.lazy()
     else:
         source = _lazy_transactions(transactions)
-    if as_of_dt is not None:
-        source = source.filter(pl.col("order_date") < as_of_dt)
-    table = _aggregate(source, engine=engine, guard_nulls=not in_memory, finish=partial(_finish, as_of=as_of_dt))
+        if as_of_dt is not None:
+            source = source.filter(pl.col("order_date") < as_of_dt)
+    table = _aggregate(source, engine=engine, guard_nulls=not in_memory, finish=partial(_finish, as_of=as_of_dt),
+                       frame=data if in_memory else None)
     if table.height == 0:
         _raise_empty(transactions, as_of_dt)
     return table
@@ -187,19 +192,26 @@ def _finish(per: pl.LazyFrame, *, as_of: dt.datetime | None) -> pl.LazyFrame:
     )
 
 
-def _aggregate(source: pl.LazyFrame, *, engine: Engine, guard_nulls: bool, finish) -> pl.DataFrame:
+def _aggregate(source: pl.LazyFrame, *, engine: Engine, guard_nulls: bool, finish,
+               frame: pl.DataFrame | None = None) -> pl.DataFrame:
     """The RFM table of ``source``: per-customer aggregates passed through ``finish`` in the same query.
 
     Lines that look stored order by order (judged from the first lines) are collapsed into runs first
-    (:func:`_by_runs`); other layouts, and runs that cannot be trusted, are grouped line by line
-    (:func:`_by_lines`). Both give the same bits. Refused lines raise here.
+    (:func:`_by_runs`); lines in memory (``frame``, the DataFrame ``source`` reads) in another layout, or
+    whose order ids are not monotone, are counted by numpy when their ids allow (:func:`_by_counting`);
+    the rest, and runs that cannot be trusted, are grouped line by line (:func:`_by_lines`). All give the
+    same bits. Refused lines raise here.
     """
     table = None
     try:
-        if looks_ordered(source):
+        if looks_ordered(source):  # runs are faster than counting here (10M lines: 0.25-0.30 s against 0.39-0.42 s)
             table = _by_runs(source, engine=engine, guard_nulls=guard_nulls, count_changes=True, finish=finish)
-            if table is None:  # the order ids are not monotone, or an order has several customers
+            if table is None and frame is not None:  # the order ids are not monotone, or an order has two customers
+                table = _by_counting(frame, finish=finish)
+            if table is None:
                 table = _by_runs(source, engine=engine, guard_nulls=guard_nulls, count_changes=False, finish=finish)
+        elif frame is not None:
+            table = _by_counting(frame, finish=finish)
     except _NotExact:  # a line or a run too large for whole millionths in Int64: float64 sums
         table = None
     if table is None:
@@ -207,6 +219,45 @@ def _aggregate(source: pl.LazyFrame, *, engine: Engine, guard_nulls: bool, finis
     if table["customer_id"].null_count() or not table["monetary"].is_finite().all():
         _raise_line_problems(source)
     return table
+
+
+def _by_counting(lines: pl.DataFrame, *, finish) -> pl.DataFrame | None:
+    """Per-customer aggregates of lines in memory counted by numpy, or None when this cannot be done exactly.
+
+    When customer ids and order ids are whole numbers that can index a table (:func:`custlab._grouping.dense_ids`),
+    nothing is hashed or sorted: each order id's customer is written into a table indexed by order id, and
+    reading the table back at every line checks that no order has two customers (else None: distinct order
+    ids are then counted per customer by polars); a customer's orders are the entries of the table that name
+    them (``np.bincount``), the money is ``np.bincount`` of whole millionths, first and last order
+    ``np.minimum.at`` and ``np.maximum.at`` of the instants. Whole millionths below 2**53 add exactly in any
+    order, so the sums have the bits of the group-by's; a customer at or above 2**53 millionths, or with a
+    refused line (its millionths are NaN), returns None and the group-by decides, and reports. Any row order.
+    """
+    customers = dense_ids(lines["customer_id"])
+    orders = dense_ids(lines["order_id"])
+    if customers is None or orders is None:
+        return None
+    (c, n_customers), (o, n_orders) = customers, orders
+    owner = np.full(n_orders, -1, dtype=np.int64)
+    owner[o] = c
+    if (owner[o] != c).any():  # an order id with two customers
+        return None
+    money = np.bincount(c, weights=lines.select(_micros(guard_nulls=False)).to_series().to_numpy(),
+                        minlength=n_customers)
+    if not (money < 2.0**53).all():  # NaN (a refused line) fails too
+        return None
+    frequency = np.bincount(owner[owner >= 0], minlength=n_customers)
+    present = np.flatnonzero(frequency)
+    dates = lines["order_date"]
+    instants = dates.to_physical().to_numpy()
+    per = pl.DataFrame({
+        "customer_id": pl.Series(present).cast(lines["customer_id"].dtype),
+        "frequency": frequency[present].astype(np.int64),
+        "micros": money[present],
+        "first_order": pl.Series(smallest_per_id(c, instants, n_customers)[present]).cast(dates.dtype),
+        "last_order": pl.Series(largest_per_id(c, instants, n_customers)[present]).cast(dates.dtype),
+    })
+    return finish(per.lazy()).collect()
 
 
 def _by_lines(source: pl.LazyFrame, *, engine: Engine, guard_nulls: bool, finish=None) -> pl.DataFrame:

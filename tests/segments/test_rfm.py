@@ -11,12 +11,16 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import custlab.segments as S
+import custlab.segments.rfm as rfm_module
+from custlab.data.schema import validate
 from custlab.exceptions import CustlabError, EmptyDataError, SchemaError
 from custlab.segments import rfm_table
 from custlab._grouping import looks_ordered
-from custlab.segments.rfm import _by_lines, _by_runs, _NotExact
+from custlab.segments.rfm import _by_counting, _by_lines, _by_runs, _finish, _NotExact
 
 from .helpers import AS_OF, make_tx
 
@@ -235,3 +239,74 @@ def test_refused_lines_are_found_on_every_path():
         for data in (lines, lines.lazy(), lines.sample(fraction=1.0, shuffle=True, seed=0)):
             with pytest.raises(CustlabError, match=re.escape(f"transactions hold 1 line(s) with {what}")):
                 rfm_table(data)
+
+
+# --------------------------------------------------------------------------------------------------
+# The counting path (issue 21): whole-number customer and order ids in a DataFrame, any row order
+# --------------------------------------------------------------------------------------------------
+
+
+def _grouped(lines: pl.DataFrame, as_of=None) -> pl.DataFrame:
+    """The table of the group-by over lines (the path every layout can take), validated as rfm_table does."""
+    lines = validate(lines, "transactions")
+    source = lines.lazy() if as_of is None else lines.lazy().filter(pl.col("order_date") < as_of)
+    return _by_lines(source, engine="streaming", guard_nulls=True, finish=lambda per: _finish(per, as_of=as_of))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 60), st.integers(0, 400), st.integers(0, 10**7)),
+                min_size=1, max_size=150),
+       st.sampled_from([pl.Int64, pl.UInt32, pl.Int16]), st.booleans(), st.booleans())
+def test_counting_path_equals_the_group_by(recorded, rows, id_type, zoned, cut):
+    """Customers, orders, instants and cents drawn at random (an order keeps its first customer): the counting
+    path gives the group-by's table bit for bit, and the definition's frequency and money."""
+    owner: dict[int, int] = {}
+    rows = [(owner.setdefault(o, c), o, minutes, cents) for c, o, minutes, cents in rows]
+    zone = "Asia/Shanghai" if zoned else None
+    lines = pl.DataFrame({
+        "customer_id": pl.Series([c for c, _, _, _ in rows], dtype=id_type),
+        "order_id": [o for _, o, _, _ in rows],
+        "order_date": pl.Series([dt.datetime(2024, 2, 1) + dt.timedelta(hours=7 * m) for _, _, m, _ in rows],
+                                dtype=pl.Datetime("us", zone)),
+        "amount": [cents / 100 for _, _, _, cents in rows],
+    })
+    as_of = dt.datetime(2024, 3, 1)
+    if zoned or not cut or lines["order_date"].min() >= as_of:
+        as_of = None  # (naive as_of against zone-aware dates is tested elsewhere)
+    with pytest.MonkeyPatch.context() as patch, recorded(rfm_module, "_by_counting") as calls:
+        patch.setattr(rfm_module, "looks_ordered", lambda source: False)  # as shuffled lines are
+        got = rfm_table(lines, as_of=as_of)
+    assert calls and calls[0] is not None  # the counting path ran
+    kept = lines if as_of is None else lines.filter(pl.col("order_date") < as_of)
+    assert got.equals(_grouped(kept, as_of=as_of))
+    by_customer: dict[int, tuple[set, int]] = {}
+    for c, o, cents in kept.select("customer_id", "order_id", (pl.col("amount") * 100).round(0).cast(pl.Int64)).rows():
+        orders, total = by_customer.get(c, (set(), 0))
+        by_customer[c] = (orders | {o}, total + cents)
+    assert dict(got.select("customer_id", "frequency").rows()) == {c: len(o) for c, (o, _) in by_customer.items()}
+    assert dict(got.select("customer_id", "monetary").rows()) == {c: t / 100 for c, (_, t) in by_customer.items()}
+
+
+def _counted(lines: pl.DataFrame):
+    return _by_counting(lines, finish=lambda per: _finish(per, as_of=None))
+
+
+@pytest.mark.parametrize("change, counted", [
+    ({}, True),
+    ({"customer_id": [0, 1, 2, 2**24 - 1]}, True),  # within the id table's bound
+    ({"customer_id": [0, 1, 2, 2**24]}, False),  # beyond it
+    ({"order_id": [-1, 1, 2, 3]}, False),  # negative order ids
+    ({"order_id": ["a", "b", "c", "d"]}, False),  # text order ids
+    ({"customer_id": ["a", "b", "c", "d"]}, False),  # text customer ids
+    ({"order_id": [7, 7, 8, 9]}, False),  # order 7 has two customers: distinct ids are counted by polars
+    ({"amount": [1.0, 2.0, 9.1e9, 0.5]}, False),  # a customer at 2**53 millionths: the group-by adds
+    ({"amount": [1.0, -2.0, 3.0, 0.5]}, False),  # a refused line: the group-by reports it
+])
+def test_counting_path_declines_what_it_cannot_count_exactly(change, counted):
+    lines = pl.DataFrame({"customer_id": [0, 1, 2, 3], "order_id": [7, 6, 8, 9],
+                          "order_date": [dt.datetime(2024, 1, 5), dt.datetime(2024, 2, 5), dt.datetime(2024, 2, 9),
+                                         dt.datetime(2024, 4, 1)],
+                          "amount": [10.0, 20.0, 5.5, 8.25]}).with_columns(**{k: pl.Series(v) for k, v in change.items()})
+    assert (_counted(lines) is not None) is counted
+    if change.get("amount", [0, 0])[1] >= 0:
+        assert rfm_table(lines).equals(_grouped(lines))
