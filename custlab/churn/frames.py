@@ -303,7 +303,8 @@ def _clean_base(transactions: Frame, as_of, window: int) -> pl.DataFrame | None:
         count_missing = True
     lines = tx.lazy()
     names = tuple(lines.collect_schema().names())
-    main = _per_customer(lines, first_order=_described(names) != [], count_missing=count_missing)
+    main = _per_customer(lines, first_order=_described(names) != [], count_missing=count_missing,
+                         frame=None if count_missing else tx)
     if main.height == 0 or (count_missing and (main["_missing"].sum() or main["customer_id"].null_count())):
         return None
     last = main["last_purchase"].max()
@@ -324,7 +325,8 @@ def _described(names: Sequence[str]) -> list[str]:
     return [c for c in ("category", "channel") if c in names]
 
 
-def _per_customer(lines: pl.LazyFrame, *, first_order: bool, count_missing: bool = False) -> pl.DataFrame:
+def _per_customer(lines: pl.LazyFrame, *, first_order: bool, count_missing: bool = False,
+                  frame: pl.DataFrame | None = None) -> pl.DataFrame:
     """Per customer: first and last purchase (instants and day numbers), orders, the first order's value.
 
     With ``first_order``, also the first order's id (``_first_order``, to read its lines' category and
@@ -333,14 +335,22 @@ def _per_customer(lines: pl.LazyFrame, *, first_order: bool, count_missing: bool
     Lines that come order by order are collapsed into runs first (:func:`_by_order_runs`); the result is
     the same, bit for bit, whatever the layout, as long as an order holds less than 2**53 millionths
     (9,007,199,254 currency units: the runs add exactly in Int64, the grouped lines exactly in float64 up to there).
+    ``frame``, the lines as a DataFrame with no customer or date missing, lets numpy count the orders
+    (:func:`_counted_orders`) when the ids are whole numbers.
     """
-    if looks_ordered(lines):
+    if looks_ordered(lines):  # runs are faster than counting here (10M lines: about 0.27 s against 0.29-0.38 s)
         try:
             main = _by_order_runs(lines, first_order=first_order, count_missing=count_missing)
         except pl.exceptions.InvalidOperationError:  # an amount that is not a finite number below 2**43 millionths
             main = None
         if main is not None:
             return main
+    orders = _counted_orders(frame) if frame is not None else None
+    if orders is not None:
+        main = _counted_customers(orders, "_at", "_last_at", "_value", first_order=first_order)
+        if main is not None:
+            return main.with_columns(_day_number(pl.col("first_purchase")).alias("_first_day"),
+                                     _day_number(pl.col("last_purchase")).alias("_last_day"))
     # Lines are grouped into orders on the streaming engine, then orders by customer (by numpy when the
     # ids can index a table, :func:`_counted_customers`; else a second group-by). The first order is the one
     # with the earliest line (the smallest id when orders share that moment); its value is the sum of its lines, added in
@@ -371,6 +381,51 @@ def _per_customer(lines: pl.LazyFrame, *, first_order: bool, count_missing: bool
         orders = lines.group_by("customer_id", "order_id").agg(order).collect(engine="streaming")
     return _customers(orders.drop("_other", strict=False), "_at", "_last_at", "_value", per_customer, finish,
                       first_order=first_order, count_missing=count_missing)
+
+
+def _counted_orders(lines: pl.DataFrame) -> pl.DataFrame | None:
+    """The orders of ``lines`` (a DataFrame, no customer or date missing) counted by numpy, or None when it cannot.
+
+    When customer and order ids are whole numbers that can index a table (:func:`custlab._grouping.dense_ids`),
+    the lines are not hashed: each order id's customer is written into a table indexed by order id, and
+    reading it back at every line checks that no order has two customers (else None); an order's first and
+    last instants are ``np.minimum.at`` and ``np.maximum.at``, its value ``np.bincount`` of whole millionths
+    (exact in any order below 2**53 millionths; an order at or above, or with an amount that is not a finite
+    number, gives None and the group-by adds it). One row per order: ``order_id``, ``customer_id``, ``_at``,
+    ``_value``, ``_last_at``, as the group-by gives them (in order id order).
+    """
+    customers = dense_ids(lines["customer_id"])
+    orders = dense_ids(lines["order_id"]) if customers is not None else None
+    if orders is None or lines["amount"].null_count():
+        return None
+    (c, _), (o, n_orders) = customers, orders
+    owner = np.full(n_orders, -1, dtype=np.int64)
+    owner[o] = c
+    if (owner[o] != c).any():  # an order id with two customers: grouped by (customer, order id)
+        return None
+    value = np.bincount(o, weights=lines.select(micros()).to_series().to_numpy(), minlength=n_orders)
+    present = np.flatnonzero(owner >= 0)
+    value = value[present]
+    if not (np.abs(value) < 2.0**53).all():  # NaN and infinities fail too
+        return None
+    instants = lines["order_date"].to_physical().to_numpy()
+    dtype = lines.schema["order_date"]
+    # the lines of an order usually share its instant: written into a table and read back, they say so in two
+    # plain passes (np.minimum.at and np.maximum.at take about 0.1 s each for 10M lines)
+    at = np.zeros(n_orders, dtype=instants.dtype)
+    at[o] = instants
+    if (at[o] == instants).all():
+        first = last = at[present]
+    else:
+        first = smallest_per_id(o, instants, n_orders)[present]
+        last = largest_per_id(o, instants, n_orders)[present]
+    return pl.DataFrame({
+        "order_id": pl.Series(present).cast(lines.schema["order_id"]),
+        "customer_id": pl.Series(owner[present]).cast(lines.schema["customer_id"]),
+        "_at": pl.Series(first).cast(dtype),
+        "_value": value,
+        "_last_at": pl.Series(last).cast(dtype),
+    })
 
 
 def _customers(orders: pl.DataFrame, at: str, last_at: str, value: str, per_customer: Sequence[pl.Expr],

@@ -380,3 +380,67 @@ def test_clean_data_are_read_once_without_a_warning():
         eager = churn.survival_frame(tx, inactivity_days=W)
         lazy = churn.survival_frame(tx.lazy(), as_of=d(2025, 1, 1), inactivity_days=W)
     assert eager.height == lazy.height == tx["customer_id"].n_unique()
+
+
+# ---------------------------------------------------------------------------
+# Orders counted by numpy (issue 21): whole-number ids in a DataFrame whose lines are not stored order by order
+# ---------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(line, min_size=1, max_size=40), st.integers(1, 120), st.booleans())
+def test_counted_orders_give_the_definitions_frame(recorded, raw, window, own):
+    """Orders of shuffled lines counted by numpy (an order may span several moments): the frame of the definition
+    and of the group-by, bit for bit; an order id with two customers is left to the group-by."""
+    from custlab.churn import frames
+
+    start = d(2024, 1, 1)
+    rows = [((o % 6 if own else c), o, start + dt.timedelta(days=day, hours=h), float(a)) for c, o, day, h, a in raw]
+    as_of = start + dt.timedelta(days=230)
+    tx = pl.DataFrame(rows, schema=["customer_id", "order_id", "order_date", "amount"], orient="row")
+    one_customer = tx.group_by("order_id").agg(pl.col("customer_id").n_unique())["customer_id"].max() == 1
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(frames, "looks_ordered", lambda lines: False)  # as shuffled lines are
+        with recorded(frames, "_counted_orders") as calls:
+            sf = churn.survival_frame(tx, as_of=as_of, inactivity_days=window)
+        assert len(calls) == 1 and (calls[0] is not None) == one_customer
+        patch.setattr(frames, "_counted_orders", lambda lines: None)
+        pl.testing.assert_frame_equal(sf, churn.survival_frame(tx, as_of=as_of, inactivity_days=window),
+                                      check_exact=True)
+    ref = _reference_frame(rows, as_of, window)
+    assert sf["customer_id"].to_list() == sorted(ref)
+    for row in sf.iter_rows(named=True):
+        want = ref[row["customer_id"]]
+        assert {k: row[k] for k in want} == want, row
+
+
+COUNTED_ORDERS = {
+    "as they are": True, "an order split in two moments": True, "one order, two customers": False,
+    "a negative order id": False, "text order ids": False, "a NaN amount": False, "a missing amount": False,
+    "an order of 2**53 millionths": False,
+}
+
+
+@pytest.mark.parametrize("change", list(COUNTED_ORDERS))
+def test_counted_orders_decline_what_they_cannot_count_exactly(monkeypatch, change):
+    from custlab.churn import frames
+
+    tx = _shuffled(_order_lines())
+    row, first = pl.int_range(pl.len()), pl.col("order_id") == tx["order_id"][0]
+    edits = {
+        "as they are": {},
+        "an order split in two moments": dict(
+            order_date=pl.when(first & (row > 0)).then(pl.col("order_date") + dt.timedelta(hours=1))
+            .otherwise(pl.col("order_date"))),
+        "one order, two customers": dict(customer_id=pl.when(row == 0).then(10_000).otherwise(pl.col("customer_id"))),
+        "a negative order id": dict(order_id=pl.when(row == 3).then(-1).otherwise(pl.col("order_id"))),
+        "text order ids": dict(order_id=pl.format("o{}", pl.col("order_id"))),
+        "a NaN amount": dict(amount=pl.when(row == 7).then(float("nan")).otherwise(pl.col("amount"))),
+        "a missing amount": dict(amount=pl.when(row == 7).then(None).otherwise(pl.col("amount"))),
+        "an order of 2**53 millionths": dict(amount=pl.when(row == 7).then(9.1e9).otherwise(pl.col("amount"))),
+    }
+    tx = tx.with_columns(**edits[change])
+    assert (frames._counted_orders(tx) is not None) is COUNTED_ORDERS[change]
+    got = churn.survival_frame(tx, inactivity_days=W)
+    monkeypatch.setattr(frames, "_counted_orders", lambda lines: None)
+    pl.testing.assert_frame_equal(got, churn.survival_frame(tx, inactivity_days=W), check_exact=True)
