@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+import custlab._grouping as grouping
 from custlab import churn, clv, cohorts
 from custlab._grouping import pair_groups
 from custlab._money import from_micros, micros
@@ -99,3 +100,27 @@ def test_clv_summary_refuses_missing_values_met_on_the_fast_path():
         customer_id=pl.when(pl.int_range(pl.len()) == 3).then(None).otherwise(pl.col("customer_id")))
     with pytest.raises(Exception, match="Column 'customer_id' has 1 missing value"):
         clv.clv_summary(lines.lazy())
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 4, 1000])
+def test_scattered_finds_an_id_with_two_values_in_any_block(monkeypatch, block):
+    monkeypatch.setattr(grouping, "BLOCK", block)
+    ids, values = pl.col("id"), pl.col("value")
+    lines = pl.DataFrame({"id": [0, 1, 2, 3, 4, 2], "value": [5, 6, 7, 8, 9, 7]})
+    table, same = grouping.scattered(lines, ids, [values, values * 2], 7, fills=[-1, 0])
+    assert table.tolist() == [5, 6, 7, 8, 9, -1, -1] and same.tolist() == [10, 12, 14, 16, 18, 0, 0]
+    # id 4 takes 1 at the last line: only the line before it (in the third block of two) reads back another value
+    lines = pl.DataFrame({"id": [0, 1, 2, 3, 4, 4], "value": [5, 6, 7, 8, 9, 1], "other": [1, 2, 3, 4, 5, 5]})
+    two, one = grouping.scattered(lines, ids, [values, pl.col("other")], 5, fills=[-1, -1])
+    assert two is None and one.tolist() == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("block", [1, 3, 1000])
+def test_line_blocks_cover_every_line_once(monkeypatch, block):
+    monkeypatch.setattr(grouping, "BLOCK", block)
+    lines = pl.DataFrame({"id": [3, 0, 3, 1, 0, 3, 2], "at": [dt.datetime(2024, 1, d) for d in range(1, 8)]})
+    lines = pl.concat([lines.head(2), lines.tail(5)], rechunk=False)  # chunks of 2 and 5 lines
+    parts = list(grouping.line_blocks(lines, pl.col("id"), pl.col("at")))
+    assert len(parts) == -(-2 // block) + -(-5 // block)
+    assert np.concatenate([ids for ids, _ in parts]).tolist() == lines["id"].to_list()
+    assert np.concatenate([at for _, at in parts]).tolist() == lines["at"].to_physical().to_list()

@@ -20,10 +20,13 @@ from custlab._dates import as_datetime, as_of_after
 from custlab._grouping import (
     RUN_SIZE_LIMIT,
     dense_ids,
+    dense_size,
     largest_per_id,
+    line_blocks,
     looks_ordered,
     order_runs,
     run_micros,
+    scattered,
     smallest_per_id,
 )
 from custlab._money import from_micros, micros
@@ -386,39 +389,49 @@ def _per_customer(lines: pl.LazyFrame, *, first_order: bool, count_missing: bool
 def _counted_orders(lines: pl.DataFrame) -> pl.DataFrame | None:
     """The orders of ``lines`` (a DataFrame, no customer or date missing) counted by numpy, or None when it cannot.
 
-    When customer and order ids are whole numbers that can index a table (:func:`custlab._grouping.dense_ids`),
+    When customer and order ids are whole numbers that can index a table (:func:`custlab._grouping.dense_size`),
     the lines are not hashed: each order id's customer is written into a table indexed by order id, and
-    reading it back at every line checks that no order has two customers (else None); an order's first and
-    last instants are ``np.minimum.at`` and ``np.maximum.at``, its value ``np.bincount`` of whole millionths
-    (exact in any order below 2**53 millionths; an order at or above, or with an amount that is not a finite
-    number, gives None and the group-by adds it). One row per order: ``order_id``, ``customer_id``, ``_at``,
-    ``_value``, ``_last_at``, as the group-by gives them (in order id order).
+    reading it back at every line checks that no order has two customers (else None;
+    :func:`custlab._grouping.scattered`). An order's instant is read the same way when its lines share one,
+    else its first and last instants are ``np.minimum.at`` and ``np.maximum.at``; its value is ``np.bincount``
+    of whole millionths, exact in any order while an order's lines hold less than 2**53 millionths in absolute
+    value (an order at or above, or with an amount that is not a finite number, gives None and the group-by
+    adds it). One row per order:
+    ``order_id``, ``customer_id``, ``_at``, ``_value``, ``_last_at``, as the group-by gives them (in order id
+    order). The lines are read a block at a time (:func:`custlab._grouping.line_blocks`), so numpy's copies
+    stay small.
     """
-    customers = dense_ids(lines["customer_id"])
-    orders = dense_ids(lines["order_id"]) if customers is not None else None
-    if orders is None or lines["amount"].null_count():
+    n_orders = dense_size(lines["order_id"]) if dense_size(lines["customer_id"]) is not None else None
+    if n_orders is None or lines["amount"].null_count():
         return None
-    (c, _), (o, n_orders) = customers, orders
-    owner = np.full(n_orders, -1, dtype=np.int64)
-    owner[o] = c
-    if (owner[o] != c).any():  # an order id with two customers: grouped by (customer, order id)
+    o, d = pl.col("order_id").cast(pl.Int64), pl.col("order_date")
+    # the lines of an order usually share its instant: written into a table and read back beside its customer,
+    # they say so (np.minimum.at and np.maximum.at take about 0.1 s each for 10M lines)
+    owner, at = scattered(lines, o, [pl.col("customer_id").cast(pl.Int64), d], n_orders, fills=[-1, 0])
+    if owner is None:  # an order id with two customers: grouped by (customer, order id)
         return None
-    value = np.bincount(o, weights=lines.select(micros()).to_series().to_numpy(), minlength=n_orders)
+    # every partial sum is exact when the absolute values add up below 2**53 (NaN and infinities fail too)
+    value, size = np.zeros(n_orders), np.zeros(n_orders)
+    signed = lines["amount"].min() < 0
+    for order, line_micros in line_blocks(lines, o, micros()):
+        value += np.bincount(order, weights=line_micros, minlength=n_orders)
+        size += np.bincount(order, weights=np.abs(line_micros), minlength=n_orders) if signed else 0.0
     present = np.flatnonzero(owner >= 0)
     value = value[present]
-    if not (np.abs(value) < 2.0**53).all():  # NaN and infinities fail too
+    if not ((size[present] if signed else value) < 2.0**53).all():
         return None
-    instants = lines["order_date"].to_physical().to_numpy()
     dtype = lines.schema["order_date"]
-    # the lines of an order usually share its instant: written into a table and read back, they say so in two
-    # plain passes (np.minimum.at and np.maximum.at take about 0.1 s each for 10M lines)
-    at = np.zeros(n_orders, dtype=instants.dtype)
-    at[o] = instants
-    if (at[o] == instants).all():
+    if at is not None:
         first = last = at[present]
     else:
-        first = smallest_per_id(o, instants, n_orders)[present]
-        last = largest_per_id(o, instants, n_orders)[present]
+        first = last = None
+        for order, instant in line_blocks(lines, o, d):
+            if first is None:
+                first = np.full(n_orders, np.iinfo(instant.dtype).max, dtype=instant.dtype)
+                last = np.full(n_orders, np.iinfo(instant.dtype).min, dtype=instant.dtype)
+            np.minimum.at(first, order, instant)
+            np.maximum.at(last, order, instant)
+        first, last = first[present], last[present]
     return pl.DataFrame({
         "order_id": pl.Series(present).cast(lines.schema["order_id"]),
         "customer_id": pl.Series(owner[present]).cast(lines.schema["customer_id"]),

@@ -30,8 +30,8 @@ import numpy as np
 import polars as pl
 
 from custlab._dates import as_datetime
-from custlab._grouping import (RUN_LINE_MICROS, RUN_SIZE_LIMIT, dense_ids, largest_per_id, looks_ordered, order_runs,
-                               smallest_per_id)
+from custlab._grouping import (RUN_LINE_MICROS, RUN_SIZE_LIMIT, dense_size, line_blocks, looks_ordered, order_runs,
+                               scattered)
 from custlab._money import MICRO, from_micros
 from custlab._types import DateLike, Engine, Frame
 from custlab.data.schema import check_frame, validate
@@ -224,38 +224,44 @@ def _aggregate(source: pl.LazyFrame, *, engine: Engine, guard_nulls: bool, finis
 def _by_counting(lines: pl.DataFrame, *, finish) -> pl.DataFrame | None:
     """Per-customer aggregates of lines in memory counted by numpy, or None when this cannot be done exactly.
 
-    When customer ids and order ids are whole numbers that can index a table (:func:`custlab._grouping.dense_ids`),
+    When customer ids and order ids are whole numbers that can index a table (:func:`custlab._grouping.dense_size`),
     nothing is hashed or sorted: each order id's customer is written into a table indexed by order id, and
     reading the table back at every line checks that no order has two customers (else None: distinct order
-    ids are then counted per customer by polars); a customer's orders are the entries of the table that name
-    them (``np.bincount``), the money is ``np.bincount`` of whole millionths, first and last order
-    ``np.minimum.at`` and ``np.maximum.at`` of the instants. Whole millionths below 2**53 add exactly in any
+    ids are then counted per customer by polars; :func:`custlab._grouping.scattered`); a customer's orders are
+    the entries of the table that name them (``np.bincount``), the money is ``np.bincount`` of whole
+    millionths, first and last order ``np.minimum.at`` and ``np.maximum.at`` of the instants. Whole
+    millionths below 2**53 add exactly in any
     order, so the sums have the bits of the group-by's; a customer at or above 2**53 millionths, or with a
     refused line (its millionths are NaN), returns None and the group-by decides, and reports. Any row order.
+    The lines are read a block at a time (:func:`custlab._grouping.line_blocks`), so numpy's copies stay small.
     """
-    customers = dense_ids(lines["customer_id"])
-    orders = dense_ids(lines["order_id"])
-    if customers is None or orders is None:
+    n_customers, n_orders = dense_size(lines["customer_id"]), dense_size(lines["order_id"])
+    if n_customers is None or n_orders is None:
         return None
-    (c, n_customers), (o, n_orders) = customers, orders
-    owner = np.full(n_orders, -1, dtype=np.int64)
-    owner[o] = c
-    if (owner[o] != c).any():  # an order id with two customers
+    c, o = pl.col("customer_id").cast(pl.Int64), pl.col("order_id").cast(pl.Int64)
+    [owner] = scattered(lines, o, [c], n_orders, fills=[-1])
+    if owner is None:  # an order id with two customers
         return None
-    money = np.bincount(c, weights=lines.select(_micros(guard_nulls=False)).to_series().to_numpy(),
-                        minlength=n_customers)
+    dates = lines["order_date"]
+    money = np.zeros(n_customers)
+    first = last = None
+    for customer, line_micros, instant in line_blocks(lines, c, _micros(guard_nulls=False), pl.col("order_date")):
+        money += np.bincount(customer, weights=line_micros, minlength=n_customers)
+        if first is None:
+            first = np.full(n_customers, np.iinfo(instant.dtype).max, dtype=instant.dtype)
+            last = np.full(n_customers, np.iinfo(instant.dtype).min, dtype=instant.dtype)
+        np.minimum.at(first, customer, instant)
+        np.maximum.at(last, customer, instant)
     if not (money < 2.0**53).all():  # NaN (a refused line) fails too
         return None
     frequency = np.bincount(owner[owner >= 0], minlength=n_customers)
     present = np.flatnonzero(frequency)
-    dates = lines["order_date"]
-    instants = dates.to_physical().to_numpy()
     per = pl.DataFrame({
         "customer_id": pl.Series(present).cast(lines["customer_id"].dtype),
         "frequency": frequency[present].astype(np.int64),
         "micros": money[present],
-        "first_order": pl.Series(smallest_per_id(c, instants, n_customers)[present]).cast(dates.dtype),
-        "last_order": pl.Series(largest_per_id(c, instants, n_customers)[present]).cast(dates.dtype),
+        "first_order": pl.Series(first[present]).cast(dates.dtype),
+        "last_order": pl.Series(last[present]).cast(dates.dtype),
     })
     return finish(per.lazy()).collect()
 

@@ -392,6 +392,7 @@ def test_clean_data_are_read_once_without_a_warning():
 def test_counted_orders_give_the_definitions_frame(recorded, raw, window, own):
     """Orders of shuffled lines counted by numpy (an order may span several moments): the frame of the definition
     and of the group-by, bit for bit; an order id with two customers is left to the group-by."""
+    import custlab._grouping as grouping
     from custlab.churn import frames
 
     start = d(2024, 1, 1)
@@ -401,6 +402,7 @@ def test_counted_orders_give_the_definitions_frame(recorded, raw, window, own):
     one_customer = tx.group_by("order_id").agg(pl.col("customer_id").n_unique())["customer_id"].max() == 1
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(frames, "looks_ordered", lambda lines: False)  # as shuffled lines are
+        patch.setattr(grouping, "BLOCK", 5)  # lines read back and added 5 at a time
         with recorded(frames, "_counted_orders") as calls:
             sf = churn.survival_frame(tx, as_of=as_of, inactivity_days=window)
         assert len(calls) == 1 and (calls[0] is not None) == one_customer

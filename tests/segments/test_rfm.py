@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import custlab._grouping as grouping
 import custlab.segments as S
 import custlab.segments.rfm as rfm_module
 from custlab.data.schema import validate
@@ -275,6 +276,7 @@ def test_counting_path_equals_the_group_by(recorded, rows, id_type, zoned, cut):
         as_of = None  # (naive as_of against zone-aware dates is tested elsewhere)
     with pytest.MonkeyPatch.context() as patch, recorded(rfm_module, "_by_counting") as calls:
         patch.setattr(rfm_module, "looks_ordered", lambda source: False)  # as shuffled lines are
+        patch.setattr(grouping, "BLOCK", 7)  # lines read back and added 7 at a time
         got = rfm_table(lines, as_of=as_of)
     assert calls and calls[0] is not None  # the counting path ran
     kept = lines if as_of is None else lines.filter(pl.col("order_date") < as_of)
