@@ -393,7 +393,7 @@ def _counted_orders(lines: pl.DataFrame) -> pl.DataFrame | None:
     the lines are not hashed: each order id's customer is written into a table indexed by order id, and
     reading it back at every line checks that no order has two customers (else None;
     :func:`custlab._grouping.scattered`). An order's instant is read the same way when its lines share one,
-    else its first and last instants are ``np.minimum.at`` and ``np.maximum.at``; its value is ``np.bincount``
+    else its first and last instants are ``np.minimum.at`` and ``np.maximum.at``; its value is ``np.add.at``
     of whole millionths, exact in any order while an order's lines hold less than 2**53 millionths in absolute
     value (an order at or above, or with an amount that is not a finite number, gives None and the group-by
     adds it). One row per order:
@@ -414,8 +414,9 @@ def _counted_orders(lines: pl.DataFrame) -> pl.DataFrame | None:
     value, size = np.zeros(n_orders), np.zeros(n_orders)
     signed = lines["amount"].min() < 0
     for order, line_micros in line_blocks(lines, o, micros()):
-        value += np.bincount(order, weights=line_micros, minlength=n_orders)
-        size += np.bincount(order, weights=np.abs(line_micros), minlength=n_orders) if signed else 0.0
+        np.add.at(value, order, line_micros)  # a block's np.bincount would cost the table's size
+        if signed:
+            np.add.at(size, order, np.abs(line_micros))
     present = np.flatnonzero(owner >= 0)
     value = value[present]
     if not ((size[present] if signed else value) < 2.0**53).all():

@@ -228,7 +228,7 @@ def _by_counting(lines: pl.DataFrame, *, finish) -> pl.DataFrame | None:
     nothing is hashed or sorted: each order id's customer is written into a table indexed by order id, and
     reading the table back at every line checks that no order has two customers (else None: distinct order
     ids are then counted per customer by polars; :func:`custlab._grouping.scattered`); a customer's orders are
-    the entries of the table that name them (``np.bincount``), the money is ``np.bincount`` of whole
+    the entries of the table that name them (``np.bincount``), the money is ``np.add.at`` of whole
     millionths, first and last order ``np.minimum.at`` and ``np.maximum.at`` of the instants. Whole
     millionths below 2**53 add exactly in any
     order, so the sums have the bits of the group-by's; a customer at or above 2**53 millionths, or with a
@@ -246,7 +246,7 @@ def _by_counting(lines: pl.DataFrame, *, finish) -> pl.DataFrame | None:
     money = np.zeros(n_customers)
     first = last = None
     for customer, line_micros, instant in line_blocks(lines, c, _micros(guard_nulls=False), pl.col("order_date")):
-        money += np.bincount(customer, weights=line_micros, minlength=n_customers)
+        np.add.at(money, customer, line_micros)  # a block's np.bincount would cost the table's size
         if first is None:
             first = np.full(n_customers, np.iinfo(instant.dtype).max, dtype=instant.dtype)
             last = np.full(n_customers, np.iinfo(instant.dtype).min, dtype=instant.dtype)
