@@ -195,15 +195,30 @@ def scattered(lines: pl.DataFrame, ids: pl.Expr, values: Sequence[pl.Expr], size
 
     Each line's values are written at its id, then read back: a line whose value was overwritten by another
     one shows that its id has two (an order with two customers, or two instants). A block of lines at a time.
+    The values of an id sit side by side in one table of records, so a line reads and writes one place in
+    memory, not one per value (10M lines into 2M orders, a customer and an instant: 0.22 s against 0.30 s).
     """
-    tables: list[np.ndarray | None] = []
+    single = len(values) == 1  # a plain table (records of one field cost a copy per block)
+
+    def field(records: np.ndarray, i: int) -> np.ndarray:
+        return records if single else records[f"v{i}"]
+
+    table, ok = None, [True] * len(values)
     for key, *line_values in line_blocks(lines, ids, *values):
-        if not tables:
-            tables = [np.full(size, fill, dtype=v.dtype) for v, fill in zip(line_values, fills, strict=True)]
-        for table, value in zip(tables, line_values, strict=True):
-            table[key] = value
+        if table is None:
+            dtypes = [value.dtype for value in line_values]
+            table = np.empty(size, dtype=dtypes[0] if single else [(f"v{i}", d) for i, d in enumerate(dtypes)])
+            for i, fill in enumerate(fills):
+                field(table, i)[...] = fill
+        rows = line_values[0] if single else np.empty(key.size, dtype=table.dtype)
+        if not single:
+            for i, value in enumerate(line_values):
+                rows[f"v{i}"] = value
+        table[key] = rows
     for key, *line_values in line_blocks(lines, ids, *values):
-        for k, value in enumerate(line_values):
-            if tables[k] is not None and (tables[k][key] != value).any():
-                tables[k] = None
-    return tables
+        rows = table[key]
+        for i, value in enumerate(line_values):
+            ok[i] = ok[i] and not (field(rows, i) != value).any()
+    if table is None:
+        return [None] * len(values)
+    return [np.ascontiguousarray(field(table, i)) if good else None for i, good in enumerate(ok)]
