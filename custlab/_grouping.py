@@ -16,8 +16,8 @@ import polars as pl
 
 from custlab._money import MICRO, micros
 
-__all__ = ["BLOCK", "DENSE_IDS", "MONTH_EDGES", "RUN_LINE_MICROS", "RUN_SIZE_LIMIT", "dense_ids", "largest_per_id",
-           "dense_size", "line_blocks", "looks_ordered", "month_numbers", "order_runs", "pair_groups", "run_micros",
+__all__ = ["BLOCK", "DENSE_IDS", "MONTH_EDGES", "RUN_LINE_MICROS", "RUN_SIZE_LIMIT", "dense_ids", "dense_size",
+           "largest_per_id", "line_blocks", "looks_ordered", "month_numbers", "order_runs", "pair_groups", "run_micros",
            "scattered", "smallest_per_id"]
 
 _KEY = "_pair_key"
@@ -156,7 +156,6 @@ def order_runs(source: pl.LazyFrame, running: pl.Expr) -> pl.LazyFrame:
         .select(c, o, d, money=pl.col("running").diff().fill_null(pl.col("running")),
                 size=pl.col("lines").diff().fill_null(pl.col("lines")))
     )
-
 
 
 #: Lines the counting paths of a DataFrame read at a time (:func:`line_blocks`): numpy sees each block's columns,

@@ -396,10 +396,9 @@ def _counted_orders(lines: pl.DataFrame) -> pl.DataFrame | None:
     else its first and last instants are ``np.minimum.at`` and ``np.maximum.at``; its value is ``np.add.at``
     of whole millionths, exact in any order while an order's lines hold less than 2**53 millionths in absolute
     value (an order at or above, or with an amount that is not a finite number, gives None and the group-by
-    adds it). One row per order:
-    ``order_id``, ``customer_id``, ``_at``, ``_value``, ``_last_at``, as the group-by gives them (in order id
-    order). The lines are read a block at a time (:func:`custlab._grouping.line_blocks`), so numpy's copies
-    stay small.
+    adds it). One row per order: ``order_id``, ``customer_id``, ``_at``, ``_value``, ``_last_at``, as the
+    group-by gives them (in order id order). The lines are read a block at a time
+    (:func:`custlab._grouping.line_blocks`), so numpy's copies stay small.
     """
     n_orders = dense_size(lines["order_id"]) if dense_size(lines["customer_id"]) is not None else None
     if n_orders is None or lines["amount"].null_count():

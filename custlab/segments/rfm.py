@@ -230,10 +230,10 @@ def _by_counting(lines: pl.DataFrame, *, finish) -> pl.DataFrame | None:
     ids are then counted per customer by polars; :func:`custlab._grouping.scattered`); a customer's orders are
     the entries of the table that name them (``np.bincount``), the money is ``np.add.at`` of whole
     millionths, first and last order ``np.minimum.at`` and ``np.maximum.at`` of the instants. Whole
-    millionths below 2**53 add exactly in any
-    order, so the sums have the bits of the group-by's; a customer at or above 2**53 millionths, or with a
-    refused line (its millionths are NaN), returns None and the group-by decides, and reports. Any row order.
-    The lines are read a block at a time (:func:`custlab._grouping.line_blocks`), so numpy's copies stay small.
+    millionths below 2**53 add exactly in any order, so the sums have the bits of the group-by's; a customer
+    at or above 2**53 millionths, or with a refused line (its millionths are NaN), returns None and the
+    group-by decides, and reports. Any row order. The lines are read a block at a time
+    (:func:`custlab._grouping.line_blocks`), so numpy's copies stay small.
     """
     n_customers, n_orders = dense_size(lines["customer_id"]), dense_size(lines["order_id"])
     if n_customers is None or n_orders is None:
