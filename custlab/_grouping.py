@@ -187,10 +187,10 @@ def line_blocks(lines: pl.DataFrame, *columns: pl.Expr) -> Iterator[list[np.ndar
         start += length
 
 
-def scattered(lines: pl.DataFrame, ids: pl.Expr, values: Sequence[pl.Expr], size: int,
-              fills: Sequence[int]) -> list[np.ndarray | None]:
+def scattered(lines: pl.DataFrame, ids: pl.Expr, values: Sequence[pl.Expr], size: int, fills: Sequence[int],
+              adds: Sequence[pl.Expr] = ()) -> tuple[list[np.ndarray | None], list[np.ndarray]]:
     """Per value, a table of ``size`` holding each id's value (its fill where no id points), or None when an id
-    has two values.
+    has two values; and per expression of ``adds`` (Float64), its sum per id (``np.add.at``, on the way back).
 
     Each line's values are written at its id, then read back: a line whose value was overwritten by another
     one shows that its id has two (an order with two customers, or two instants). A block of lines at a time.
@@ -214,10 +214,13 @@ def scattered(lines: pl.DataFrame, ids: pl.Expr, values: Sequence[pl.Expr], size
             for i, value in enumerate(line_values):
                 rows[f"v{i}"] = value
         table[key] = rows
-    for key, *line_values in line_blocks(lines, ids, *values):
+    sums = [np.zeros(size) for _ in adds]
+    for key, *line_values in line_blocks(lines, ids, *values, *adds):
         rows = table[key]
-        for i, value in enumerate(line_values):
+        for i, value in enumerate(line_values[:len(values)]):
             ok[i] = ok[i] and not (field(rows, i) != value).any()
+        for total, value in zip(sums, line_values[len(values):], strict=True):
+            np.add.at(total, key, value)  # a block's np.bincount would cost the table's size
     if table is None:
-        return [None] * len(values)
-    return [np.ascontiguousarray(field(table, i)) if good else None for i, good in enumerate(ok)]
+        return [None] * len(values), sums
+    return [np.ascontiguousarray(field(table, i)) if good else None for i, good in enumerate(ok)], sums

@@ -107,11 +107,13 @@ def test_scattered_finds_an_id_with_two_values_in_any_block(monkeypatch, block):
     monkeypatch.setattr(grouping, "BLOCK", block)
     ids, values = pl.col("id"), pl.col("value")
     lines = pl.DataFrame({"id": [0, 1, 2, 3, 4, 2], "value": [5, 6, 7, 8, 9, 7]})
-    table, same = grouping.scattered(lines, ids, [values, values * 2], 7, fills=[-1, 0])
+    (table, same), (total,) = grouping.scattered(lines, ids, [values, values * 2], 7, fills=[-1, 0],
+                                                 adds=[values.cast(pl.Float64)])
     assert table.tolist() == [5, 6, 7, 8, 9, -1, -1] and same.tolist() == [10, 12, 14, 16, 18, 0, 0]
+    assert total.tolist() == [5.0, 6.0, 14.0, 8.0, 9.0, 0.0, 0.0]
     # id 4 takes 1 at the last line: only the line before it (in the third block of two) reads back another value
     lines = pl.DataFrame({"id": [0, 1, 2, 3, 4, 4], "value": [5, 6, 7, 8, 9, 1], "other": [1, 2, 3, 4, 5, 5]})
-    two, one = grouping.scattered(lines, ids, [values, pl.col("other")], 5, fills=[-1, -1])
+    (two, one), _ = grouping.scattered(lines, ids, [values, pl.col("other")], 5, fills=[-1, -1])
     assert two is None and one.tolist() == [1, 2, 3, 4, 5]
 
 

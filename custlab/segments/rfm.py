@@ -239,7 +239,7 @@ def _by_counting(lines: pl.DataFrame, *, finish) -> pl.DataFrame | None:
     if n_customers is None or n_orders is None:
         return None
     c, o = pl.col("customer_id").cast(pl.Int64), pl.col("order_id").cast(pl.Int64)
-    [owner] = scattered(lines, o, [c], n_orders, fills=[-1])
+    [owner], _ = scattered(lines, o, [c], n_orders, fills=[-1])
     if owner is None:  # an order id with two customers
         return None
     dates = lines["order_date"]
