@@ -480,7 +480,7 @@ def _counted_customers(orders: pl.DataFrame, at: str, last_at: str, value: str, 
     present = np.flatnonzero(n)
     pick = pick[present]
     out = pl.DataFrame({
-        "customer_id": pl.Series(present).cast(orders.schema["customer_id"]),
+        "customer_id": pl.Series(present).cast(orders.schema["customer_id"]).set_sorted(),  # ids in order
         "first_purchase": pl.Series(first[present]).cast(orders.schema[at]),
         "last_purchase": pl.Series(last[present]).cast(orders.schema[last_at]),
         "n_orders": n[present].astype(np.int64),

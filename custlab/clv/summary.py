@@ -368,7 +368,7 @@ def _counted_per_customer(occasions: pl.DataFrame) -> pl.DataFrame | None:
     repeat = np.bincount(ids, weights=np.where(occasion == first[ids], 0.0, spend), minlength=size)
     present = np.flatnonzero(n)
     return pl.DataFrame({
-        "customer_id": pl.Series(present).cast(occasions.schema["customer_id"]),
+        "customer_id": pl.Series(present).cast(occasions.schema["customer_id"]).set_sorted(),  # ids in order
         "n": n[present],
         "first": first[present],
         "last": last[present],

@@ -257,7 +257,7 @@ def _by_counting(lines: pl.DataFrame, *, finish) -> pl.DataFrame | None:
     frequency = np.bincount(owner[owner >= 0], minlength=n_customers)
     present = np.flatnonzero(frequency)
     per = pl.DataFrame({
-        "customer_id": pl.Series(present).cast(lines["customer_id"].dtype),
+        "customer_id": pl.Series(present).cast(lines["customer_id"].dtype).set_sorted(),  # ids in order
         "frequency": frequency[present].astype(np.int64),
         "micros": money[present],
         "first_order": pl.Series(first[present]).cast(dates.dtype),
