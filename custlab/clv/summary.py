@@ -373,7 +373,7 @@ def _counted_per_customer(occasions: pl.DataFrame) -> pl.DataFrame | None:
         "first": first[present],
         "last": last[present],
         "repeat_spend": repeat[present],
-        "_size": np.bincount(ids, weights=np.abs(spend), minlength=size)[present],
+        "_size": np.bincount(ids, weights=np.abs(spend) if spend.min() < 0 else spend, minlength=size)[present],
     })
 
 
