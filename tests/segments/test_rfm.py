@@ -273,7 +273,7 @@ def test_counting_path_equals_the_group_by(recorded, rows, id_type, zoned, cut):
     })
     as_of = dt.datetime(2024, 3, 1)
     if zoned or not cut or lines["order_date"].min() >= as_of:
-        as_of = None  # (naive as_of against zone-aware dates is tested elsewhere)
+        as_of = None  # zone-aware dates keep the default as_of here
     with pytest.MonkeyPatch.context() as patch, recorded(rfm_module, "_by_counting") as calls:
         patch.setattr(rfm_module, "looks_ordered", lambda source: False)  # as shuffled lines are
         patch.setattr(grouping, "BLOCK", 7)  # lines read back and added 7 at a time
@@ -310,5 +310,8 @@ def test_counting_path_declines_what_it_cannot_count_exactly(change, counted):
                                          dt.datetime(2024, 4, 1)],
                           "amount": [10.0, 20.0, 5.5, 8.25]}).with_columns(**{k: pl.Series(v) for k, v in change.items()})
     assert (_counted(lines) is not None) is counted
-    if change.get("amount", [0, 0])[1] >= 0:
+    if min(change.get("amount", [0.0])) < 0:  # the group-by reports the refused line
+        with pytest.raises(CustlabError, match=re.escape("transactions hold 1 line(s) with a negative amount")):
+            rfm_table(lines)
+    else:
         assert rfm_table(lines).equals(_grouped(lines))
