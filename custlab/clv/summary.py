@@ -361,19 +361,21 @@ def _counted_per_customer(occasions: pl.DataFrame) -> pl.DataFrame | None:
     if dense is None:
         return None
     ids, size = dense
-    occasion, spend = occasions["occasion"].to_numpy(), occasions["spend"].to_numpy()
+    occasion, spend = occasions["occasion"].to_numpy(), occasions["spend"].to_numpy(writable=True)
     n = np.bincount(ids, minlength=size)
-    first, last = smallest_per_id(ids, occasion, size), largest_per_id(ids, occasion, size)
-    # the spend of the other occasions: exactly the total less the first's (whole millionths below 2**53)
-    repeat = np.bincount(ids, weights=np.where(occasion == first[ids], 0.0, spend), minlength=size)
     present = np.flatnonzero(n)
+    first, last = smallest_per_id(ids, occasion, size), largest_per_id(ids, occasion, size)
+    absolute = np.bincount(ids, weights=np.abs(spend) if spend.min() < 0 else spend, minlength=size)[present]
+    # the spend of the other occasions: exactly the total less the first's (whole millionths below 2**53); the
+    # first occasions' spend is zeroed in place (a copy of polars' column), not in a new array
+    spend[occasion == first[ids]] = 0.0
     return pl.DataFrame({
         "customer_id": pl.Series(present).cast(occasions.schema["customer_id"]).set_sorted(),  # ids in order
         "n": n[present],
         "first": first[present],
         "last": last[present],
-        "repeat_spend": repeat[present],
-        "_size": np.bincount(ids, weights=np.abs(spend) if spend.min() < 0 else spend, minlength=size)[present],
+        "repeat_spend": np.bincount(ids, weights=spend, minlength=size)[present],
+        "_size": absolute,
     })
 
 

@@ -235,3 +235,17 @@ def test_summary_bad_input_messages():
         clv.calibration_holdout(good, calibration_end="2024-01-02", observation_end="2024-01-02")
     with pytest.raises(EmptyDataError, match="calibration_end=2024-01-01 is not after the first order"):
         clv.calibration_holdout(good, calibration_end="2024-01-01")
+
+
+@pytest.mark.parametrize("chunks", [1, 2])
+def test_counting_path_leaves_its_input_as_it_was(chunks):
+    """The first occasions' spend is zeroed in numpy's copy, never in polars' memory (one chunk is seen zero-copy)."""
+    from custlab.clv.summary import _counted_per_customer
+
+    rows = pl.DataFrame({"customer_id": [1, 1, 2, 3, 3], "occasion": pl.Series([5, 7, 3, 2, 9], dtype=pl.Int32),
+                         "spend": [10.0, 20.0, 5.0, 1.0, 2.0]})
+    occasions = rows if chunks == 1 else pl.concat([rows.head(2), rows.tail(3)], rechunk=False)
+    before = occasions.clone()
+    got = _counted_per_customer(occasions)
+    assert occasions.equals(before)
+    assert got.select("customer_id", "repeat_spend", "_size").rows() == [(1, 20.0, 30.0), (2, 0.0, 5.0), (3, 2.0, 3.0)]
