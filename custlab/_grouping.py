@@ -17,7 +17,7 @@ import polars as pl
 from custlab._money import MICRO, micros
 
 __all__ = ["BLOCK", "DENSE_IDS", "MONTH_EDGES", "RUN_LINE_MICROS", "RUN_SIZE_LIMIT", "dense_ids", "dense_size",
-           "largest_per_id", "line_blocks", "looks_ordered", "month_numbers", "order_runs", "pair_groups", "run_micros",
+           "extremes_per_id", "largest_per_id", "line_blocks", "looks_ordered", "month_numbers", "order_runs", "pair_groups", "run_micros",
            "scattered", "smallest_per_id"]
 
 _KEY = "_pair_key"
@@ -176,15 +176,26 @@ def dense_size(ids: pl.Series) -> int | None:
 
 def line_blocks(lines: pl.DataFrame, *columns: pl.Expr) -> Iterator[list[np.ndarray]]:
     """``columns`` (expressions on ``lines``) as numpy arrays (dates and datetimes as their Int numbers), a block
-    of at most :data:`BLOCK` lines at a time. Blocks end where the first column's chunks end, so that a column
-    stored like it (a frame read from Parquet: one chunk per row group) is seen without a copy."""
-    start = 0
+    of at most :data:`BLOCK` lines at a time, in order. A block ends where one of the first column's chunks ends
+    when it can, so that a column stored like it (a frame read from Parquet: one chunk per row group) is seen
+    without a copy; small chunks are read together (a frame collected from the streaming engine may have
+    hundreds), and a large one in pieces."""
+    bounds, start = [], 0  # where each block ends
     for length in lines.to_series(0).chunk_lengths() if lines.width else []:
-        for offset in range(0, length, BLOCK):
-            block = lines.slice(start + offset, min(BLOCK, length - offset)).select(
-                column.alias(f"_{i}") for i, column in enumerate(columns))
-            yield [series.to_physical().to_numpy() for series in block.get_columns()]
-        start += length
+        end = start + length
+        while end - start > BLOCK:  # a large chunk: in pieces
+            start += BLOCK
+            bounds.append(start)
+        if bounds and end - (bounds[-2] if len(bounds) > 1 else 0) <= BLOCK:
+            bounds[-1] = end  # the rest fits into the block before it
+        else:
+            bounds.append(end)
+        start = end
+    begin = 0
+    for stop in bounds:
+        block = lines.slice(begin, stop - begin).select(column.alias(f"_{i}") for i, column in enumerate(columns))
+        yield [series.to_physical().to_numpy() for series in block.get_columns()]
+        begin = stop
 
 
 def scattered(lines: pl.DataFrame, ids: pl.Expr, values: Sequence[pl.Expr], size: int, fills: Sequence[int],
@@ -224,3 +235,18 @@ def scattered(lines: pl.DataFrame, ids: pl.Expr, values: Sequence[pl.Expr], size
     if table is None:
         return [None] * len(values), sums
     return [np.ascontiguousarray(field(table, i)) if good else None for i, good in enumerate(ok)], sums
+
+
+def extremes_per_id(lines: pl.DataFrame, ids: pl.Expr, values: pl.Expr, size: int, *,
+                    largest: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """The smallest and (with ``largest``) the largest of ``values`` per id, in tables of ``size`` (the dtype's
+    extremes for ids absent), by ``np.minimum.at`` and ``np.maximum.at`` a block of lines at a time."""
+    low = high = None
+    for key, value in line_blocks(lines, ids, values):
+        if low is None:
+            low = np.full(size, np.iinfo(value.dtype).max, dtype=value.dtype)
+            high = np.full(size, np.iinfo(value.dtype).min, dtype=value.dtype) if largest else None
+        np.minimum.at(low, key, value)
+        if largest:
+            np.maximum.at(high, key, value)
+    return low, high

@@ -117,12 +117,21 @@ def test_scattered_finds_an_id_with_two_values_in_any_block(monkeypatch, block):
     assert two is None and one.tolist() == [1, 2, 3, 4, 5]
 
 
-@pytest.mark.parametrize("block", [1, 3, 1000])
-def test_line_blocks_cover_every_line_once(monkeypatch, block):
+@pytest.mark.parametrize("lengths, block, sizes", [
+    ([2, 5], 1000, [7]),  # small chunks are read together
+    ([5], 3, [3, 2]),  # a large one in pieces
+    ([4, 4, 4], 4, [4, 4, 4]),  # chunks of a block's size: one block each (no copy)
+    ([1] * 10, 4, [4, 4, 2]),
+    ([7, 1, 1], 3, [3, 3, 3]),
+    ([10, 2, 9], 4, [4, 4, 4, 4, 4, 1]),
+])
+def test_line_blocks_cover_every_line_once_in_order(monkeypatch, lengths, block, sizes):
     monkeypatch.setattr(grouping, "BLOCK", block)
-    lines = pl.DataFrame({"id": [3, 0, 3, 1, 0, 3, 2], "at": [dt.datetime(2024, 1, d) for d in range(1, 8)]})
-    lines = pl.concat([lines.head(2), lines.tail(5)], rechunk=False)  # chunks of 2 and 5 lines
-    parts = list(grouping.line_blocks(lines, pl.col("id"), pl.col("at")))
-    assert len(parts) == -(-2 // block) + -(-5 // block)
-    assert np.concatenate([ids for ids, _ in parts]).tolist() == lines["id"].to_list()
-    assert np.concatenate([at for _, at in parts]).tolist() == lines["at"].to_physical().to_list()
+    starts = np.cumsum([0, *lengths])
+    lines = pl.concat([pl.DataFrame({"id": np.arange(a, b), "at": np.arange(a, b).astype("datetime64[us]")})
+                       for a, b in zip(starts[:-1], starts[1:], strict=True)], rechunk=False)
+    assert lines["id"].chunk_lengths() == lengths
+    parts = list(grouping.line_blocks(lines, pl.col("id"), pl.col("at") + dt.timedelta(microseconds=1)))
+    assert [len(ids) for ids, _ in parts] == sizes
+    assert np.concatenate([ids for ids, _ in parts]).tolist() == list(range(sum(lengths)))
+    assert np.concatenate([at for _, at in parts]).tolist() == list(range(1, sum(lengths) + 1))

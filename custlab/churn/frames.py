@@ -21,8 +21,8 @@ from custlab._grouping import (
     RUN_SIZE_LIMIT,
     dense_ids,
     dense_size,
+    extremes_per_id,
     largest_per_id,
-    line_blocks,
     looks_ordered,
     order_runs,
     run_micros,
@@ -420,13 +420,7 @@ def _counted_orders(lines: pl.DataFrame) -> pl.DataFrame | None:
     if at is not None:
         first = last = at[present]
     else:
-        first = last = None
-        for order, instant in line_blocks(lines, o, d):
-            if first is None:
-                first = np.full(n_orders, np.iinfo(instant.dtype).max, dtype=instant.dtype)
-                last = np.full(n_orders, np.iinfo(instant.dtype).min, dtype=instant.dtype)
-            np.minimum.at(first, order, instant)
-            np.maximum.at(last, order, instant)
+        first, last = extremes_per_id(lines, o, d, n_orders)
         first, last = first[present], last[present]
     return pl.DataFrame({
         "order_id": pl.Series(present).cast(lines.schema["order_id"]),
