@@ -17,8 +17,8 @@ import polars as pl
 from custlab._money import MICRO, micros
 
 __all__ = ["BLOCK", "DENSE_IDS", "MONTH_EDGES", "RUN_LINE_MICROS", "RUN_SIZE_LIMIT", "dense_ids", "dense_size",
-           "extremes_per_id", "largest_per_id", "line_blocks", "looks_ordered", "month_numbers", "order_runs", "pair_groups", "run_micros",
-           "scattered", "smallest_per_id"]
+           "extremes_per_id", "largest_per_id", "line_blocks", "looks_ordered", "month_numbers", "order_runs",
+           "pair_groups", "run_micros", "scattered", "smallest_per_id"]
 
 _KEY = "_pair_key"
 _SECOND = "_pair_second"

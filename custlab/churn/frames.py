@@ -352,12 +352,12 @@ def _per_customer(lines: pl.LazyFrame, *, first_order: bool, count_missing: bool
     if orders is not None:
         main = _counted_customers(orders, "_at", "_last_at", "_value", first_order=first_order)
         if main is not None:
-            return main.with_columns(_day_number(pl.col("first_purchase")).alias("_first_day"),
-                                     _day_number(pl.col("last_purchase")).alias("_last_day"))
+            return main.with_columns(_day_columns())
     # Lines are grouped into orders on the streaming engine, then orders by customer (by numpy when the
     # ids can index a table, :func:`_counted_customers`; else a second group-by). The first order is the one
-    # with the earliest line (the smallest id when orders share that moment); its value is the sum of its lines, added in
-    # whole millionths so that it does not depend on the order the engine meets them (custlab._money).
+    # with the earliest line (the smallest id when orders share that moment); its value is the sum of its
+    # lines, added in whole millionths so that it does not depend on the order the engine meets them
+    # (custlab._money).
     # An order id usually belongs to one customer: the lines are then grouped by order id alone (one key
     # hashes faster than two), and the orders that turn out to have several customers send the whole
     # computation down the (customer, order id) grouping, which counts them as separate orders.
@@ -375,14 +375,12 @@ def _per_customer(lines: pl.LazyFrame, *, first_order: bool, count_missing: bool
     if count_missing:
         order.append((pl.col("customer_id").is_null() | pl.col("order_date").is_null()).sum().alias("_missing"))
         per_customer.append(pl.col("_missing").sum())
-    finish = [_day_number(pl.col("first_purchase")).alias("_first_day"),
-              _day_number(pl.col("last_purchase")).alias("_last_day")]
     orders = lines.group_by("order_id").agg(
         pl.col("customer_id").min(), pl.col("customer_id").max().alias("_other"), *order
     ).collect(engine="streaming")
     if (orders["customer_id"] != orders["_other"]).any():
         orders = lines.group_by("customer_id", "order_id").agg(order).collect(engine="streaming")
-    return _customers(orders.drop("_other", strict=False), "_at", "_last_at", "_value", per_customer, finish,
+    return _customers(orders.drop("_other", strict=False), "_at", "_last_at", "_value", per_customer,
                       first_order=first_order, count_missing=count_missing)
 
 
@@ -404,17 +402,17 @@ def _counted_orders(lines: pl.DataFrame) -> pl.DataFrame | None:
     if n_orders is None or lines["amount"].null_count():
         return None
     o, d = pl.col("order_id").cast(pl.Int64), pl.col("order_date")
-    # the lines of an order usually share its instant: written into a table and read back beside its customer,
-    # they say so (np.minimum.at and np.maximum.at take about 0.1 s each for 10M lines)
-    # every partial sum of an order's value is exact when its absolute values add up below 2**53
-    signed = lines["amount"].min() < 0
-    (owner, at), (value, *size) = scattered(lines, o, [pl.col("customer_id").cast(pl.Int64), d], n_orders,
-                                            fills=[-1, 0], adds=[micros(), micros().abs()] if signed else [micros()])
+    # The lines of an order usually share its instant: written into a table and read back beside its customer,
+    # they say so (np.minimum.at and np.maximum.at take about 0.1 s each for 10M lines). Every partial sum of an
+    # order's value is exact when its absolute values add up below 2**53 (they are the value when none is negative).
+    adds = [micros(), micros().abs()] if lines["amount"].min() < 0 else [micros()]
+    (owner, at), sums = scattered(lines, o, [pl.col("customer_id").cast(pl.Int64), d], n_orders, fills=[-1, 0],
+                                  adds=adds)
     if owner is None:  # an order id with two customers: grouped by (customer, order id)
         return None
     present = np.flatnonzero(owner >= 0)
-    value = value[present]
-    if not ((size[0][present] if signed else value) < 2.0**53).all():  # NaN and infinities fail too
+    value, size = sums[0][present], sums[-1][present]
+    if not (size < 2.0**53).all():  # NaN and infinities fail too
         return None
     dtype = lines.schema["order_date"]
     if at is not None:
@@ -431,18 +429,24 @@ def _counted_orders(lines: pl.DataFrame) -> pl.DataFrame | None:
     })
 
 
-def _customers(orders: pl.DataFrame, at: str, last_at: str, value: str, per_customer: Sequence[pl.Expr],
-               finish: Sequence[pl.Expr], *, first_order: bool, count_missing: bool) -> pl.DataFrame:
+def _day_columns() -> list[pl.Expr]:
+    """The first and last purchase as day numbers: ``_first_day``, ``_last_day``."""
+    return [_day_number(pl.col("first_purchase")).alias("_first_day"),
+            _day_number(pl.col("last_purchase")).alias("_last_day")]
+
+
+def _customers(orders: pl.DataFrame, at: str, last_at: str, value: str, per_customer: Sequence[pl.Expr], *,
+               first_order: bool, count_missing: bool) -> pl.DataFrame:
     """Orders (one row each) grouped by customer: by numpy (:func:`_counted_customers`) when it can, else by polars."""
     main = None
     if not (count_missing and orders["_missing"].sum()):
         main = _counted_customers(orders, at, last_at, value, first_order=first_order)
     if main is None:
-        return orders.lazy().group_by("customer_id").agg(per_customer).with_columns(finish).collect(
+        return orders.lazy().group_by("customer_id").agg(per_customer).with_columns(_day_columns()).collect(
             engine="streaming")
     if count_missing:
         main = main.with_columns(_missing=pl.lit(0, dtype=pl.UInt32))
-    return main.with_columns(finish)
+    return main.with_columns(_day_columns())
 
 
 def _counted_customers(orders: pl.DataFrame, at: str, last_at: str, value: str, *,
@@ -515,9 +519,7 @@ def _by_order_runs(lines: pl.LazyFrame, *, first_order: bool, count_missing: boo
         return None
     if count_missing:
         runs = runs.with_columns(_missing=d.is_null())
-    finish = [_day_number(pl.col("first_purchase")).alias("_first_day"),
-              _day_number(pl.col("last_purchase")).alias("_last_day")]
-    return _customers(runs, "order_date", "order_date", "money", per_customer, finish, first_order=first_order,
+    return _customers(runs, "order_date", "order_date", "money", per_customer, first_order=first_order,
                       count_missing=count_missing)
 
 

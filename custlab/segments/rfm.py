@@ -30,8 +30,8 @@ import numpy as np
 import polars as pl
 
 from custlab._dates import as_datetime
-from custlab._grouping import (RUN_LINE_MICROS, RUN_SIZE_LIMIT, dense_size, line_blocks, looks_ordered, order_runs,
-                               scattered)
+from custlab._grouping import (RUN_LINE_MICROS, RUN_SIZE_LIMIT, dense_size, extremes_per_id, line_blocks,
+                               looks_ordered, order_runs, scattered)
 from custlab._money import MICRO, from_micros
 from custlab._types import DateLike, Engine, Frame
 from custlab.data.schema import check_frame, validate
@@ -242,18 +242,13 @@ def _by_counting(lines: pl.DataFrame, *, finish) -> pl.DataFrame | None:
     [owner], _ = scattered(lines, o, [c], n_orders, fills=[-1])
     if owner is None:  # an order id with two customers
         return None
-    dates = lines["order_date"]
     money = np.zeros(n_customers)
-    first = last = None
-    for customer, line_micros, instant in line_blocks(lines, c, _micros(guard_nulls=False), pl.col("order_date")):
+    for customer, line_micros in line_blocks(lines, c, _micros(guard_nulls=False)):
         np.add.at(money, customer, line_micros)  # a block's np.bincount would cost the table's size
-        if first is None:
-            first = np.full(n_customers, np.iinfo(instant.dtype).max, dtype=instant.dtype)
-            last = np.full(n_customers, np.iinfo(instant.dtype).min, dtype=instant.dtype)
-        np.minimum.at(first, customer, instant)
-        np.maximum.at(last, customer, instant)
     if not (money < 2.0**53).all():  # NaN (a refused line) fails too
         return None
+    dates = lines["order_date"]
+    first, last = extremes_per_id(lines, c, pl.col("order_date"), n_customers)
     frequency = np.bincount(owner[owner >= 0], minlength=n_customers)
     present = np.flatnonzero(frequency)
     per = pl.DataFrame({
