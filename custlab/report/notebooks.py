@@ -94,7 +94,7 @@ def _parameters_cell(notebook: dict) -> int:
 def notebook_parameters(notebook: dict | str) -> dict[str, Any]:
     """The parameters a notebook declares, with their default values, in the cell's order.
 
-    Every statement of the ``parameters`` cell must be ``name = <literal>``.
+    Every statement of the ``parameters`` cell must be ``name = <literal>``, each name once.
 
     >>> sorted(notebook_parameters("data_quality"))[:3]
     ['as_of', 'columns', 'data_path']
@@ -107,6 +107,9 @@ def notebook_parameters(notebook: dict | str) -> dict[str, Any]:
         if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1
                 and isinstance(statement.targets[0], ast.Name)):
             raise CustlabError(f"The parameters cell may hold only 'name = literal' lines; line {statement.lineno} is not one.")
+        if statement.targets[0].id in declared:
+            raise CustlabError(f"Parameter {statement.targets[0].id!r} is declared twice in the parameters cell (again on "
+                               f"line {statement.lineno}): keep one line for it.")
         try:
             declared[statement.targets[0].id] = ast.literal_eval(statement.value)
         except ValueError:

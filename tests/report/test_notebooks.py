@@ -72,6 +72,13 @@ def test_a_parameters_cell_with_code_is_refused():
         notebook_parameters(_tiny(parameters="x = 1\nprint(x)"))
     with pytest.raises(CustlabError, match="Parameter 'y' must have a literal default"):
         notebook_parameters(_tiny(parameters="y = len('a')"))
+    with pytest.raises(CustlabError, match=r"Parameter 'x' is declared twice in the parameters cell \(again on line 3\)"):
+        notebook_parameters(_tiny(parameters="x = 1\ny = 2\nx = 1"))
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_parameters_cell_declares_each_name_once(name):
+    assert notebook_parameters(name)  # raises on a name declared twice (monthly_report had engine three times)
 
 
 def test_injection_follows_papermill():
