@@ -282,3 +282,55 @@ def test_recovers_the_planted_parameters_of_the_synthetic_shop():
         assert abs(value - truth["gamma_gamma"][planted]) <= 3 * error, (key, value, error)
         assert value == pytest.approx(truth["gamma_gamma"][planted], rel=0.10), key
     assert ggf.population_mean_spend == pytest.approx(truth["gamma_gamma"]["mean_order_value"], rel=0.05)
+
+
+def _no_dropout_summary(n: int = 2000, seed: int = 7) -> pl.DataFrame:
+    """Customers who never drop out (the NBD: Poisson purchases at gamma-distributed rates), 52 weeks each."""
+    rng = np.random.default_rng(seed)
+    rates = rng.gamma(shape=0.5, scale=1 / 4.0, size=n)  # r = 0.5, alpha = 4 (purchases per week)
+    frequency, recency = [], []
+    for rate in rates:
+        times = np.cumsum(rng.exponential(1 / rate, size=200)) if rate > 0 else np.array([np.inf])
+        seen = times[times < 52.0]
+        frequency.append(seen.size)
+        recency.append(float(seen[-1]) if seen.size else 0.0)
+    return pl.DataFrame({"frequency": frequency, "recency": recency, "T": [52.0] * n})
+
+
+def test_bgnbd_on_customers_who_never_drop_out_is_refused_wherever_bfgs_stops(monkeypatch):
+    # The likelihood rises all the way to a -> 0 (the NBD limit). Whether BFGS reports success there, and whether it
+    # stops below the edge (1e-6) or just above it, depends on the last bits of the arithmetic: the fit is refused
+    # the same way in every case, with the same advice.
+    summary = _no_dropout_summary()
+    message = "a heading to 0.*no sign of customers dropping out.*Or fit ParetoNBD"
+    with pytest.raises(ConvergenceError, match=message):
+        clv.BetaGeo(freq="W").fit(summary)
+    real = _lifetimes._bfgs
+    for a in (2e-6, 1e-4):  # a run that stopped short of the edge, once with success and once without
+
+        def stopped_early(objective, n_params, args, max_iterations, success, a=a):
+            out = real(objective, n_params, args, max_iterations)
+            out.x = np.array([*out.x[:2], np.log(a), out.x[3]])
+            out.success = success
+            return out
+
+        for success in (True, False):
+            monkeypatch.setattr(_lifetimes, "_bfgs", lambda *args, success=success, f=stopped_early: f(*args, success))
+            with pytest.raises(ConvergenceError, match=message):
+                clv.BetaGeo(freq="W").fit(summary)
+    monkeypatch.undo()
+    # A shop whose customers do drop out keeps its fit: CDNOW's a = 0.79 (test above) is far from flat.
+    assert not _lifetimes._rising_to_no_dropout(*_cdnow_objective())
+
+
+def _cdnow_objective():
+    import lifetimes
+
+    from custlab.data.datasets import load_cdnow
+
+    summary = load_cdnow("summary")
+    x, tx, T = (summary[c].to_numpy().astype(float) for c in ("frequency", "recency", "T"))
+    scale = float(lifetimes.utils._scale_time(T))
+    args = (x.astype(int), tx * scale, T * scale, np.ones_like(x), 0.0)
+    objective = lifetimes.BetaGeoFitter._negative_log_likelihood
+    return objective, _lifetimes._bfgs(objective, 4, args, None).x, args

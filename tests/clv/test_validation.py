@@ -161,8 +161,14 @@ def test_online_retail_end_to_end_with_holdout(online_retail_clean, lt):
     with pytest.raises(ConvergenceError, match="a heading to 0.*no sign of customers dropping out.*"
                                                "Or fit ParetoNBD"):
         clv.BetaGeo(freq="W").fit(calhold)
-    with pytest.raises(lt.utils.ConvergenceError):
-        _lifetimes.call_quietly(lt.BetaGeoFitter().fit, *_arrays(calhold))
+    # lifetimes' own fitter raises when BFGS reports no success there; where the last bits of the arithmetic make it
+    # report success (as it can on another CPU), it returns a fit at the edge instead.
+    try:
+        reference = _lifetimes.call_quietly(lt.BetaGeoFitter().fit, *_arrays(calhold))
+    except lt.utils.ConvergenceError:
+        pass
+    else:
+        assert reference.params_["a"] < 1e-4
     pnbd = clv.ParetoNBD(freq="W").fit(calhold)
     ggf = clv.GammaGamma().fit(calhold)
     errors = clv.holdout_errors(calhold, pnbd)

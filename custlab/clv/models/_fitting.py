@@ -70,13 +70,15 @@ _DROPOUT = {"bgnbd": ("a", "b"), "mbgnbd": ("a", "b"), "pareto": ("s",)}
 
 
 def convergence_error(label: str, retry: str, n_customers: float, n_patterns: int, detail: str, penalizer: float,
-          stopped_at: dict[str, float] | None = None, model: str = "") -> ConvergenceError:
+          stopped_at: dict[str, float] | None = None, model: str = "", vanishing: tuple[str, ...] = ()) -> ConvergenceError:
+    """The error of a fit that did not converge: where it stopped, which parameters head to an edge (those of
+    ``vanishing`` too, found heading to 0 by the caller), and what to try."""
     tried = f" (penalizer={penalizer:g} was used)" if penalizer else ""
     where = ""
     if stopped_at:
         values = ", ".join(f"{k}={v:.3g}" for k, v in stopped_at.items())
         where = f"; it stopped at {values}"
-        vanishing = [k for k, v in stopped_at.items() if not v > EDGE]
+        vanishing = [k for k, v in stopped_at.items() if not v > EDGE or k in vanishing]
         exploding = [k for k, v in stopped_at.items() if not v < 1 / EDGE]
         if vanishing or exploding:
             heading = " and ".join(part for part in (
