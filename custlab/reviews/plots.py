@@ -30,6 +30,16 @@ def _percent(ax, axis: str = "x") -> None:
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(PercentFormatter(1.0, decimals=0))
 
 
+def _slanted_dates(ax) -> None:
+    """Slant the date labels of ``ax`` only. ``fig.autofmt_xdate()`` acts on the whole figure: in the section's 2 x 2
+    figure it hid the x labels of both upper panels (the trend's dates, the complaint shares) and slanted the lower
+    panels' numbers and names."""
+    ax.tick_params(axis="x", labelrotation=30)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
+        label.set_rotation_mode("anchor")
+
+
 def plot_sentiment_trend(trend: pl.DataFrame, *, ax=None, language: Language = "en"):
     """CSAT and the share of negative reviews per period (left axis), NPS when present (right axis).
 
@@ -67,9 +77,11 @@ def plot_sentiment_trend(trend: pl.DataFrame, *, ax=None, language: Language = "
         right.set_ylabel(t("reviews.plot.nps", language))
         h2, n2 = right.get_legend_handles_labels()
         handles, names = handles + h2, names + n2
-    ax.legend(handles, names, loc="lower left", fontsize="small")
-    ax.set_title(t("reviews.plot.trend_title", language))
-    fig.autofmt_xdate()
+    # Above the plot, between it and the title: inside, wherever it sat, it covered some months of a line.
+    ax.legend(handles, names, loc="lower left", bbox_to_anchor=(0.0, 1.01), ncols=len(names), fontsize="small",
+              frameon=False, borderaxespad=0.0, handlelength=1.5, columnspacing=1.0)
+    ax.set_title(t("reviews.plot.trend_title", language), pad=24)
+    _slanted_dates(ax)
     return fig
 
 
@@ -167,7 +179,7 @@ def plot_nps(result: SurveyResult, *, ax=None, language: Language = "en"):
         x = table["period"].to_list()
         ax.plot(x, table[col].to_list(), marker="o", color=PALETTE[2])
         ax.fill_between(x, table["lower"].to_list(), table["upper"].to_list(), color=PALETTE[2], alpha=0.15)
-        fig.autofmt_xdate()
+        _slanted_dates(ax)
     else:
         names = [", ".join(str(v) for v in row) for row in table.select(result.by).rows()] if result.by else ["all"]
         vals = table[col].to_list()

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import polars as pl
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from custlab.reviews import recovery_list, review_outcomes, voice_of_customer
@@ -149,3 +150,23 @@ def test_survey_and_delivery_dates_written_as_text_are_read_by_the_data_contract
     assert orders_table(orders, None).sort("order_id")["late"].to_list() == [False, True]
     with pytest.raises(ParseError, match="delivered_date"):
         orders_table(orders.with_columns(delivered_date=pl.lit("soon")), None)
+
+
+def test_every_panel_of_the_voice_figure_keeps_its_scale_and_the_legend_covers_no_line(voice_shop):
+    # fig.autofmt_xdate() once hid the x labels of both upper panels (the trend's months, the complaint shares) and
+    # the legend sat over the negative-review line.
+    voc = voice_of_customer(voice_shop.reviews, transactions=voice_shop.transactions, orders=voice_shop.orders,
+                            customers=voice_shop.customers, surveys=voice_shop.surveys)
+    fig = plot_voice(voc, language="en")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    trend, shares, effects, late = fig.axes[:4]
+    for ax in (trend, shares, effects):
+        labels = [label.get_text() for label in ax.get_xticklabels() if label.get_visible()]
+        assert len([text for text in labels if text]) >= 3, ax.get_title()
+    assert [label.get_rotation() for label in effects.get_xticklabels()] == [0.0] * len(effects.get_xticklabels())
+    renderer = canvas.get_renderer()
+    legend = trend.get_legend().get_window_extent(renderer)
+    plot_area = trend.get_window_extent(renderer)
+    assert legend.y0 >= plot_area.y1  # above the plot, under the title
+    assert trend.title.get_window_extent(renderer).y0 >= legend.y1 - 1
