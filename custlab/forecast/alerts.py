@@ -25,7 +25,7 @@ interval of the sum, so the alerts err on the side of silence.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -84,8 +84,10 @@ class Alerts:
     def __add__(self, other: Alerts) -> Alerts:
         return Alerts(table=pl.concat([self.table, other.table]), threshold=self.threshold, level=self.level)
 
-    def describe(self, language: str = "en", *, top_n: int = 5) -> list[str]:
-        """One sentence per alert (the ``top_n`` largest of each kind), or one saying there are none."""
+    def describe(self, language: str = "en", *, top_n: int = 5,
+                 name_of: Callable[[str], str] | None = None) -> list[str]:
+        """One sentence per alert (the ``top_n`` largest of each kind), or one saying there are none. ``name_of``
+        gives how a series is named (default: its id)."""
         check_language(language)
         if self.table.is_empty():
             return [t("forecast.alert.none", language, threshold=self.threshold * 100)]
@@ -93,7 +95,8 @@ class Alerts:
         for kind in KINDS:
             rows = self.table.filter(pl.col("kind") == kind).head(top_n)
             for row in rows.iter_rows(named=True):
-                out.append(t(f"forecast.alert.{kind}", language, series=row["series_id"], period=str(row["period"]),
+                series_name = row["series_id"] if name_of is None else name_of(row["series_id"])
+                out.append(t(f"forecast.alert.{kind}", language, series=series_name, period=str(row["period"]),
                              actual=row["actual"], expected=row["expected"], change=abs(row["change"]) * 100,
                              action=label(row["action"], language), respond_by=str(row["respond_by"])))
         return out

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import polars as pl
@@ -43,6 +43,8 @@ OTHER = "Other"
 HEAT_PRODUCTS = 20
 #: Default rise (or fall) beyond the forecast that triggers an alert.
 THRESHOLD = 0.30
+#: Longest product name shown (longer ones are cut, with an ellipsis).
+NAME_CHARS = 32
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,11 @@ class DemandOutlook:
         Stock risks of the groups and heat alerts of the top products.
     notes
         Caveats met on the way (in English; keys of the catalogue).
+    names
+        The product name of each group and of each product alerted on, when the groups are products
+        (``by="product_id"`` and the lines have ``product_name``: the name on the product's latest line), else
+        empty. Charts, sentences and the report
+        show a product as "name (id)" (:meth:`name_of`).
     """
 
     as_of: dt.datetime
@@ -74,6 +81,17 @@ class DemandOutlook:
     backtest: Backtest | None = field(repr=False)
     alerts: Alerts = field(repr=False)
     notes: tuple[str, ...] = ()
+    names: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def name_of(self, series_id: str, language: str = "en") -> str:
+        """How a group is shown: "All sales" for the total, "name (id)" for a product with a name, else its label."""
+        if series_id == TOTAL:
+            return t("forecast.outlook.total", language)
+        name = self.names.get(series_id)
+        if not name:
+            return label(series_id, language)
+        short = name if len(name) <= NAME_CHARS else name[:NAME_CHARS - 1].rstrip() + "…"
+        return f"{short} ({series_id})"
 
     @property
     def trusted(self) -> bool:
@@ -106,7 +124,7 @@ class DemandOutlook:
         out = [t("forecast.outlook.head", language, months=self.forecast.horizon, first=f"{first:%Y-%m}",
                  last=f"{last:%Y-%m}", by=label(self.by, language))]
         for row in self.summary.iter_rows(named=True):
-            name = t("forecast.outlook.total", language) if row["series_id"] == TOTAL else label(row["series_id"], language)
+            name = self.name_of(row["series_id"], language)
             span = self.forecast.table.filter(pl.col("series_id") == row["series_id"])
             lo, hi = float(span["lo_80"].sum()), float(span["hi_80"].sum())
             if row["change"] is None:
@@ -118,7 +136,7 @@ class DemandOutlook:
             out.append(t("forecast.outlook.untested", language))
         else:
             out.extend(self.backtest.describe(language)[:2])
-        out.extend(self.alerts.describe(language))
+        out.extend(self.alerts.describe(language, name_of=lambda series_id: self.name_of(series_id, language)))
         out.extend(t(f"forecast.note.{note}", language) for note in self.notes)
         return out
 
@@ -207,8 +225,21 @@ def demand_outlook(
     if any(issubclass(w.category, ForecastWarning) and "not forecast" in str(w.message) for w in caught):
         notes.append("skipped")
     groups = tuple(g for g in (*top, OTHER) if g in set(tree.nodes["series_id"].to_list()))
+    shown = [*top, *alerts.table["series_id"].to_list()]  # the groups and the products alerted on
+    names = _product_names(frame, shown) if by == "product_id" and "product_name" in columns else {}
     return DemandOutlook(as_of=as_of_dt, by=by, groups=groups, forecast=result, backtest=result.backtest,
-                         alerts=alerts, notes=tuple(notes))
+                         alerts=alerts, notes=tuple(notes), names=names)
+
+
+def _product_names(frame: pl.LazyFrame, ids: Sequence[str]) -> dict[str, str]:
+    """The name on each product's latest line (a shop may rename a product; the latest is what staff know; of two
+    names at that instant, the last in sort order)."""
+    named = (frame.filter(pl.col("product_id").cast(pl.String).is_in(list(ids)) & pl.col("product_name").is_not_null())
+             .group_by(pl.col("product_id").cast(pl.String))
+             .agg(pl.col("product_name").cast(pl.String).sort_by("order_date", pl.col("product_name").cast(pl.String))
+                  .last())
+             .collect())
+    return {i: n.strip() for i, n in named.iter_rows() if n and n.strip()}
 
 
 def _heat(frame: pl.LazyFrame, by: str, top: list[str], as_of: dt.datetime, threshold: float,

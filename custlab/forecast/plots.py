@@ -95,6 +95,8 @@ def plot_demand_outlook(outlook: DemandOutlook, *, fig=None, language: str = "en
     matplotlib.figure.Figure
     """
     check_language(language)
+    from matplotlib.ticker import StrMethodFormatter
+
     from custlab.forecast.series import TOTAL
 
     names = [TOTAL, *outlook.groups]
@@ -110,7 +112,8 @@ def plot_demand_outlook(outlook: DemandOutlook, *, fig=None, language: str = "en
         history = result.history.filter(pl.col("series_id") == name).sort("period").tail(history_periods)
         table = result.table.filter(pl.col("series_id") == name).sort("period")
         _draw(ax, history, table, result.levels, language, legend=k == 0)
-        ax.set_title(t("forecast.outlook.total", language) if name == TOTAL else label(name, language), fontsize="medium")
+        ax.set_title(outlook.name_of(name, language), fontsize="medium")
+        ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))  # 1,500,000, not 1.5 and "1e6" above
         ax.tick_params(axis="x", labelrotation=30, labelsize="small")
     for k in range(len(names), rows * cols):
         axes[k // cols][k % cols].set_visible(False)

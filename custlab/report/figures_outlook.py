@@ -62,8 +62,12 @@ def section(result: Any) -> SectionFigures:
     spans = (result.to_frame().group_by("series_id")
              .agg(pl.col("lo_80").sum(), pl.col("hi_80").sum(), pl.col("lo_95").sum(), pl.col("hi_95").sum()))
     summary = result.summary.join(spans, on="series_id", how="left")
-    tables = [Table(Text("report.outlook.table", {"months": Count(HORIZON)}), summary,
-                    {"series_id": "label", "forecast": "money", "lo_80": "money", "hi_80": "money",
+    # groups that are products read "Product code" (not "Category"), with their names beside
+    group = ({"product_id": "label", **({"product_name": "data"} if result.names else {})} if result.by == "product_id"
+             else {"series_id": "label"})
+    caption = "report.outlook.table_products" if result.by == "product_id" else "report.outlook.table"
+    tables = [Table(Text(caption, {"months": Count(HORIZON)}), _named(summary, result),
+                    {**group, "forecast": "money", "lo_80": "money", "hi_80": "money",
                      "year_ago": "money", "change": "change", "model": "label"}, top_n=TOP_GROUPS + 2)]
     accuracy = result.accuracy
     if accuracy.height:
@@ -71,8 +75,8 @@ def section(result: Any) -> SectionFigures:
                             {"model": "label", "mase": "num2", "wape": "pct", "coverage_80": "pct"}))
     alerts = result.alerts.table
     if alerts.height:
-        tables.append(Table(Text("report.outlook.alerts_table", {}), alerts,
-                            {"series_id": "label", "kind": "label", "period": "date", "actual": "num0",
+        tables.append(Table(Text("report.outlook.alerts_table", {}), _named(alerts, result),
+                            {**group, "kind": "label", "period": "date", "actual": "num0",
                              "change": "change", "respond_by": "date"}))
     total = summary.filter(pl.col("series_id") == "total")
     value = float(total["forecast"][0]) if total.height else float(summary["forecast"].sum())
@@ -90,6 +94,15 @@ def section(result: Any) -> SectionFigures:
             notes.append(Text("report.outlook.baseline", {"model": Label(best["model"][0]), "mase": Num(best["mase"][0], 2)}))
     return SectionFigures("outlook", described(result.describe), tuple(tables), charts, values, findings,
                           notes=tuple(notes))
+
+
+def _named(table: pl.DataFrame, result: Any) -> pl.DataFrame:
+    """``table`` with ``series_id`` as ``product_id`` and each product's name, when the groups are products."""
+    if result.by != "product_id":
+        return table
+    return table.with_columns(product_id=pl.col("series_id"),
+                              product_name=pl.col("series_id").replace_strict(dict(result.names), default=None,
+                                                                             return_dtype=pl.String))
 
 
 def _values(result: Any, summary: pl.DataFrame) -> dict[str, Any]:

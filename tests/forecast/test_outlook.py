@@ -99,3 +99,41 @@ def test_a_year_of_months_scores_only_naive_and_says_to_plan_with_it():
         f"the better baseline, the last period's value (naive) (weighted MASE {naive:.2f})."
     ]
     assert "没有序列长到足以回测" not in checks.describe("zh")[0]
+
+
+def test_products_are_shown_by_their_latest_name_in_sentences_charts_and_the_report_table(shop):
+    # Online Retail's outlook read "22423" and "85123A" where a manager knows REGENCY CAKESTAND 3 TIER.
+    tx = shop.transactions.with_columns(pl.col("product_id").cast(pl.String))
+    year = tx.filter(pl.col("order_date") >= pl.col("order_date").max() - pl.duration(days=365))
+    first, second = (year.group_by("product_id").agg(pl.col("amount").sum())
+                     .sort("amount", "product_id", descending=[True, False])["product_id"].head(2).to_list())
+    last_month = pl.col("order_date") >= pl.col("order_date").max().dt.truncate("1mo")
+    renamed = tx.with_columns(product_name=pl.when((pl.col("product_id") == first) & last_month)
+                              .then(pl.lit("renamed <b>cake stand</b>"))
+                              .when(pl.col("product_id") == second).then(pl.lit("a very long product name " * 3))
+                              .otherwise(pl.col("product_name")))
+    result = demand_outlook(renamed, by="product_id", top_n=3)
+    assert result.groups[:2] == (first, second)
+    assert result.names[first] == "renamed <b>cake stand</b>"  # the latest name, not the older one
+    expected = {g: renamed.filter(pl.col("product_id") == g).sort("order_date")["product_name"][-1]
+                for g in result.groups if g != "Other"}
+    assert {g: result.names[g] for g in expected} == {g: n.strip() for g, n in expected.items()}
+    assert result.name_of(first) == f"renamed <b>cake stand</b> ({first})"
+    assert result.name_of(second) == f"a very long product name a very… ({second})"
+    assert result.name_of("total", "zh") == "全部销售" and result.name_of("Other") == "Other"
+    assert any(line.startswith(f"renamed <b>cake stand</b> ({first}): ") for line in result.describe("en"))
+    titles = [ax.get_title() for ax in plot_demand_outlook(result).axes if ax.get_visible()]
+    assert titles[1:3] == [result.name_of(first), result.name_of(second)]
+    for alerted in result.alerts.table["series_id"].to_list():  # products alerted on are named too
+        assert alerted in result.names
+    from custlab.report.figures_outlook import section
+    from custlab.report.html import table_html
+
+    table = section(result).tables[0]
+    assert table.frame.filter(pl.col("product_id") == first)["product_name"].to_list() == [result.names[first]]
+    html = table_html(table)
+    assert "Product code" in html and "renamed &lt;b&gt;cake stand&lt;/b&gt;" in html and "<b>" not in html
+    assert "per product" in html
+    # grouped by category, nothing changes: no names, the table keeps its column
+    by_category = demand_outlook(shop.transactions, top_n=2)
+    assert by_category.names == {} and "product_name" not in section(by_category).tables[0].frame.columns
