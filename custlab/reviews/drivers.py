@@ -28,10 +28,11 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from custlab._dates import as_datetime
 from custlab._i18n import check_language, t
-from custlab._types import Frame, Language
+from custlab._types import DateLike, Frame, Language
 from custlab.exceptions import CustlabError, SchemaError
-from custlab.reviews._frames import check_level, mean_interval, orders_table, reviews_table, wilson
+from custlab.reviews._frames import check_level, mean_interval, orders_table, reviews_table, surveys_table, wilson
 from custlab.reviews.aspects import ASPECTS, tag_aspects
 from custlab.reviews.nps import SurveyResult, nps
 
@@ -224,7 +225,7 @@ def _categories(transactions: Frame | None) -> pl.DataFrame | None:
 def drivers(reviews: Frame, *, orders: Frame | None = None, transactions: Frame | None = None,
             customers: Frame | None = None, surveys: Frame | None = None, target: str = "rating",
             lexicon: Mapping | None = None, language: str = "auto", min_mentions: int = 10,
-            level: float = 0.95) -> Drivers:
+            level: float = 0.95, as_of: DateLike | None = None) -> Drivers:
     """Which aspects and operational facts lower the rating (or ``nps_score``), by how much, and where.
 
     Parameters
@@ -247,6 +248,10 @@ def drivers(reviews: Frame, *, orders: Frame | None = None, transactions: Frame 
         "rating" (default) or "nps_score".
     min_mentions
         Aspects mentioned in fewer reviews (or in all but fewer) are left out of the regression.
+    as_of
+        First instant not known yet (as in :func:`custlab.reviews.voice_of_customer`): reviews and survey answers
+        dated from then on are left out, orders placed from then on too, and a delivery made from then on counts
+        as not delivered yet (``late`` unknown). Default: everything given.
 
     Examples
     --------
@@ -264,10 +269,18 @@ def drivers(reviews: Frame, *, orders: Frame | None = None, transactions: Frame 
     if target not in ("rating", "nps_score"):
         raise CustlabError(f"target must be 'rating' or 'nps_score', got {target!r}.")
     frame = reviews_table(reviews, need=[target])
+    end = as_datetime(as_of, "as_of")
+    if end is not None and "review_date" in frame.columns:
+        frame = frame.filter(pl.col("review_date") < end)
     has_text = "text" in frame.columns
     if has_text:
         frame = tag_aspects(frame, lexicon=lexicon, language=language)
     delivery = orders_table(orders, transactions)
+    if delivery is not None and end is not None:
+        if "order_date" in delivery.columns:
+            delivery = delivery.filter(pl.col("order_date").is_null() | (pl.col("order_date") < end))
+        delivery = delivery.with_columns(  # delivered after as_of: not known then
+            [pl.when(pl.col("delivered_date") < end).then(pl.col(c)) for c in ("late", "days_late")])
     if delivery is not None:
         if "order_id" not in frame.columns:
             raise SchemaError("Delivery dates are given but the reviews have no order_id to join them on.")
@@ -306,6 +319,8 @@ def drivers(reviews: Frame, *, orders: Frame | None = None, transactions: Frame 
         late_table, late_gap = late_delivery_effect(frame, target=target, level=level)
         if surveys is not None:
             sv = surveys.lazy().collect() if isinstance(surveys, pl.LazyFrame) else surveys
+            if end is not None and "survey_date" in sv.columns:
+                sv = surveys_table(sv).filter(pl.col("survey_date") < end)
             if "order_id" in sv.columns:
                 sv = sv.join(delivery.select("order_id", "late").with_columns(
                     pl.col("order_id").cast(sv.schema["order_id"])), on="order_id", how="inner").filter(

@@ -226,7 +226,6 @@ def nps(answers: Frame, *, by: str | Sequence[str] | None = None, freq: str | No
            s.is_between(7, 8).sum().cast(pl.Int64).alias("_m"), (s <= 6).sum().cast(pl.Int64).alias("_d")]
 
     def add(out: pl.DataFrame) -> pl.DataFrame:
-        from scipy import stats  # lazily: scipy.stats costs ~1 s to import
         lo, hi = nps_interval(out["_p"].to_numpy(), out["_m"].to_numpy(), out["_d"].to_numpy(), level)
         n = pl.col("responses")
         return out.with_columns(

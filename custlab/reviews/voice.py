@@ -308,7 +308,7 @@ def voice_of_customer(reviews: Frame, *, transactions: Frame | None = None, orde
     if has_rating:
         try:
             drv = drivers(frame, orders=orders, transactions=transactions, customers=customers, surveys=surveys,
-                          language=language, level=level)
+                          language=language, level=level, as_of=end)
             trusted["drivers"] = drv.trusted
             if drv.late_gap is not None:
                 trusted["late"] = min(drv.late_gap["n_late"], drv.late_gap["n_on_time"]) >= 30

@@ -170,3 +170,32 @@ def test_every_panel_of_the_voice_figure_keeps_its_scale_and_the_legend_covers_n
     plot_area = trend.get_window_extent(renderer)
     assert legend.y0 >= plot_area.y1  # above the plot, under the title
     assert trend.title.get_window_extent(renderer).y0 >= legend.y1 - 1
+
+
+def test_nps_and_late_share_by_delivery_use_only_what_was_known_at_as_of(voice_shop):
+    # The report showed the same "NPS -13 after a late delivery, +30 on time" in every month: drivers() read every
+    # survey answer and delivery of the file, including those after as_of.
+    s = voice_shop
+    end = dt.datetime(2023, 9, 1)
+    voc = voice_of_customer(s.reviews, transactions=s.transactions, orders=s.orders, customers=s.customers,
+                            surveys=s.surveys, as_of=end)
+    known = s.orders.filter((pl.col("order_date") < end) & (pl.col("delivered_date") < end)).with_columns(
+        late=pl.col("delivered_date").dt.date() > pl.col("promised_date").dt.date())
+    answers = s.surveys.filter(pl.col("survey_date") < end).join(known.select("order_id", "late"), on="order_id")
+    direct = answers.group_by("late").agg(
+        n=pl.len(), nps=100 * ((pl.col("nps_score") >= 9).mean() - (pl.col("nps_score") <= 6).mean()))
+    got = voc.drivers.nps_by_delivery.table
+    for late, name in ((True, "late"), (False, "on_time")):
+        row = got.filter(pl.col("delivery") == name).row(0, named=True)
+        want = direct.filter(pl.col("late") == late).row(0, named=True)
+        assert row["responses"] == want["n"] and row["nps"] == pytest.approx(want["nps"], abs=1e-9)
+    regions = voc.drivers.late_by_region
+    region_of = s.customers.select("customer_id", pl.col("region").cast(pl.String))
+    direct_regions = known.join(region_of, on="customer_id", how="left").group_by("region").agg(
+        orders=pl.len(), late=pl.col("late").sum())
+    joined = regions.join(direct_regions, on="region", suffix="_direct")
+    assert joined.height == regions.height == direct_regions.height
+    assert (joined["orders"] == joined["orders_direct"]).all() and (joined["late"] == joined["late_direct"]).all()
+    later = voice_of_customer(s.reviews, transactions=s.transactions, orders=s.orders, customers=s.customers,
+                              surveys=s.surveys)
+    assert later.drivers.nps_by_delivery.table["responses"].sum() > got["responses"].sum()
