@@ -52,7 +52,8 @@ def problems(ctx: Context) -> SectionFigures:
         found.append(Text("report.problem.early_churn", {"share": Pct(early)}))
     drop = ctx.value("funnel", "worst_drop")
     if drop is not None and drop >= THRESHOLDS["funnel_drop"]:
-        found.append(Text("report.problem.funnel", {"step": Label(ctx.value("funnel", "worst_step")), "drop": Pct(drop)}))
+        found.append(Text("report.problem.funnel", {"a": Label(ctx.value("funnel", "worst_from")),
+                                                    "step": Label(ctx.value("funnel", "worst_step")), "drop": Pct(drop)}))
     for channel, roi in (ctx.value("channels", "roi") or {}).items():
         if roi is not None and roi < THRESHOLDS["roi"]:
             found.append(Text("report.problem.roi", {"channel": Label(channel), "roi": Num(roi, 2)}))

@@ -76,7 +76,8 @@ def funnel(ctx: Context) -> SectionFigures:
         findings = (Finding(Text("report.finding.funnel", {"a": Label(before), "b": Label(worst["step"]),
                                                            "drop": Pct(worst["drop_off_rate"])}), lost, "funnel"),)
     values = {"steps": {r["step"]: r["rate_from_previous"] for r in later.iter_rows(named=True)},
-              "conversion": overall, "worst_step": worst["step"], "worst_drop": worst["drop_off_rate"]}
+              "conversion": overall, "worst_from": before, "worst_step": worst["step"],
+              "worst_drop": worst["drop_off_rate"]}
     return SectionFigures("funnel", tuple(paragraphs), (shown,), (Chart("funnel", title, partial(_draw_funnel, table)),),
                           values, findings)
 

@@ -310,3 +310,23 @@ def test_the_key_figures_do_not_depend_on_the_order_of_the_rows(shop_tables, sho
     assert sorted(exports) == sorted(want) and len(want) >= 10
     for name, frame in want.items():
         assert prepare_export(exports[name]).equals(prepare_export(frame)), name
+
+
+def test_the_funnel_sentences_say_which_share_is_lost_where(shop_figures, shop_html):
+    # The page said "The funnel loses 88.8% of sessions before pay" when 88.8% was the share of cart sessions that
+    # did not pay (99.5% of all sessions did not), and "most are lost between cart and pay" when most were lost
+    # at the first step.
+    import re
+
+    from custlab._i18n import label
+
+    values = shop_figures.key_figures()["sections"]["funnel"]
+    a, b = values["worst_from"], values["worst_step"]
+    assert a != b and values["worst_drop"] == pytest.approx(1 - min(values["steps"].values()))  # rates kept
+    html = shop_html["en"]
+    assert "Most are lost" not in html and "The funnel loses" not in html
+    line = re.search(rf"The steepest step is from {a} to {b}: ([0-9.]+)% of those who reach {a} go no further", html)
+    assert line and float(line.group(1)) == pytest.approx(values["worst_drop"] * 100, abs=0.05)
+    problem = re.search(rf"([0-9.]+)% of the sessions that reach {a} do not reach {b}", html)
+    assert problem and problem.group(1) == line.group(1)
+    assert re.search(rf"到达{label(a, 'zh')}的会话中有 [0-9.]+% 没有继续", shop_html["zh"])
