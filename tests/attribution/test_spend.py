@@ -24,3 +24,17 @@ def test_attribution_beside_spend_and_the_budget_move(shop, planted):
     moved = incremental.to_frame()
     assert moved["new_spend"].sum() == pytest.approx(moved["spend"].sum())
     assert incremental.gain == pytest.approx(incremental.moved * (8.0 - 5.0))
+
+
+def test_the_spend_chart_compares_paid_channels_and_says_so(shop, planted):
+    # Its value bars are shares of the paid channels' value (organic has no spend to set beside it), so they differ
+    # from the shares of all conversions in the text; the legend said "(Markov (removal effect))" and not that.
+    table = at.attribution_vs_spend(planted, shop.marketing_spend)
+    for language, words in (("en", "Share of the paid channels' attributed value, Markov (removal effect)"),
+                            ("zh", "付费渠道归因价值占比，马尔可夫（移除效应）")):
+        fig = at.plot_attribution_vs_spend(table, language=language)
+        legend = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+        assert legend[1] == words
+        paid = table.filter(pl.col("model") == "markov", pl.col("spend") > 0).sort("spend", descending=True)
+        heights = [bar.get_height() for bar in fig.axes[0].patches[len(paid):]]
+        assert heights == pytest.approx((paid["value"] / paid["value"].sum() * 100).to_list())
