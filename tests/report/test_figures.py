@@ -16,7 +16,7 @@ from custlab.report.figures_clv import _alive_vs_churn, empirical_alive
 from custlab.report.html import render_html
 from custlab.report.months import check_month
 from custlab.report.parts import SectionFigures
-from custlab.report.text import render
+from custlab.report.text import Pct, render, render_value
 
 from .conftest import compute_retail, compute_shop, month_range
 
@@ -168,6 +168,12 @@ def test_p_alive_that_contradicts_the_churn_figures_gets_a_sentence(shop_tables)
     optimistic = values.with_columns(p_alive=pl.lit(0.99))
     sentence = render(_alive_vs_churn(ctx, optimistic), "en")
     assert sentence.startswith("Read P(alive) with care: for customers silent 90+ days the model gives 99.0%")
+    # The figure is each silent customer's own silence length, averaged: not the share of 90-day silences that ended,
+    # which the churn section gives (the page read as if the two contradicted each other).
+    silent = alive.join(recency, on="customer_id").filter(pl.col("recency") >= 90)
+    observed = render_value(Pct(silent["p_alive"].mean()), "en")
+    assert f"while past silences as long as each one's present silence ended in a new order only {observed} of the " \
+           "time, on average" in sentence
 
 
 def test_no_model_beating_the_naive_baseline_is_said_and_the_historical_value_used(shop_tables, monkeypatch):
