@@ -24,7 +24,7 @@ import polars as pl
 from custlab._types import LANGUAGES
 from custlab.report.context import Context
 from custlab.report.exports_tables import finish_export
-from custlab.report.figures_churn import HIGH_RISK, warning_table
+from custlab.report.figures_churn import HIGH_RISK, warning_result
 from custlab.report.figures_clv import customer_values
 from custlab.report.figures_customers import segment_table
 from custlab.report.parts import Action, Finding, SectionFigures, Table
@@ -65,7 +65,7 @@ def problems(ctx: Context) -> SectionFigures:
     if top is not None and top <= THRESHOLDS["top_share"]:
         found.append(Text("report.problem.concentration", {"top": Pct(top)}))
     high = ctx.value("early_warning", "high_risk")
-    if high:
+    if high and ctx.value("early_warning", "reliable"):  # an unreliable ranking finds no problem (its section says so)
         found.append(Text("report.problem.warning", {"n": Count(high), "value": Money(ctx.value("early_warning", "value_at_risk")),
                                                      "p": Pct(HIGH_RISK, 0)}))
     paragraphs = tuple(found) or (Text("report.problem.none", {}),)
@@ -121,9 +121,13 @@ def actions(ctx: Context) -> SectionFigures:
         exports[path] = _action_export(ctx, members, action_id)
         found.append(_action(ctx, action_id, members, trigger, path))
     try:
-        risk = warning_table(ctx).filter(pl.col("p_churn") >= HIGH_RISK).select("customer_id", "p_churn")
+        warning = warning_result(ctx)
+        risk = warning.to_frame().filter(pl.col("p_churn") >= HIGH_RISK).select("customer_id", "p_churn")
     except Exception:  # noqa: BLE001 - the outreach action needs the early-warning model; the rest goes on
         risk = None
+    else:
+        if not warning.reliable:  # its section says not to trust the ranking: no outreach list from it
+            risk = None
     if risk is not None and risk.height:
         members = people.join(risk, on="customer_id", how="inner")
         trigger = Text("report.action.warning_trigger", {"n": Count(members.height), "p": Pct(HIGH_RISK, 0),

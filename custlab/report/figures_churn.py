@@ -223,9 +223,10 @@ def early_warning(ctx: Context) -> SectionFigures:
                     {"customer_id": "id", "segment": "label", "days_since_last": "days", "p_churn": "pct",
                      "value": "money", "value_at_risk": "money", "churn_date": "date", "reason": "lang"},
                     top_n=SHOWN),)
+    # A ranking the page calls unreliable is shown with that caveat, but it is not a finding, a problem or an action
     findings = (Finding(Text("report.finding.warning", {"high": Count(high.height), "value": Money(at_risk),
                                                         "days": Count(days)}), at_risk, "early_warning"),
-                ) if high.height else ()
+                ) if high.height and result.reliable else ()
     export = listed.select(
         pl.col("customer_id").cast(pl.String), "segment", "last_purchase", "days_since_last", "days_to_churn",
         "churn_date", "p_churn", "p_churn_within", "usual_gap_days", pl.col("value").alias("clv"), "value_at_risk",

@@ -35,14 +35,17 @@ EXPORT_COLUMNS = ("customer_id", "rank", "action_id", "action", "product_id", "p
 
 def nba_inputs(ctx: Context) -> dict[str, Any]:
     """The keyword arguments the report passes to :func:`custlab.recommend.next_best_action`."""
-    from custlab.report.figures_churn import warning_table
+    from custlab.report.figures_churn import warning_result
 
     values = customer_values(ctx).select("customer_id", "p_alive", "expected_spend")
     risk = values.select("customer_id", p_churn=1.0 - pl.col("p_alive"))  # customers the warning model does not score
     try:
-        warned = warning_table(ctx).select("customer_id", pl.col("p_churn").alias("_warned"))
+        warning = warning_result(ctx)
     except Exception:  # noqa: BLE001 - without the early-warning model the risk is 1 - P(alive) for everybody
         warned = None
+    else:  # a model its section calls unreliable does not rank anybody here either
+        warned = (warning.to_frame().select("customer_id", pl.col("p_churn").alias("_warned")) if warning.reliable
+                  else None)
     if warned is not None:
         risk = (risk.join(warned, on="customer_id", how="left")
                 .select("customer_id", p_churn=pl.coalesce("_warned", "p_churn")))

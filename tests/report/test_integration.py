@@ -323,3 +323,34 @@ def test_online_retail_is_recognised_as_pounds(online_retail_file, monkeypatch):
     page = render_html(figures)
     assert "Amounts in GBP: the data are the UCI Online Retail shop&#x27;s" in page and "£" in page
     assert compute_month(tables, month=source.month, source=source, currency="EUR").currency == "EUR"  # --currency wins
+
+
+def test_an_early_warning_its_section_calls_unreliable_ranks_no_finding_problem_action_or_next_best_action(
+        shop_tables, monkeypatch):
+    # Olist 2018-08: "not reliable (concordance 0.44)", yet "Reach out before they churn" was the first action, the
+    # value at risk a finding and a problem, and the next best actions ranked by its scores.
+    import dataclasses
+
+    from custlab.report import figures_churn, figures_nba
+
+    keys = ("clv", "early_warning", "problems", "actions", "nba")
+    trusted = compute_only(monkeypatch, shop_tables, "2024-12", keys)
+    assert trusted.parts["early_warning"].values["reliable"]
+    assert any(f.section == "early_warning" for part in trusted.parts.values() for f in part.findings)
+    assert "actions/early_warning_outreach.csv" in trusted.exports()
+    real = figures_churn._warning
+    monkeypatch.setattr(figures_churn, "_warning", lambda ctx: dataclasses.replace(real(ctx), reliable=False))
+    seen = {}
+    real_inputs = figures_nba.nba_inputs
+    monkeypatch.setattr(figures_nba, "nba_inputs", lambda ctx: seen.setdefault("inputs", real_inputs(ctx)))
+    doubted = compute_only(monkeypatch, shop_tables, "2024-12", keys)
+    part = doubted.parts["early_warning"]
+    assert not part.values["reliable"] and part.values["high_risk"] > 0  # the section still lists and says why
+    assert "the repurchase model is not reliable" in " ".join(_texts(part))
+    assert not any(f.section == "early_warning" for p in doubted.parts.values() for f in p.findings)
+    assert "actions/early_warning_outreach.csv" not in doubted.exports()
+    assert any("are likely" in text for text in _texts(trusted.parts["problems"]))
+    assert not any("are likely" in text for text in _texts(doubted.parts["problems"]))
+    inputs = seen["inputs"]
+    risk = inputs["risk"].join(inputs["values"], on="customer_id")
+    assert (risk["p_churn"] - (1 - risk["p_alive"])).abs().max() < 1e-12  # 1 - P(alive), not the model's scores
