@@ -100,12 +100,27 @@ def _short(ctx: Context) -> Absent | None:
                   Text("report.absent.clv_short_fix", {}))
 
 
+def _no_repeat(ctx: Context) -> Absent | None:
+    """The section left out when no customer has bought on two days yet: every method would give a value of 0
+    (Olist 2017-02 read "Expected 12-month value R$0.00", checked and trusted, for 270 one-time buyers)."""
+    days = ctx.history.group_by("customer_id").agg(pl.col("order_date").dt.date().n_unique().alias("days"))
+    if days.height == 0 or days["days"].max() >= 2:
+        return None
+    return Absent(Text("report.absent.clv_no_repeat", {"customers": Count(days.height)}),
+                  Text("report.absent.clv_no_repeat_fix", {}))
+
+
+def _unavailable(ctx: Context) -> Absent | None:
+    """Why no lifetime value can be given this month (too short a history, no repeat purchase yet), or None."""
+    return _short(ctx) or ctx.cached("clv_no_repeat", lambda: _no_repeat(ctx))
+
+
 def clv_values(ctx: Context) -> Any:
     """This month's :class:`custlab.clv.CLVResult` (cached): the chosen method, or the historical formula.
 
     Raises :class:`~custlab.report.parts.Absent` when the history is shorter than :data:`MIN_HISTORY_DAYS`.
     """
-    short = _short(ctx)
+    short = _unavailable(ctx)
     if short is not None:
         raise short
     return ctx.cached("clv", lambda: _values(ctx))
@@ -134,9 +149,9 @@ def customer_values(ctx: Context) -> pl.DataFrame:
     historical formula), the customer's own average order.
     """
     def build() -> pl.DataFrame:
-        if _short(ctx) is None:
+        if _unavailable(ctx) is None:
             values = clv_values(ctx).values.select("customer_id", "clv", "p_alive", "expected_spend")
-        else:  # no CLV on so short a history: what was observed, no value
+        else:  # no CLV on so short a history, or without repeat purchases: what was observed, no value
             values = ctx.history.select("customer_id").unique().with_columns(
                 clv=pl.lit(None, pl.Float64), p_alive=pl.lit(None, pl.Float64), expected_spend=pl.lit(None, pl.Float64))
         alive = empirical_alive(ctx.history, ctx.as_of).rename({"p_alive": "_observed"})

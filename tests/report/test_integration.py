@@ -164,6 +164,27 @@ def test_a_short_history_gets_no_clv_and_no_early_warning_saying_why(shop_tables
     json.dumps(figures.key_figures(), allow_nan=False)
 
 
+def test_a_history_without_any_repeat_purchase_gets_no_clv_saying_why(shop_tables, monkeypatch):
+    # Olist 2017-02: 270 one-time buyers, and the page read "Expected 12-month value R$0.00", checked and trusted.
+    tx = shop_tables["transactions"]
+    first_day = tx.group_by("customer_id").agg(first=pl.col("order_date").dt.date().min())
+    once = tx.join(first_day, on="customer_id").filter(pl.col("order_date").dt.date() == pl.col("first")).drop("first")
+    tables = {**shop_tables, "transactions": once}
+    figures = compute_only(monkeypatch, tables, "2024-12", ("clv", "actions"))
+    skipped = {s.section: s for s in figures.skipped}
+    customers = once.filter(pl.col("order_date") < dt.datetime(2025, 1, 1))["customer_id"].n_unique()  # to as_of
+    assert skipped["clv"].kind == "absent"
+    assert skipped["clv"].reason["en"] == (f"None of the {customers:,} customers has ordered on a second day yet: a "
+                                           "lifetime value rests on repeat purchases, and every method would say 0.")
+    assert "clv_total" not in {k.key for k in figures.kpis} and figures.parts["actions"].actions
+    json.dumps(figures.key_figures(), allow_nan=False)
+    # one repeat purchase is enough to leave the section to the methods
+    again = once.filter(pl.col("customer_id") == once["customer_id"][0]).with_columns(
+        pl.col("order_date") + pl.duration(days=3))
+    figures = compute_only(monkeypatch, {**tables, "transactions": pl.concat([once, again])}, "2024-12", ("clv",))
+    assert "clv" in figures.parts
+
+
 def test_churn_is_not_counted_where_the_data_cannot_see_it(shop_tables, monkeypatch):
     # 2023-04: customers churning in April last ordered from 2023-01-01 on, inside the data; in March they could
     # have last ordered in December 2022, before the data begin: March is not counted, so April has no comparison
