@@ -68,10 +68,15 @@ class CoxFitError(ConvergenceError):
     retry_with : dict
         Model arguments that fix it (``{"penalizer": 0.1}``, ``{"test_size": 0.0}``);
         empty when no argument can (the data must change).
+    events : int or None
+        When the data hold too few events: how many they hold (None for other reasons), against
+        ``needed`` (so that a caller can say it in its own words and language).
     """
 
-    def __init__(self, model: str, reason: str, fix: str, retry_with: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, model: str, reason: str, fix: str, retry_with: Mapping[str, Any] | None = None, *,
+                 events: int | None = None) -> None:
         self.reason, self.fix, self.retry_with = reason, fix, dict(retry_with or {})
+        self.events, self.needed = events, _MIN_EVENTS
         super().__init__(f"{model} cannot be fitted: {reason}. {fix}")
 
 
@@ -142,8 +147,9 @@ class _CoxBase:
     def _warn(self, text: str, stacklevel: int = 4) -> None:
         warnings.warn(f"{type(self).__name__}: {text}.", ChurnDataWarning, stacklevel=stacklevel)
 
-    def _error(self, reason: str, fix: str, retry_with: Mapping[str, Any] | None = None) -> CoxFitError:
-        return CoxFitError(type(self).__name__, reason, fix, retry_with)
+    def _error(self, reason: str, fix: str, retry_with: Mapping[str, Any] | None = None, *,
+               events: int | None = None) -> CoxFitError:
+        return CoxFitError(type(self).__name__, reason, fix, retry_with, events=events)
 
     def _check_settings(self) -> None:
         if not 0 <= self.test_size < 1:
@@ -347,7 +353,7 @@ class _CoxBase:
         data = _check_survival_columns(data, self._duration, self._event)
         if data[self._event].cast(pl.Int8).sum() == 0:
             raise self._error(f"there is no {self._event_words} event in the {data.height:,} rows of the "
-                              f"{self._kind}", self._no_event_fix)
+                              f"{self._kind}", self._no_event_fix, events=0)
         strata = list(strata or [])
         if strata:
             require_columns(data, strata, table=self._kind, purpose="(strata=)")
@@ -377,7 +383,7 @@ class _CoxBase:
                 f"a Cox model needs at least {_MIN_EVENTS}",
                 "Fit on all customers with test_size=0 (there is then no held-out concordance)." if fits_all else
                 f"The data must hold more {self._event_words} events: a longer history before as_of.",
-                {"test_size": 0.0} if fits_all else None,
+                {"test_size": 0.0} if fits_all else None, events=total,
             )
         self.terms_ = self._select_terms(training)
         self.covariates_ = [t.covariate for t in self.terms_]

@@ -179,10 +179,19 @@ def test_a_history_without_any_repeat_purchase_gets_no_clv_saying_why(shop_table
     assert "clv_total" not in {k.key for k in figures.kpis} and figures.parts["actions"].actions
     json.dumps(figures.key_figures(), allow_nan=False)
     # one repeat purchase is enough to leave the section to the methods
+    monkeypatch.undo()  # every section again, for compute_only to pick from
     again = once.filter(pl.col("customer_id") == once["customer_id"][0]).with_columns(
         pl.col("order_date") + pl.duration(days=3))
-    figures = compute_only(monkeypatch, {**tables, "transactions": pl.concat([once, again])}, "2024-12", ("clv",))
+    figures = compute_only(monkeypatch, {**tables, "transactions": pl.concat([once, again])}, "2024-12",
+                           ("clv", "early_warning"))
     assert "clv" in figures.parts
+    # and the early warning, which needs ten, says in the page's language why it is left out (the model's own
+    # English message once stood in the Chinese page)
+    warning = {s.section: s for s in figures.skipped}["early_warning"]
+    assert warning.reason["en"] == ("The repurchase model behind the early-warning list learns from customers who "
+                                    "bought again: before the analysis date only 1 customer in these data did, and "
+                                    "it needs at least 10.")
+    assert warning.reason["zh"].startswith("早期预警所依据的复购模型需要从再次购买的客户身上学习") and "only" not in warning.reason["zh"]
 
 
 def test_churn_is_not_counted_where_the_data_cannot_see_it(shop_tables, monkeypatch):
