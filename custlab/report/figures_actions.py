@@ -66,8 +66,9 @@ def problems(ctx: Context) -> SectionFigures:
         found.append(Text("report.problem.concentration", {"top": Pct(top)}))
     high = ctx.value("early_warning", "high_risk")
     if high and ctx.value("early_warning", "reliable"):  # an unreliable ranking finds no problem (its section says so)
-        found.append(Text("report.problem.warning", {"n": Count(high), "value": Money(ctx.value("early_warning", "value_at_risk")),
-                                                     "p": Pct(HIGH_RISK, 0)}))
+        found.append(Text("report.problem.warning", {
+            "n": Count(high), "value": Money(ctx.value("early_warning", "value_at_risk")), "p": Pct(HIGH_RISK, 0),
+            "days": Count(ctx.setting("inactivity_days"))}))
     paragraphs = tuple(found) or (Text("report.problem.none", {}),)
     return SectionFigures("problems", paragraphs, values={"problems": len(found)})
 

@@ -229,7 +229,8 @@ def early_warning(ctx: Context) -> SectionFigures:
                     top_n=SHOWN),)
     # A ranking the page calls unreliable is shown with that caveat, but it is not a finding, a problem or an action
     findings = (Finding(Text("report.finding.warning", {"high": Count(high.height), "value": Money(at_risk),
-                                                        "days": Count(days)}), at_risk, "early_warning"),
+                                                        "days": Count(days), "p": Pct(HIGH_RISK, 0)}), at_risk,
+                        "early_warning"),
                 ) if high.height and result.reliable else ()
     export = listed.select(
         pl.col("customer_id").cast(pl.String), "segment", "last_purchase", "days_since_last", "days_to_churn",

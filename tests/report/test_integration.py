@@ -366,6 +366,11 @@ def test_an_early_warning_its_section_calls_unreliable_ranks_no_finding_problem_
     keys = ("clv", "early_warning", "problems", "actions", "nba")
     trusted = compute_only(monkeypatch, shop_tables, "2024-12", keys)
     assert trusted.parts["early_warning"].values["reliable"]
+    # "active" is the KPI's word for customers who bought this month; the warning's customers are those not yet
+    # silent for 90 days, and it says so
+    active = trusted.parts["early_warning"].values["active_customers"]
+    assert _texts(trusted.parts["early_warning"])[0].startswith(
+        f"Of the {active:,} customers not yet 90 days without an order, ")
     assert any(f.section == "early_warning" for part in trusted.parts.values() for f in part.findings)
     assert "actions/early_warning_outreach.csv" in trusted.exports()
     real = figures_churn._warning
@@ -379,7 +384,8 @@ def test_an_early_warning_its_section_calls_unreliable_ranks_no_finding_problem_
     assert "the repurchase model is not reliable" in " ".join(_texts(part))
     assert not any(f.section == "early_warning" for p in doubted.parts.values() for f in p.findings)
     assert "actions/early_warning_outreach.csv" not in doubted.exports()
-    assert any("are likely" in text for text in _texts(trusted.parts["problems"]))
+    assert any("are likely (80% or more) to reach 90 days without an order" in text
+               for text in _texts(trusted.parts["problems"]))
     assert not any("are likely" in text for text in _texts(doubted.parts["problems"]))
     inputs = seen["inputs"]
     risk = inputs["risk"].join(inputs["values"], on="customer_id")
