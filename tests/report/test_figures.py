@@ -336,3 +336,21 @@ def test_the_funnel_sentences_say_which_share_is_lost_where(shop_figures, shop_h
     problem = re.search(rf"([0-9.]+)% of the sessions that reach {a} do not reach {b}", html)
     assert problem and problem.group(1) == line.group(1)
     assert re.search(rf"到达{label(a, 'zh')}的会话中有 [0-9.]+% 没有继续", shop_html["zh"])
+
+
+def test_the_masthead_says_that_lines_without_a_customer_are_left_out(retail_november, retail_sample, shop_figures):
+    # Online Retail 2011-11: cleaning leaves out 18,953 lines without a customer id (£347,679), and the page's
+    # revenue and every other figure are about identified customers; only Methods said so.
+    figures, quality = retail_november
+    start, end = dt.datetime(2011, 11, 1), dt.datetime(2011, 12, 1)
+    guests = retail_sample.filter(pl.col("customer_id").is_null(), pl.col("order_date") >= start,
+                                  pl.col("order_date") < end)
+    removed = quality.for_period(start, end).removed.filter(pl.col("reason") == "missing_customer").row(0, named=True)
+    assert 0 < removed["rows"] <= guests.height
+    line = next(m for m in figures.masthead if m.key == "report.masthead.without_customer")
+    revenue = next(k.value for k in figures.kpis if k.key == "revenue")
+    share = removed["amount"] / (removed["amount"] + revenue)
+    assert render(line, "en", "GBP") == (
+        f"Every figure covers orders with a customer id: {removed['rows']:,} lines without one, "
+        f"£{removed['amount']:,.0f} ({share * 100:.1f}% of the month's sales), were left out by cleaning (see Methods).")
+    assert not any(m.key == "report.masthead.without_customer" for m in shop_figures.masthead)  # none in the shop
