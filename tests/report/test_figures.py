@@ -16,7 +16,7 @@ from custlab.report.figures_clv import _alive_vs_churn, empirical_alive
 from custlab.report.html import render_html
 from custlab.report.months import check_month
 from custlab.report.parts import SectionFigures
-from custlab.report.text import Pct, render, render_value
+from custlab.report.text import Count, Pct, Text, render, render_value
 
 from .conftest import compute_retail, compute_shop, month_range
 
@@ -354,3 +354,21 @@ def test_the_masthead_says_that_lines_without_a_customer_are_left_out(retail_nov
         f"Every figure covers orders with a customer id: {removed['rows']:,} lines without one, "
         f"£{removed['amount']:,.0f} ({share * 100:.1f}% of the month's sales), were left out by cleaning (see Methods).")
     assert not any(m.key == "report.masthead.without_customer" for m in shop_figures.masthead)  # none in the shop
+
+
+def test_early_churn_sentences_say_last_order_not_left(shop_html):
+    # "59.1% of churned customers left within 30 days of their first order; reminding by day 37 is the lever" read
+    # as if day 37 came too late; they made their last order then, and went silent for 90 days after it.
+    import re
+
+    html = shop_html["en"]
+    assert "is the lever" not in html and "left soon after their first order" not in html
+    action = re.search(r"([0-9.]+)% of churned customers made their last order soon after their first; [0-9,]+ new "
+                       r"customers this month, remind them by day (\d+), when half of those who come back have done so",
+                       html)
+    retention = re.search(r"Half of the customers who come back on their own do so by day (\d+)", html)
+    assert action and retention and action.group(2) == retention.group(1)
+    finding = render(Text("report.finding.early_churn", {"share": Pct(0.591), "early_days": Count(30),
+                                                         "day": Count(37)}), "en")
+    assert finding == ("59.1% of churned customers made their last order within 30 days of their first; half of those "
+                       "who come back do so by day 37, so remind new customers by then.")
