@@ -300,7 +300,9 @@ def _tile(kpi: KPI, figures: MonthlyFigures, language: str) -> str:
         _comparison(kpi, kpi.previous, tx.fmt_month(previous_month(start), language, short=True), language, currency),
         _comparison(kpi, kpi.year_ago, tx.fmt_month(same_month_last_year(start), language, short=True), language, currency),
     ]
-    rows = [r for r in rows if r] or [f'<p class="cmp na">{_e(t("report.kpi.no_comparison", language))}</p>']
+    # the CLV is compared with last month's report (its key_figures.json), not with the data: say which is missing
+    missing = "report.kpi.clv_no_comparison" if kpi.key == "clv_total" else "report.kpi.no_comparison"
+    rows = [r for r in rows if r] or [f'<p class="cmp na">{_e(t(missing, language))}</p>']
     note = f'<p class="cmp na">{_e(tx.render(kpi.note, language, currency))}</p>' if kpi.note else ""
     return (f'<div class="tile" id="kpi-{_e(kpi.key)}"><div class="label">{_e(t(f"report.kpi.{kpi.key}", language))}</div>'
             f'<div class="value">{_e(value)}</div>{"".join(rows)}{note}</div>')

@@ -18,6 +18,8 @@ from custlab.report.html import render_html, section_html
 from custlab.report.months import check_month
 from custlab.synthetic import make_shop
 
+from .conftest import compute_shop
+
 #: Names of methods and formats a Chinese report writes in Latin letters, as Chinese analysts do.
 TECHNICAL = {"BG/NBD", "MBG/NBD", "Pareto/NBD", "NBD", "Gamma-Gamma", "ROI", "CLV", "RFM", "CAC", "custlab", "App",
              "MASE", "WAPE", "ETS", "ARIMA", "Theta", "AUC", "CSAT", "NPS"}
@@ -265,3 +267,14 @@ def test_an_attribute_table_shows_every_value():
     texts, tables = attribute_parts({"age_band": table})
     page = table_html(tables[0])
     assert len(texts) == 1 and page.count("<tr>") == MOST_GROUPS + 1 and 'class="more"' not in page
+
+
+def test_the_clv_tile_says_it_is_compared_with_last_months_report(shop_figures, shop_tables):
+    # The CLV tile said "no earlier month to compare" on a page with 23 earlier months of data: it is compared with
+    # last month's key_figures.json, which was not there.
+    alone = render_html(compute_shop(shop_tables, "2024-12"), language="en")
+    tile = re.search(r'<div class="tile" id="kpi-clv_total">.*?</div></div>', alone, re.S).group(0)
+    assert "no report of last month beside this one to compare" in tile and "no earlier month" not in tile
+    second = render_html(shop_figures, language="en")  # November's key figures given
+    tile = re.search(r'<div class="tile" id="kpi-clv_total">.*?</div></div>', second, re.S).group(0)
+    assert "vs Nov 2024" in tile
