@@ -174,7 +174,7 @@ def test_a_history_without_any_repeat_purchase_gets_no_clv_saying_why(shop_table
     skipped = {s.section: s for s in figures.skipped}
     customers = once.filter(pl.col("order_date") < dt.datetime(2025, 1, 1))["customer_id"].n_unique()  # to as_of
     assert skipped["clv"].kind == "absent"
-    assert skipped["clv"].reason["en"] == (f"None of the {customers:,} customers has ordered on a second day yet: a "
+    assert skipped["clv"].reason["en"] == (f"Not one of the {customers:,} customers has ordered on a second day yet: a "
                                            "lifetime value rests on repeat purchases, and every method would say 0.")
     assert "clv_total" not in {k.key for k in figures.kpis} and figures.parts["actions"].actions
     json.dumps(figures.key_figures(), allow_nan=False)
