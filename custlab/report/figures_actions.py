@@ -158,15 +158,29 @@ def actions(ctx: Context) -> SectionFigures:
     paragraphs = [Text("report.action.line", {"action": Label(_action_label(a.key)), "trigger": a.trigger,
                                               "impact": Money(a.impact), "rate": Pct(a.response_rate, 0)})
                   for a in ranked[:6]]
+    unranked = no_impact(ctx, [a.impact for a in ranked])
+    if unranked is not None:
+        paragraphs.insert(0, unranked)
     findings = tuple(Finding(Text("report.finding.action", {"action": Label(_action_label(a.key)),
                                                             "impact": Money(a.impact), "n": Count(a.customers)}),
-                             a.impact, "actions") for a in ranked[:1])
+                             a.impact, "actions") for a in ranked[:1] if unranked is None)
     tables = (Table(Text("report.action.table", {}), table,
                     {"action": "label", "customers": "count", "p_alive": "pct", "order_value": "money",
                      "response_rate": "pct", "impact": "money", "export": "data"}),)
     values = {"actions": {a.key: {"customers": a.customers, "impact": a.impact} for a in ranked}}
     notes = (Text("report.action.note", {}),)
     return SectionFigures("actions", tuple(paragraphs), tables, (), values, findings, exports, tuple(ranked), notes)
+
+
+def no_impact(ctx: Context, impacts: list[float]) -> Text | None:
+    """A sentence when every expected impact is 0 because no customer has come back yet (P(alive) cannot be
+    estimated then: Olist 2017-02 ranked its actions at R$0.00 each); None otherwise."""
+    if not impacts or any(impact > 0 for impact in impacts):
+        return None
+    repeat = ctx.history.group_by("customer_id").agg(pl.col("order_date").dt.date().n_unique() >= 2)
+    if repeat.height == 0 or repeat[:, 1].any():
+        return None
+    return Text("report.action.no_impact", {"customers": Count(repeat.height)})
 
 
 def _action_label(action_id: str) -> str:

@@ -20,6 +20,7 @@ import polars as pl
 
 from custlab.report.context import Context
 from custlab.report.exports_tables import finish_export
+from custlab.report.figures_actions import no_impact
 from custlab.report.figures_clv import customer_values
 from custlab.report.parts import Absent, SectionFigures, Table
 from custlab.report.text import Count, Data, Label, Money, Text
@@ -90,7 +91,10 @@ def nba(ctx: Context) -> SectionFigures:
     summary = result.summary.with_columns(action=pl.lit("action.") + pl.col("action_id"))
     total = float(table["expected_value"].sum()) if table.height else 0.0
     paragraphs = []
-    if summary.height:
+    unranked = no_impact(ctx, summary["expected_value"].to_list()) if summary.height else None
+    if unranked is not None:
+        paragraphs.append(unranked)
+    elif summary.height:
         top = summary.row(0, named=True)
         paragraphs.append(Text("report.nba.line", {"customers": Count(table.height), "value": Money(total),
                                                    "actions": Count(summary.height), "action": Label(top["action"]),

@@ -170,13 +170,19 @@ def test_a_history_without_any_repeat_purchase_gets_no_clv_saying_why(shop_table
     first_day = tx.group_by("customer_id").agg(first=pl.col("order_date").dt.date().min())
     once = tx.join(first_day, on="customer_id").filter(pl.col("order_date").dt.date() == pl.col("first")).drop("first")
     tables = {**shop_tables, "transactions": once}
-    figures = compute_only(monkeypatch, tables, "2024-12", ("clv", "actions"))
+    figures = compute_only(monkeypatch, tables, "2024-12", ("clv", "actions", "nba"))
     skipped = {s.section: s for s in figures.skipped}
     customers = once.filter(pl.col("order_date") < dt.datetime(2025, 1, 1))["customer_id"].n_unique()  # to as_of
     assert skipped["clv"].kind == "absent"
     assert skipped["clv"].reason["en"] == (f"Not one of the {customers:,} customers has ordered on a second day yet: a "
                                            "lifetime value rests on repeat purchases, and every method would say 0.")
     assert "clv_total" not in {k.key for k in figures.kpis} and figures.parts["actions"].actions
+    # nobody's chance of ordering again can be estimated: the impacts are 0 and the page says they rank nothing
+    # (Olist 2017-02 named a "Top action ... expected impact R$0.00")
+    said = f"Not one of the {customers:,} customers has ordered on a second day yet, so nobody's chance of ordering"
+    assert all(a.impact == 0 for a in figures.parts["actions"].actions)
+    assert _texts(figures.parts["actions"])[0].startswith(said) and _texts(figures.parts["nba"])[0].startswith(said)
+    assert not figures.findings
     json.dumps(figures.key_figures(), allow_nan=False)
     # one repeat purchase is enough to leave the section to the methods
     monkeypatch.undo()  # every section again, for compute_only to pick from
