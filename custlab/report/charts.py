@@ -31,7 +31,7 @@ def money_axis(ax, currency: str | None, language: str, axis: str = "y") -> None
         unit, suffix = (1e4, "万") if language == "zh" and top >= 1e5 else (1e6, "M") if top >= 1e6 else (1.0, "")
         scaled = value / unit
         places = next((d for d in (0, 1, 2) if abs(round(scaled, d) - scaled) < 1e-9), 2)
-        return tx.fmt_money(scaled, currency, language, compact=False, decimals=places) + suffix
+        return tx.fmt_money(scaled, currency, language, compact=False, decimals=places) + (suffix if scaled else "")
 
     target.set_major_formatter(FuncFormatter(tick))
 
@@ -70,6 +70,9 @@ def trend_chart(monthly: pl.DataFrame, *, currency: str | None = None, partial: 
     bottom.bar(x, new, bottom=returning, color=PALETTE[1], width=0.75, label=t("report.axis.new", language))
     bottom.set_ylabel(t("report.axis.customers", language))
     _count_axis(bottom, language)
+    tallest = max((r + n for r, n in zip(returning, new, strict=True) if r is not None and n is not None), default=0)
+    if tallest > 0:  # room above the bars for the legend (Ta-Feng's first month, all new, ran under it)
+        bottom.set_ylim(0, tallest * 1.3)
     bottom.legend(loc="upper left", ncols=2)
     step = max(1, len(x) // (8 if language == "zh" else 12))  # Chinese month names are longer
     bottom.set_xticks(x[::step])
