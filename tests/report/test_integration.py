@@ -396,3 +396,14 @@ def test_an_early_warning_its_section_calls_unreliable_ranks_no_finding_problem_
     inputs = seen["inputs"]
     risk = inputs["risk"].join(inputs["values"], on="customer_id")
     assert (risk["p_churn"] - (1 - risk["p_alive"])).abs().max() < 1e-12  # 1 - P(alive), not the model's scores
+
+
+def test_the_baskets_sentence_counts_the_months_the_data_have(shop_tables, monkeypatch):
+    # Ta-Feng (four months of data) read "119,578 baskets of the last 12 months".
+    tx = shop_tables["transactions"]
+    short = {**shop_tables, "transactions": tx.filter(pl.col("order_date") >= dt.datetime(2024, 9, 1))}
+    figures = compute_only(monkeypatch, short, "2024-12", ("baskets",))
+    assert "baskets of the last 4 months" in _texts(figures.parts["baskets"])[0]
+    monkeypatch.undo()
+    figures = compute_only(monkeypatch, shop_tables, "2024-12", ("baskets",))
+    assert "baskets of the last 12 months" in _texts(figures.parts["baskets"])[0]
