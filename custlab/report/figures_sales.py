@@ -308,10 +308,11 @@ def _share_table(people: pl.DataFrame, column: str) -> pl.DataFrame:
 
 
 def with_shares(grouped: pl.DataFrame) -> pl.DataFrame:
-    """``group``, ``customers``, ``revenue`` with each group's share of both, largest revenue first."""
+    """``group``, ``customers``, ``revenue`` with each group's share of both, largest revenue first, customers
+    without a value last (Ta-Feng's age table had its "–" row among the ages)."""
     return (grouped.with_columns(customer_share=pl.col("customers") / pl.col("customers").sum(),
                                  revenue_share=pl.col("revenue") / pl.col("revenue").sum())
-            .sort("revenue", "group", descending=[True, False], nulls_last=True))
+            .sort(pl.col("group").is_null(), "revenue", "group", descending=[False, True, False], nulls_last=True))
 
 
 def geography_part(column: str, table: pl.DataFrame) -> tuple[Text, Table, str]:

@@ -1,4 +1,4 @@
-"""The report's own charts, drawn: what a reader sees on the axes and where the legend sits."""
+"""The report's own charts and tables as a reader sees them: axes, legends, the order of rows."""
 
 from __future__ import annotations
 
@@ -34,3 +34,13 @@ def test_the_customers_legend_covers_no_bar_and_zero_money_has_no_unit():
         ticks = [label.get_text() for label in top.get_yticklabels() if label.get_text()]
         assert ticks[0] == "NT$0", ticks  # not "NT$0万" or "NT$0M"
         assert ticks[-1].endswith("万" if language == "zh" else "M")
+
+
+def test_portrait_shares_put_customers_without_a_value_last():
+    from custlab.report.figures_sales import with_shares
+
+    grouped = pl.DataFrame({"group": ["35-39", None, "60-64", "<25"], "customers": [6588, 626, 880, 1630],
+                            "revenue": [22.6, 2.7, 2.6, 3.8]})
+    table = with_shares(grouped)
+    assert table["group"].to_list() == ["35-39", "<25", "60-64", None]
+    assert abs(table["customer_share"].sum() - 1) < 1e-12
