@@ -31,3 +31,19 @@ def test_every_english_text_has_a_chinese_one():
     english = {k for k in _entries("en") if k[0] == "text"}
     chinese = {k for k in _entries("zh") if k[0] == "text"}
     assert sorted(key for _, key in english - chinese) == []
+
+
+def test_chinese_hints_name_the_columns_and_files_as_the_data_must_spell_them():
+    # The Chinese "not shown" hints translated some column names (活动编号、客户编号) and kept others
+    # (customer_id、event_time): a user could not tell which headers the file must have.
+    import re
+
+    def texts(language: str) -> dict[str, str]:
+        return {key: value for (kind, key), found in _entries(language).items() if kind == "text"
+                for _, value in found[:1]}
+
+    english, chinese = texts("en"), texts("zh")
+    for key, text in english.items():
+        if key.startswith("report.absent."):
+            names = set(re.findall(r"\b[a-z]+(?:_[a-z]+)+\b|\b[a-z_]+\.csv\b", text))
+            assert {n for n in names if n not in chinese[key]} == set(), key
