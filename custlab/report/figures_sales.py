@@ -192,8 +192,10 @@ def kpis(ctx: Context) -> tuple[KPI, ...]:
             if ctx.previous and not ctx.month.partial:
                 before = (ctx.previous.get("kpis") or {}).get("clv_total")
             refit = ctx.value("clv", "refit_note")
-            tiles.append(KPI(key, value, kind, before, None, up,
-                             Text("report.kpi.clv_refit", {}) if refit and before is not None else None))
+            tile_note = (Text("report.kpi.clv_refit", {}) if refit and before is not None
+                         else Text("report.kpi.clv_historical", {}) if ctx.value("clv", "method") == "historical"
+                         else None)  # no model beat the naive baseline: the section calls the value an upper bound
+            tiles.append(KPI(key, value, kind, before, None, up, tile_note))
             continue
         if now.get(key) is None and key == "churned_customers":
             continue  # the data begin too recently to count it

@@ -189,6 +189,9 @@ def test_no_model_beating_the_naive_baseline_is_said_and_the_historical_value_us
     assert part.values["clv_total"] > 0
     by_tier = part.tables[-1]
     assert "p_alive" not in by_tier.formats  # the historical formula has no P(alive): none is shown
+    # the KPI tile, read before the section, says so too (Online Retail's £8.11M tile stood without it)
+    tile = next(k for k in figures.kpis if k.key == "clv_total")
+    assert render(tile.note, "en") == "past rates carried forward (no model passed the holdout): an upper bound"
 
 
 # -- Online Retail ------------------------------------------------------------------------------------------------
