@@ -151,6 +151,10 @@ def plot_tracking(table: pl.DataFrame, *, cumulative: bool = True, ax=None, lang
         ax.axvline(float(calibration["week"].max()) + 0.5, color="grey", linestyle=":", label=text["calibration_end"])
     ax.set(xlabel=text["week"], ylabel=text["cumulative"] if cumulative else text["weekly"],
            title=text["tracking_title"])
+    if cumulative:  # counts of purchases: no "17.5" on the axis when they are few (Olist)
+        from matplotlib.ticker import MaxNLocator
+
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend()
     return fig
 

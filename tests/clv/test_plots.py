@@ -46,3 +46,16 @@ def test_plots_show_the_data(bgf, ggf, published, sample, summary):
     assert [t.get_text() for t in ax.get_xticklabels()] == means["segment"].to_list()
     shares = [t.get_text() for t in ax.texts]
     assert len(shares) == 3 and all(s.endswith("%") for s in shares)
+
+
+def test_the_tracking_axis_counts_whole_purchases_when_they_are_few():
+    # Olist's tracking chart had ticks at 2.5, 7.5 ... 17.5 repeat purchases
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    table = pl.DataFrame({"week": [1, 2, 3, 4], "period": ["calibration"] * 3 + ["holdout"],
+                          "actual": [3.0, 5.0, 6.0, 4.0], "expected": [4.0, 4.5, 5.0, 5.0],
+                          "actual_cumulative": [3.0, 8.0, 14.0, 18.0], "expected_cumulative": [4.0, 8.5, 13.5, 18.5]})
+    fig = clv.plot_tracking(table)
+    FigureCanvasAgg(fig).draw()
+    ticks = fig.axes[0].get_yticks()
+    assert len(ticks) >= 3 and all(float(t).is_integer() for t in ticks)
