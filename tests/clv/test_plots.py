@@ -54,7 +54,7 @@ def test_the_tracking_axis_counts_whole_purchases_when_they_are_few():
 
     table = pl.DataFrame({"week": [1, 2, 3, 4], "period": ["calibration"] * 3 + ["holdout"],
                           "actual": [3.0, 5.0, 6.0, 4.0], "expected": [4.0, 4.5, 5.0, 5.0],
-                          "actual_cumulative": [3.0, 8.0, 14.0, 18.0], "expected_cumulative": [4.0, 8.5, 13.5, 18.5]})
+                          "actual_cumulative": [0.0, 6.0, 12.0, 17.0], "expected_cumulative": [0.0, 5.8, 11.7, 17.5]})
     fig = clv.plot_tracking(table)
     FigureCanvasAgg(fig).draw()
     ticks = fig.axes[0].get_yticks()
