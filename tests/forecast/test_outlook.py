@@ -137,3 +137,22 @@ def test_products_are_shown_by_their_latest_name_in_sentences_charts_and_the_rep
     # grouped by category, nothing changes: no names, the table keeps its column
     by_category = demand_outlook(shop.transactions, top_n=2)
     assert by_category.names == {} and "product_name" not in section(by_category).tables[0].frame.columns
+
+
+def test_a_backtest_of_the_baselines_alone_is_captioned_so():
+    # Online Retail 2011-11: twelve months, only naive could be backtested, under the caption "the chosen models
+    # against the naive baselines"
+    import datetime as dt
+
+    import numpy as np
+
+    from custlab.report.figures_outlook import section
+
+    rng = np.random.default_rng(1)
+    days = [dt.datetime(2010, 12, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 365, 3000)]
+    tx = pl.DataFrame({"order_date": days, "amount": rng.gamma(2.0, 20.0, 3000),
+                       "category": rng.choice(["a", "b", "c"], 3000)})
+    result = demand_outlook(tx, as_of="2011-12-01", top_n=2)
+    assert "auto" not in result.accuracy["model"].to_list()
+    captions = [table.caption.key for table in section(result).tables]
+    assert "report.outlook.accuracy_baselines" in captions and "report.outlook.accuracy_table" not in captions
