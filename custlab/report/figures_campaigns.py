@@ -27,7 +27,7 @@ import polars as pl
 from custlab._types import LANGUAGES
 from custlab.report.context import Context
 from custlab.report.parts import Absent, Chart, Finding, SectionFigures, Table
-from custlab.report.text import Count, Label, Lang, Money, MonthName, Pct, Text
+from custlab.report.text import Count, Data, Label, Lang, Money, MonthName, Pct, Text
 
 __all__ = ["CAMPAIGN_WINDOW", "attribution", "campaigns", "described", "in_history"]
 
@@ -83,13 +83,13 @@ def campaigns(ctx: Context) -> SectionFigures:
                    "control_rate": "pct", "abs_lift": "pp", "ci_low": "pp", "ci_high": "pp", "p_value": "num3",
                    "incremental_revenue": "money", "cost": "money", "evidence": "label"})
     verdict = ("up" if main["ci_low"] > 0 else "down" if main["ci_high"] < 0 else "unclear")
-    title = Text(f"report.campaigns.title_{verdict}", {"campaign": Label(str(result.main_campaign)),
+    title = Text(f"report.campaigns.title_{verdict}", {"campaign": Data(str(result.main_campaign)),
                                                         "lift": Pct(main["rel_lift"] or 0.0)})
     charts = (Chart("campaigns", title, partial(_draw_lift, result)),)
     findings = ()
     if verdict != "unclear" and main.get("incremental_revenue") is not None:
         findings = (Finding(Text(f"report.finding.campaign_{verdict}", {
-            "campaign": Label(str(result.main_campaign)), "lift": Pct(main["rel_lift"] or 0.0),
+            "campaign": Data(str(result.main_campaign)), "lift": Pct(main["rel_lift"] or 0.0),
             "revenue": Money(main["incremental_revenue"])}), abs(float(main["incremental_revenue"])), "campaigns"),)
     values = json_ready(result.key_figures())
     notes = (Text("report.campaigns.note", {"days": Count(int(CAMPAIGN_WINDOW[:-1]))}),)

@@ -100,6 +100,11 @@ def test_campaign_results_are_the_package_figures(figures, full_tables, history)
     assert part.values["recommendation"] == expected.recommendation
     assert [p.values["en"] for p in part.paragraphs] == expected.describe("en")  # the interval and the next test
     assert [p.values["zh"] for p in part.paragraphs] == expected.describe("zh")
+    # the chart's title names the campaign as the data and the sentences do ("win_back_1", not "win back 1")
+    from custlab.report.text import render
+
+    title = render(part.charts[0].title, "en")
+    assert title.startswith(f"{expected.main_campaign}") and str(expected.main_campaign) in part.paragraphs[0].values["en"]
 
 
 def test_attribution_is_the_package_report_beside_the_spend(figures, full_tables, history):
