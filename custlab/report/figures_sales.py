@@ -152,10 +152,15 @@ def trend(ctx: Context) -> SectionFigures:
         findings.append(Finding(Text(key, {"revenue": Money(now["revenue"]), "change": Change(revenue_change)}),
                                 now["revenue"] - prev["revenue"], "trend"))
     shown = monthly.sort("month", descending=True).head(13)
+    first = shown["month"].min() if shown.height else None
+    # in the data's first month nobody can have bought before: its customers are all "new" to the data only
+    starts = first is not None and ctx.first_date is not None and (first.year, first.month) == (
+        ctx.first_date.year, ctx.first_date.month)
     table = Table(
         Text("report.trend.table", {}), shown,
         {"month": "month", "revenue": "money", "orders": "count", "active_customers": "count", "new_customers": "count",
          "returning_customers": "count", "aov": "money"}, top_n=13,
+        note=Text("report.trend.first_month", {"month": MonthName(first)}) if starts else None,
     )
     chart = Chart("trend", title, partial(_draw_trend, monthly, ctx.currency, ctx.month.partial), height=5.6)
     values = {**now, "revenue_change": revenue_change, "revenue_year_change": year_change}

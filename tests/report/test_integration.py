@@ -407,3 +407,16 @@ def test_the_baskets_sentence_counts_the_months_the_data_have(shop_tables, monke
     monkeypatch.undo()
     figures = compute_only(monkeypatch, shop_tables, "2024-12", ("baskets",))
     assert "baskets of the last 12 months" in _texts(figures.parts["baskets"])[0]
+
+
+def test_the_first_month_of_the_data_is_said_to_count_everyone_as_new(shop_tables, monkeypatch):
+    # Online Retail's December 2010 showed 883 new and 0 returning customers, as if nobody had come back.
+    early = compute_only(monkeypatch, shop_tables, "2023-04", ("trend",))
+    table = early.parts["trend"].tables[0]
+    first = table.frame["month"].min()
+    assert table.frame.filter(pl.col("month") == first)["returning_customers"].item() == 0
+    assert render(table.note, "en") == ("January 2023 is the first month of the data: every customer who ordered in "
+                                        "it counts as new, including those who had bought before the data begin.")
+    monkeypatch.undo()
+    late = compute_only(monkeypatch, shop_tables, "2024-12", ("trend",))
+    assert late.parts["trend"].tables[0].note is None  # the first month is no longer shown
