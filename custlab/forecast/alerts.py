@@ -85,9 +85,9 @@ class Alerts:
         return Alerts(table=pl.concat([self.table, other.table]), threshold=self.threshold, level=self.level)
 
     def describe(self, language: str = "en", *, top_n: int = 5,
-                 name_of: Callable[[str], str] | None = None) -> list[str]:
+                 name_of: Callable[[str], str] | None = None, heat_units: bool = False) -> list[str]:
         """One sentence per alert (the ``top_n`` largest of each kind), or one saying there are none. ``name_of``
-        gives how a series is named (default: its id)."""
+        gives how a series is named (default: its id); ``heat_units`` says that heat alerts count units sold."""
         check_language(language)
         if self.table.is_empty():
             return [t("forecast.alert.none", language, threshold=self.threshold * 100)]
@@ -96,7 +96,8 @@ class Alerts:
             rows = self.table.filter(pl.col("kind") == kind).head(top_n)
             for row in rows.iter_rows(named=True):
                 series_name = row["series_id"] if name_of is None else name_of(row["series_id"])
-                out.append(t(f"forecast.alert.{kind}", language, series=series_name, period=str(row["period"]),
+                key = f"forecast.alert.{kind}_units" if heat_units and kind == "heat_rising" else f"forecast.alert.{kind}"
+                out.append(t(key, language, series=series_name, period=str(row["period"]),
                              actual=row["actual"], expected=row["expected"], change=abs(row["change"]) * 100,
                              action=label(row["action"], language), respond_by=str(row["respond_by"])))
         return out

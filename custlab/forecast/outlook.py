@@ -70,8 +70,10 @@ class DemandOutlook:
     names
         The product name of each group and of each product alerted on, when the groups are products
         (``by="product_id"`` and the lines have ``product_name``: the name on the product's latest line), else
-        empty. Charts, sentences and the report
-        show a product as "name (id)" (:meth:`name_of`).
+        empty. Charts, sentences and the report show a product as "name (id)" (:meth:`name_of`).
+    heat_measure
+        What the heat alerts count: ``"units"`` sold (when the lines have a quantity) or ``"revenue"``; the
+        stock alerts always count revenue.
     """
 
     as_of: dt.datetime
@@ -82,6 +84,7 @@ class DemandOutlook:
     alerts: Alerts = field(repr=False)
     notes: tuple[str, ...] = ()
     names: Mapping[str, str] = field(default_factory=dict, repr=False)
+    heat_measure: str = "revenue"
 
     def name_of(self, series_id: str, language: str = "en") -> str:
         """How a group is shown: "All sales" for the total, "name (id)" for a product with a name, else its label."""
@@ -136,7 +139,8 @@ class DemandOutlook:
             out.append(t("forecast.outlook.untested", language))
         else:
             out.extend(self.backtest.describe(language)[:2])
-        out.extend(self.alerts.describe(language, name_of=lambda series_id: self.name_of(series_id, language)))
+        out.extend(self.alerts.describe(language, name_of=lambda series_id: self.name_of(series_id, language),
+                                        heat_units=self.heat_measure == "units"))
         out.extend(t(f"forecast.note.{note}", language) for note in self.notes)
         return out
 
@@ -228,7 +232,7 @@ def demand_outlook(
     shown = [*top, *alerts.table["series_id"].to_list()]  # the groups and the products alerted on
     names = _product_names(frame, shown) if by == "product_id" and "product_name" in columns else {}
     return DemandOutlook(as_of=as_of_dt, by=by, groups=groups, forecast=result, backtest=result.backtest,
-                         alerts=alerts, notes=tuple(notes), names=names)
+                         alerts=alerts, notes=tuple(notes), names=names, heat_measure=_heat_measure(frame))
 
 
 def _product_names(frame: pl.LazyFrame, ids: Sequence[str]) -> dict[str, str]:
@@ -251,10 +255,14 @@ def _heat(frame: pl.LazyFrame, by: str, top: list[str], as_of: dt.datetime, thre
     recent = as_of - dt.timedelta(weeks=13)
     best = (products.filter(pl.col("order_date") >= recent).group_by("product_id").agg(pl.col("amount").sum())
             .sort("amount", "product_id", descending=[True, False]).head(HEAT_PRODUCTS).collect()["product_id"])
-    measure = "units" if "quantity" in frame.collect_schema().names() else "revenue"  # units: one big order is no heat
     weekly = series(products.filter(pl.col("product_id").is_in(best.implode())), by="product_id", freq="1w",
-                    measure=measure, as_of=as_of)
+                    measure=_heat_measure(frame), as_of=as_of)
     return heat_of(weekly, threshold, n_jobs)
+
+
+def _heat_measure(frame: pl.LazyFrame) -> str:
+    """What heat alerts count: units sold when the lines have a quantity (one big order is no heat), else revenue."""
+    return "units" if "quantity" in frame.collect_schema().names() else "revenue"
 
 
 def heat_of(weekly: pl.DataFrame, threshold: float, n_jobs: int | None) -> Alerts:

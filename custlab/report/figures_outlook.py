@@ -78,8 +78,11 @@ def section(result: Any) -> SectionFigures:
                             {"model": "label", "mase": "num2", "wape": "pct", "coverage_80": "pct"}))
     alerts = result.alerts.table
     if alerts.height:
+        heat = "units_sold" if getattr(result, "heat_measure", "revenue") == "units" else "sales_value"
+        alerts = alerts.with_columns(  # heat alerts may count units, stock alerts count revenue: say which
+            unit=pl.when(pl.col("kind") == "heat_rising").then(pl.lit(heat)).otherwise(pl.lit("sales_value")))
         tables.append(Table(Text("report.outlook.alerts_table", {}), _named(alerts, result),
-                            {**group, "kind": "label", "period": "date", "actual": "num0",
+                            {**group, "kind": "label", "period": "date", "actual": "num0", "unit": "label",
                              "change": "change", "respond_by": "date"}))
     total = summary.filter(pl.col("series_id") == "total")
     value = float(total["forecast"][0]) if total.height else float(summary["forecast"].sum())

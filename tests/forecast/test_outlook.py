@@ -156,3 +156,32 @@ def test_a_backtest_of_the_baselines_alone_is_captioned_so():
     assert "auto" not in result.accuracy["model"].to_list()
     captions = [table.caption.key for table in section(result).tables]
     assert "report.outlook.accuracy_baselines" in captions and "report.outlook.accuracy_table" not in captions
+
+
+def test_heat_alerts_say_what_they_count(shop):
+    # Online Retail's page read "79321 sold 922 in the period from 2011-11-21": 922 units, beside stock alerts in money
+    import dataclasses
+    import datetime as dt
+
+    from custlab.forecast.alerts import Alerts
+    from custlab.report.figures_outlook import section
+    from custlab.report.html import table_html
+
+    row = {"series_id": "79321", "kind": "heat_rising", "period": dt.date(2011, 11, 21), "actual": 922.0,
+           "expected": 203.0, "bound": 400.0, "change": 3.54, "action": "restock_campaign",
+           "respond_by": dt.date(2011, 12, 4)}
+    alerts = Alerts(table=pl.DataFrame([row]), threshold=0.3, level=95)
+    assert "sold 922 units in the period" in alerts.describe("en", heat_units=True)[0]
+    assert "售出 922 件" in alerts.describe("zh", heat_units=True)[0]
+    assert "sold 922 in the period" in alerts.describe("en")[0]  # revenue: as before
+    assert "quantity" in shop.transactions.columns
+    result = demand_outlook(shop.transactions, top_n=2)
+    assert result.heat_measure == "units"
+    shown = dataclasses.replace(result, alerts=alerts + result.alerts)
+    table = next(t for t in section(shown).tables if t.caption.key == "report.outlook.alerts_table")
+    units = dict(zip(table.frame["series_id"].to_list(), table.frame["unit"].to_list(), strict=True))
+    assert units["79321"] == "units_sold"
+    assert all(u == "sales_value" for s, u in units.items() if s != "79321")
+    assert "units sold" in table_html(table) and "Counted in" in table_html(table)
+    no_quantity = demand_outlook(shop.transactions.drop("quantity"), top_n=2)
+    assert no_quantity.heat_measure == "revenue"
