@@ -28,6 +28,8 @@ FUNNEL_STEPS: tuple[tuple[str, ...], ...] = (
     ("page_view", "add_to_cart", "checkout", "purchase"),
     ("view", "add_to_cart", "purchase"),
 )
+#: Last steps that are a payment: their count can be set beside the month's orders.
+PAYMENT_STEPS = frozenset({"pay", "purchase"})
 #: Share of the budget the reallocation sentence moves.
 MOVE_SHARE = 0.25
 
@@ -64,8 +66,13 @@ def funnel(ctx: Context) -> SectionFigures:
     overall = table.filter(pl.col("step_number") == len(steps))["rate_from_start"].item()
     title = Text("report.funnel.title", {"a": Label(before), "b": Label(worst["step"]), "drop": Pct(worst["drop_off_rate"])})
     paragraphs = [Text("report.funnel.line", {"scope": scope, "start": Count(table["units"][0]),
-                                              "overall": Pct(overall), "a": Label(before), "b": Label(worst["step"]),
-                                              "drop": Pct(worst["drop_off_rate"])})]
+                                              "overall": Pct(overall), "last": Label(steps[-1]), "a": Label(before),
+                                              "b": Label(worst["step"]), "drop": Pct(worst["drop_off_rate"])})]
+    paid, orders = int(table["units"][-1]), ctx.value("trend", "orders")
+    if steps[-1] in PAYMENT_STEPS and scope.key == "report.funnel.scope_month" and orders and paid < 0.5 * orders:
+        # the shop's events recorded 12 payments against 861 orders: the funnel follows part of the traffic only
+        paragraphs.append(Text("report.funnel.coverage", {"paid": Count(paid), "orders": Count(orders),
+                                                          "step": Label(steps[-1])}))
     shown = Table(Text("report.funnel.table", {}), table,
                   {"step": "label", "units": "count", "rate_from_previous": "pct", "rate_from_start": "pct",
                    "drop_off": "count"})

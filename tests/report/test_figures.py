@@ -339,6 +339,15 @@ def test_the_funnel_sentences_say_which_share_is_lost_where(shop_figures, shop_h
     problem = re.search(rf"([0-9.]+)% of the sessions that reach {a} do not reach {b}", html)
     assert problem and problem.group(1) == line.group(1)
     assert re.search(rf"到达{label(a, 'zh')}的会话中有 [0-9.]+% 没有继续", shop_html["zh"])
+    # the last step is named, and payments far below the month's orders are explained (the shop's events record
+    # a part of the traffic: 12 payments against 861 orders on the 5,000-customer shop)
+    table = shop_figures.parts["funnel"].tables[0].frame
+    last, paid = table["step"][-1], int(table["units"][-1])
+    orders = shop_figures.key_figures()["kpis"]["orders"]
+    assert f"reached the last step ({last})" in html
+    said = (f"The events record {paid:,} sessions reaching {last} this month against {orders:,} orders: they follow "
+            "part of the traffic")
+    assert (said in html) == (paid < 0.5 * orders) and paid < 0.5 * orders
 
 
 def test_the_masthead_says_that_lines_without_a_customer_are_left_out(retail_november, retail_sample, shop_figures):
