@@ -25,7 +25,7 @@ from custlab._types import LANGUAGES
 from custlab.report.context import Context
 from custlab.report.exports_tables import finish_export
 from custlab.report.figures_churn import HIGH_RISK, warning_result
-from custlab.report.figures_clv import customer_values
+from custlab.report.figures_clv import customer_values, one_time_buyers_only
 from custlab.report.figures_customers import segment_table
 from custlab.report.parts import Action, Finding, SectionFigures, Table
 from custlab.report.text import (
@@ -123,12 +123,11 @@ def actions(ctx: Context) -> SectionFigures:
         found.append(_action(ctx, action_id, members, trigger, path))
     try:
         warning = warning_result(ctx)
-        risk = warning.to_frame().filter(pl.col("p_churn") >= HIGH_RISK).select("customer_id", "p_churn")
     except Exception:  # noqa: BLE001 - the outreach action needs the early-warning model; the rest goes on
-        risk = None
-    else:
-        if not warning.reliable:  # its section says not to trust the ranking: no outreach list from it
-            risk = None
+        warning = None
+    risk = None  # nor from a ranking its section says not to trust
+    if warning is not None and warning.reliable:
+        risk = warning.to_frame().filter(pl.col("p_churn") >= HIGH_RISK).select("customer_id", "p_churn")
     if risk is not None and risk.height:
         members = people.join(risk, on="customer_id", how="inner")
         trigger = Text("report.action.warning_trigger", {"n": Count(members.height), "p": Pct(HIGH_RISK, 0),
@@ -158,7 +157,7 @@ def actions(ctx: Context) -> SectionFigures:
     paragraphs = [Text("report.action.line", {"action": Label(_action_label(a.key)), "trigger": a.trigger,
                                               "impact": Money(a.impact), "rate": Pct(a.response_rate, 0)})
                   for a in ranked[:6]]
-    unranked = no_impact(ctx, [a.impact for a in ranked])
+    unranked = no_impact(ctx) if ranked else None
     if unranked is not None:
         paragraphs.insert(0, unranked)
     findings = tuple(Finding(Text("report.finding.action", {"action": Label(_action_label(a.key)),
@@ -172,15 +171,11 @@ def actions(ctx: Context) -> SectionFigures:
     return SectionFigures("actions", tuple(paragraphs), tables, (), values, findings, exports, tuple(ranked), notes)
 
 
-def no_impact(ctx: Context, impacts: list[float]) -> Text | None:
+def no_impact(ctx: Context) -> Text | None:
     """A sentence when every expected impact is 0 because no customer has come back yet (P(alive) cannot be
     estimated then: Olist 2017-02 ranked its actions at R$0.00 each); None otherwise."""
-    if not impacts or any(impact > 0 for impact in impacts):
-        return None
-    repeat = ctx.history.group_by("customer_id").agg(pl.col("order_date").dt.date().n_unique() >= 2)
-    if repeat.height == 0 or repeat[:, 1].any():
-        return None
-    return Text("report.action.no_impact", {"customers": Count(repeat.height)})
+    customers = one_time_buyers_only(ctx)
+    return None if customers is None else Text("report.action.no_impact", {"customers": Count(customers)})
 
 
 def _action_label(action_id: str) -> str:

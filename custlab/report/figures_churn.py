@@ -177,7 +177,7 @@ def _warning(ctx: Context) -> Any:
 def _cox_absent(err) -> Absent:
     """The section left out, saying why the repurchase model cannot be fitted and what would fix it (in the
     report's words when the data hold too few repeat purchases, the usual reason; else the model's own)."""
-    if getattr(err, "events", None) is not None and not err.retry_with:
+    if err.events is not None and not err.retry_with:
         return Absent(Text("report.warning.cox_few_events", {"events": Count(err.events), "need": Count(err.needed)}),
                       Text("report.warning.cox_few_events_fix", {}))
     return Absent(Text("report.warning.cox_failed", {"reason": Data(err.reason)}),

@@ -34,7 +34,7 @@ from custlab.report.parts import Absent, Chart, Finding, SectionFigures, Table
 from custlab.report.text import PP, Change, Count, Day, Label, Lang, Money, Pct, Text
 
 __all__ = ["FREQ", "HISTORICAL", "MIN_HISTORY_DAYS", "clv", "clv_choice", "clv_values", "customer_values",
-           "empirical_alive", "history_days"]
+           "empirical_alive", "history_days", "one_time_buyers_only"]
 
 #: Name of the historical method in tables and key figures.
 HISTORICAL = "historical"
@@ -100,19 +100,29 @@ def _short(ctx: Context) -> Absent | None:
                   Text("report.absent.clv_short_fix", {}))
 
 
+def one_time_buyers_only(ctx: Context) -> int | None:
+    """The number of customers when not one has ordered on a second day yet (cached), else None: every value and
+    every chance of ordering again is then 0 (Olist 2017-02, 270 one-time buyers)."""
+    def count() -> int | None:
+        days = ctx.history.group_by("customer_id").agg(pl.col("order_date").dt.date().n_unique().alias("days"))
+        return days.height if days.height and days["days"].max() < 2 else None
+
+    return ctx.cached("one_time_buyers_only", count)
+
+
 def _no_repeat(ctx: Context) -> Absent | None:
-    """The section left out when no customer has bought on two days yet: every method would give a value of 0
-    (Olist 2017-02 read "Expected 12-month value R$0.00", checked and trusted, for 270 one-time buyers)."""
-    days = ctx.history.group_by("customer_id").agg(pl.col("order_date").dt.date().n_unique().alias("days"))
-    if days.height == 0 or days["days"].max() >= 2:
+    """The section left out when no customer has bought on two days yet (it read "Expected 12-month value R$0.00",
+    checked and trusted)."""
+    customers = one_time_buyers_only(ctx)
+    if customers is None:
         return None
-    return Absent(Text("report.absent.clv_no_repeat", {"customers": Count(days.height)}),
+    return Absent(Text("report.absent.clv_no_repeat", {"customers": Count(customers)}),
                   Text("report.absent.clv_no_repeat_fix", {}))
 
 
 def _unavailable(ctx: Context) -> Absent | None:
     """Why no lifetime value can be given this month (too short a history, no repeat purchase yet), or None."""
-    return _short(ctx) or ctx.cached("clv_no_repeat", lambda: _no_repeat(ctx))
+    return _short(ctx) or _no_repeat(ctx)
 
 
 def clv_values(ctx: Context) -> Any:

@@ -91,7 +91,7 @@ def nba(ctx: Context) -> SectionFigures:
     summary = result.summary.with_columns(action=pl.lit("action.") + pl.col("action_id"))
     total = float(table["expected_value"].sum()) if table.height else 0.0
     paragraphs = []
-    unranked = no_impact(ctx, summary["expected_value"].to_list()) if summary.height else None
+    unranked = no_impact(ctx) if summary.height else None
     if unranked is not None:
         paragraphs.append(unranked)
     elif summary.height:

@@ -78,7 +78,7 @@ def section(result: Any) -> SectionFigures:
                             {"model": "label", "mase": "num2", "wape": "pct", "coverage_80": "pct"}))
     alerts = result.alerts.table
     if alerts.height:
-        heat = "units_sold" if getattr(result, "heat_measure", "revenue") == "units" else "sales_value"
+        heat = "units_sold" if result.heat_measure == "units" else "sales_value"
         alerts = alerts.with_columns(  # heat alerts may count units, stock alerts count revenue: say which
             unit=pl.when(pl.col("kind") == "heat_rising").then(pl.lit(heat)).otherwise(pl.lit("sales_value")))
         tables.append(Table(Text("report.outlook.alerts_table", {}), _named(alerts, result),
