@@ -194,6 +194,8 @@ def _clv(ctx: Context) -> dict[str, Any]:
     from custlab.exceptions import ConvergenceError
 
     patterns = clv_patterns(ctx.engine, as_of=ctx.as_of, freq=FREQ, spend=True)
+    if patterns.height and patterns["frequency"].max() == 0:  # every model would fail or say 0 (Olist 2017-02)
+        return {"no_repeat": int(patterns["weight"].sum())}
     spend = spend_patterns(ctx.engine, as_of=ctx.as_of, freq=FREQ, relative_step=1e-3)
     counts = patterns.select("frequency", "recency", "T", "weight")
     fitted, failed = [], []
@@ -229,6 +231,9 @@ def clv(ctx: Context) -> SectionFigures:
     if short is not None:
         raise short
     found = clv_result(ctx)
+    if "no_repeat" in found:  # the purchase models count repeat purchases by week, as in memory
+        raise Absent(Text("report.absent.clv_no_repeat_week", {"customers": Count(found["no_repeat"])}),
+                     Text("report.absent.clv_no_repeat_fix", {}))
     values: pl.DataFrame = found["values"]
     weight = values["weight"].cast(pl.Float64)
     customers = int(values["weight"].sum())

@@ -141,6 +141,22 @@ def test_clv_equals_the_customer_by_customer_sum(shop, shop_month, shop_on_duckd
     assert shop_on_duckdb.key_figures()["kpis"]["clv_total"] == got["clv_total"]
 
 
+def test_clv_without_a_repeat_week_says_why(duck):
+    """Every customer bought once (a shop's first months): the section says so, as in memory, instead of failing
+    with the models' error about frequency 0; the other sections go on."""
+    import datetime as dt
+
+    n = 400
+    tx = pl.DataFrame({"customer_id": [f"c{i}" for i in range(n)], "order_id": [str(i) for i in range(n)],
+                       "order_date": [dt.datetime(2024, 1, 1) + dt.timedelta(days=i * 310 // n) for i in range(n)],
+                       "amount": [10.0 + i % 7 for i in range(n)]})
+    spec = check_month(tx, "2024-10")
+    got = compute_month({"transactions": duck.from_arrow(tx.to_arrow())}, month=spec)
+    skipped = {s.section: s for s in got.skipped}
+    assert skipped["clv"].kind == "absent" and "clv" not in got.parts and "segments" in got.parts
+    assert "394 customers has ordered in a second week" in skipped["clv"].reason["en"]
+    assert "394" in skipped["clv"].reason["zh"] and "clv_total" not in got.key_figures()["kpis"]
+
 def test_patterns_with_spend_sum_to_the_customers(shop, duck):
     rel = duck.from_arrow(shop.transactions.to_arrow())
     patterns = engine.clv_patterns(rel, as_of="2024-10-01", spend=True)
