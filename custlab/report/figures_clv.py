@@ -258,6 +258,9 @@ def _key_values(result, choice, change, values: pl.DataFrame) -> dict[str, Any]:
         "basis": result.basis, "customers": result.customers,
         "params": dict(result.purchase_model.params_) if result.purchase_model is not None else {},
         "refit_note": bool(change is not None and change.from_refit),
+        # "trusted" says the method passed its checks; the historical formula, chosen when no model beat the naive
+        # baseline, passes them and still cannot tell who has left: its value is an upper bound (the page says so)
+        "upper_bound": result.model == HISTORICAL,
     }
     if result.interval is not None:
         out["interval_low"], out["interval_high"] = result.interval

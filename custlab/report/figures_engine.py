@@ -280,7 +280,7 @@ def clv(ctx: Context) -> SectionFigures:
     out = {"clv_total": total, "method": model.name, "trusted": trusted, "months": months,
            "annual_discount_rate": rate, "margin": ctx.margin, "freq": FREQ,
            "basis": "margin" if ctx.margin else "revenue", "customers": customers, "params": dict(model.params_),
-           "spend_params": dict(found["spend_model"].params_), "refit_note": False, "choice": "engine",
+           "spend_params": dict(found["spend_model"].params_), "refit_note": False, "upper_bound": False, "choice": "engine",
            "patterns": found["patterns"], "p_alive_mean": p_alive}
     notes = (Text("report.clv.note", {"months": Count(months)}),)
     return SectionFigures("clv", tuple(paragraphs), tables, (), out, findings, notes=notes)

@@ -184,6 +184,7 @@ def test_no_model_beating_the_naive_baseline_is_said_and_the_historical_value_us
     figures = compute_shop(shop_tables, "2024-12")
     part = figures.parts["clv"]
     assert part.values["method"] == "historical" and part.values["choice"] == "choice_no_model"
+    assert figures.key_figures()["sections"]["clv"]["upper_bound"] is True  # "trusted" alone read as reliable
     assert any(t.startswith("No model beats the naive baseline on the last 13 weeks") for t in _texts(part))
     assert any(t.startswith("The historical value assumes every customer keeps buying at her past rate") for t in _texts(part))
     assert part.values["clv_total"] > 0

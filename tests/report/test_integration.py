@@ -108,6 +108,7 @@ def test_a_margin_makes_clv_profit(shop_tables, monkeypatch):
     revenue = seen[0].clv(months=12, annual_discount_rate=0.10).total  # the same fits, valued as revenue
     assert part.values["clv_total"] == pytest.approx(0.3 * revenue, rel=1e-9)
     assert part.values["basis"] == "profit" and "as profit at a 30.0% margin" in _texts(part)[0]
+    assert seen[0].model != "historical" and part.values["upper_bound"] is False  # a model: not an upper bound
 
 
 def test_a_change_from_the_refit_is_labelled_as_clv_change_splits_it(shop_tables, shop_figures, monkeypatch):
