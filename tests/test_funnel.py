@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import random
 
 import numpy as np
 import polars as pl

@@ -21,13 +21,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import narwhals as nw
-import numpy as np
 import polars as pl
 
 from custlab._dates import as_datetime, parse_within
 from custlab._types import DateLike
 from custlab.engine._nw import (
-    backend, check_columns, collect, count_where, day_number, epoch_day, first_rows, lazy, running,
+    backend, check_columns, collect, count_where, day_number, epoch_day, lazy, running,
 )
 from custlab.exceptions import CustlabError, EmptyDataError
 from custlab.rules import engine as miner

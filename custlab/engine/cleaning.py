@@ -36,7 +36,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import narwhals as nw
-import polars as pl
 
 from custlab._types import DateLike
 from custlab._dates import as_datetime

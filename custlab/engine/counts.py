@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 from collections.abc import Sequence
-from typing import Any
 
 import narwhals as nw
 import polars as pl

@@ -188,8 +188,8 @@ def _resolve_rules(rules: RuleSpec, language: Language,
     table = _check_rule_table(table)
     table = table.with_columns(label=_labels(table, language))
     ranks: dict[str, int] = {}
-    for label, rank in table.select("label", "value_rank").iter_rows():
-        ranks.setdefault(label, rank)
+    for name, rank in table.select("label", "value_rank").iter_rows():
+        ranks.setdefault(name, rank)
     catch = catch_all if catch_all is not None else t("segments.catch_all", language)
     if catch in ranks:
         raise CustlabError(f"catch_all={catch!r} is also the name of a rule; pick another name for the catch-all.")
@@ -288,7 +288,7 @@ def _coverage(rules: _Rules) -> pl.DataFrame:
     for r, f, m in itertools.product(range(1, 6), repeat=3):
         for band in bands:
             matches: list[str] = []
-            for label, rl, ru, fl, fu, ml, mu, dmin, dmax in specs:
+            for name, rl, ru, fl, fu, ml, mu, dmin, dmax in specs:
                 if not (rl <= r <= ru and fl <= f <= fu and ml <= m <= mu):
                     continue
                 if band is not None:
@@ -297,8 +297,8 @@ def _coverage(rules: _Rules) -> pl.DataFrame:
                         continue
                     if dmax is not None and (hi is None or hi > dmax):
                         continue
-                if label not in matches:
-                    matches.append(label)
+                if name not in matches:
+                    matches.append(name)
             rows.append((r, f, m, None if band is None else band[0], None if band is None else band[1],
                          matches, matches[0] if matches else rules.catch_all, _cell_name(r, f, m, band)))
     return pl.DataFrame(

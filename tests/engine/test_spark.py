@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 
-import polars as pl
 import pytest
 
 import custlab as cl
