@@ -9,7 +9,9 @@ between reports.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
+import inspect
 import warnings
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from typing import Any
 from custlab.exceptions import CJKFontWarning
 
 __all__ = [
-    "CJK_FAMILIES", "PALETTE", "find_cjk_font", "figure_axes", "new_figure", "use_language_font",
+    "CJK_FAMILIES", "PALETTE", "find_cjk_font", "figure_axes", "in_language_font", "new_figure", "use_language_font",
 ]
 
 #: Font families that can draw Chinese, in order of preference.
@@ -82,9 +84,11 @@ def find_cjk_font() -> str | None:
 def use_language_font(language: str = "en") -> str | None:
     """Make matplotlib draw labels in ``language``; for "zh", put a CJK font first. Returns the family used.
 
-    This changes matplotlib's settings for the session, so call it explicitly
-    (the report does, when ``language == "zh"``); custlab never calls it on
-    import. Without a CJK font it warns (with the fix) and leaves the settings alone.
+    This changes matplotlib's settings for the session: custlab never calls it
+    on import, only when asked for Chinese (the report with ``language ==
+    "zh"``, and every ``plot_*`` function with ``language="zh"``, through
+    :func:`in_language_font`). Without a CJK font it warns (with the fix) and
+    leaves the settings alone.
     """
     if language != "zh":
         return None
@@ -104,3 +108,26 @@ def use_language_font(language: str = "en") -> str | None:
     mpl.rcParams["font.family"] = "sans-serif"
     mpl.rcParams["axes.unicode_minus"] = False
     return family
+
+
+def in_language_font(plot):
+    """Decorate a ``plot_*`` function so that ``language="zh"`` also puts a CJK font first.
+
+    Without it a chart drawn from the API with Chinese labels showed boxes (and one "Glyph missing" warning per
+    character) unless the caller had called :func:`use_language_font` first, as the notebooks and the report do.
+    """
+    signature = inspect.signature(plot)
+    default = signature.parameters["language"].default
+
+    @functools.wraps(plot)
+    def wrapper(*args: Any, **kwargs: Any):
+        language = kwargs.get("language", default)
+        if "language" not in kwargs:
+            bound = signature.bind_partial(*args)
+            language = bound.arguments.get("language", default)
+        if language is None and args:  # None: the language of what is drawn (plot_migration)
+            language = getattr(args[0], "language", None)
+        use_language_font(language)
+        return plot(*args, **kwargs)
+
+    return wrapper

@@ -25,6 +25,7 @@ the naive baseline, is :func:`custlab.clv.choose_model`'s. Every finding is a
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -178,3 +179,23 @@ def check_fit(model: _PurchaseModel | GammaGamma, summary: Frame) -> FitCheck:
             issues.append(Issue("flat_dropout", model.name,
                                 (("share", share), ("days", round(days)), ("p_alive", alive))))
     return FitCheck(model.name, tuple(issues), share, days, alive, tuple(params.items()))
+
+
+def empirical_alive(history: pl.DataFrame, as_of: dt.datetime) -> pl.DataFrame:
+    """P(a customer silent for ``s`` days orders again), from past silences: ``customer_id``, ``p_alive``.
+
+    Of all silences that reached ``s`` days -- gaps between two orders and the
+    current open silences -- the share that ended in an order. Open silences
+    count as not (yet) ended, so the estimate leans low.
+    """
+    days = history.select("customer_id", day=pl.col("order_date").dt.date()).unique().sort("customer_id", "day")
+    gaps = days.with_columns(gap=(pl.col("day").shift(-1).over("customer_id") - pl.col("day")).dt.total_days())
+    closed = np.sort(gaps["gap"].drop_nulls().to_numpy())
+    open_ = days.group_by("customer_id").agg(last=pl.col("day").max()).with_columns(
+        silent=(pl.lit(as_of.date()) - pl.col("last")).dt.total_days())
+    silent = open_["silent"].to_numpy()
+    sorted_open = np.sort(silent)
+    ended = len(closed) - np.searchsorted(closed, silent, side="left")
+    still = len(sorted_open) - np.searchsorted(sorted_open, silent, side="left")
+    p = np.where(ended + still > 0, ended / np.maximum(ended + still, 1), 0.0)
+    return open_.select("customer_id", p_alive=pl.Series(p, dtype=pl.Float64))

@@ -36,7 +36,7 @@ import polars as pl
 
 from custlab._dates import as_datetime, as_of_after
 from custlab._i18n import check_language, label, t, translate_values
-from custlab._plotting import PALETTE, figure_axes
+from custlab._plotting import PALETTE, figure_axes, in_language_font
 from custlab._types import DateLike, Frame, Language
 from custlab.data.schema import check_frame, require_columns
 from custlab.exceptions import CustlabError
@@ -120,22 +120,39 @@ def _rates(response_rates: Mapping[str, float] | float | None) -> dict[str, floa
 
 
 def _values(history: pl.DataFrame, as_of: dt.datetime, notes: list[str]) -> pl.DataFrame:
-    """customer_id, p_alive, expected_spend from the CLV model custlab chooses (BG/NBD when it chooses none)."""
+    """customer_id, p_alive, expected_spend from the CLV method custlab chooses, as the monthly report ranks them.
+
+    P(alive) is the chosen model's, except where it has none to give: under the
+    historical formula (no model beat the naive baseline, or none converged:
+    Online Retail at 2011-12-01), and for BG/NBD's one-time buyers, whom it
+    counts alive whatever their silence. There it is the share of past
+    silences as long as the customer's that ended in an order
+    (:func:`custlab.clv.checks.empirical_alive`). Expected spend is the
+    model's, or the customer's own average order where it gives none.
+    """
     from custlab import clv
+    from custlab.clv.checks import empirical_alive
 
     choice = clv.choose_model(history, as_of=as_of)
     result = choice.clv(months=12, annual_discount_rate=0.0)
-    values = result.values.select("customer_id", "p_alive", "expected_spend")
+    values = result.values.select("customer_id", "frequency", "p_alive", "expected_spend")
+    observed = empirical_alive(history, as_of).rename({"p_alive": "_observed"})
     if choice.purchase_model is None:
-        summary = result.values.select("customer_id", "frequency", "recency", "T")
-        model = clv.BetaGeo(freq=choice.freq).fit(summary)
-        alive = model.predict(summary, horizon=1.0).select("customer_id", "p_alive")
-        values = values.drop("p_alive").join(alive, on="customer_id", how="left")
-        notes.append("P(alive) is from BG/NBD, although no model beat the naive baseline on the holdout: "
-                     "treat it as a ranking, not a probability.")
+        replaced = pl.lit(True)
+        notes.append("No purchase model beat the naive baseline on the holdout: P(alive) is the share of past silences "
+                     "as long as the customer's that ended in an order, and expected spend her average order.")
     else:
+        replaced = (pl.col("frequency") == 0) & pl.lit(choice.model == "BG/NBD")
         notes.append(f"P(alive) and expected spend from {choice.model} ({'trusted' if choice.trusted else 'not trusted'}).")
-    return values
+        if choice.model == "BG/NBD":
+            notes.append("For one-time buyers, whom BG/NBD counts alive whatever their silence, P(alive) is the share "
+                         "of past silences as long as theirs that ended in an order.")
+    aov = history.group_by("customer_id").agg(_aov=pl.col("amount").sum() / pl.col("order_id").n_unique())
+    return (values.join(observed, on="customer_id", how="left").join(aov, on="customer_id", how="left")
+            .with_columns(p_alive=pl.when(replaced).then("_observed").otherwise("p_alive"),
+                          expected_spend=pl.when(pl.col("expected_spend") > 0).then("expected_spend")
+                          .otherwise("_aov"))  # one-time buyers under the historical formula: their own order
+            .select("customer_id", "p_alive", "expected_spend"))
 
 
 def _birth_months(customers: Frame | None) -> pl.DataFrame | None:
@@ -381,6 +398,7 @@ def _decide(people: pl.DataFrame, rates: dict[str, float], risk_threshold: float
         pl.col("p_alive", "p_churn", "expected_spend", "expected_value").fill_nan(0.0).cast(pl.Float64))
 
 
+@in_language_font
 def plot_next_best_actions(actions: NextBestActions, *, ax=None, language: Language = "en"):
     """Expected value and customers per action (bars, most value first); returns the Figure."""
     check_language(language)

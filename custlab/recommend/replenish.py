@@ -8,7 +8,10 @@ bought it on two or more days and at least ``min_repeaters`` customers did
 A customer's reminder for it is due when :func:`custlab.repurchase.next_purchase_due`
 (per product: the customer's own median gap after two gaps, else the
 product's) says "remind now" or "overdue", and the product is overdue by no
-more than one cycle (beyond that the customer has most likely stopped).
+more than ``max_overdue`` of a cycle (default half: beyond that the customer
+has most likely stopped, or buys it elsewhere, and the win-back lists are
+the place for her; with one whole cycle, 1,402 of Online Retail's 2,507
+reminders at 2011-12-01 had been due before November began).
 """
 
 from __future__ import annotations
@@ -107,6 +110,7 @@ def replenishment_due(
     *,
     as_of: DateLike | None = None,
     remind_days_before: int = 7,
+    max_overdue: float = 0.5,
     min_repeat_share: float = 0.25,
     min_repeaters: int = 10,
     item: str = "product_id",
@@ -120,6 +124,8 @@ def replenishment_due(
         As in :func:`replenishable_items`.
     remind_days_before : int, default 7
         Days before the due date from which the reminder counts as due.
+    max_overdue : float, default 0.5
+        Longest delay past the due date, as a share of the cycle, for which the reminder still counts.
     language : {"en", "zh"}
         Language of ``reason``.
 
@@ -135,12 +141,16 @@ def replenishment_due(
     >>> import datetime as dt
     >>> tx = pl.DataFrame({"customer_id": [1, 1, 2, 2, 2], "order_id": [1, 2, 3, 4, 5], "amount": [1.0] * 5,
     ...     "order_date": [dt.datetime(2024, 1, d) for d in (1, 21, 2, 12, 22)], "product_id": ["cream"] * 5})
-    >>> replenishment_due(tx, as_of="2024-02-08", min_repeaters=2).select(
+    >>> replenishment_due(tx, as_of="2024-02-04", min_repeaters=2).select(
     ...     "customer_id", "due_date", "days_until_due").rows()
-    [(1, datetime.date(2024, 1, 31), -8), (2, datetime.date(2024, 2, 1), -7)]
+    [(1, datetime.date(2024, 1, 31), -4), (2, datetime.date(2024, 2, 1), -3)]
+    >>> replenishment_due(tx, as_of="2024-02-08", min_repeaters=2).height  # over half the 10-day cycle late
+    0
     """
     from custlab.repurchase import next_purchase_due
 
+    if not max_overdue >= 0:
+        raise CustlabError(f"max_overdue is a share of the cycle, 0 or more; got {max_overdue!r}.")
     items = replenishable_items(transactions, as_of=as_of, min_repeat_share=min_repeat_share,
                                 min_repeaters=min_repeaters, item=item)
     lines, end = _history(transactions, as_of, item)
@@ -152,7 +162,7 @@ def replenishment_due(
     lines = lines.with_columns(pl.col(item).cast(pl.String)).filter(pl.col(item).is_in(items[item].implode()))
     due = next_purchase_due(lines, by=item, as_of=end, remind_days_before=remind_days_before, language="en")
     now = [t("repurchase.status_remind_now", "en"), t("repurchase.status_overdue", "en")]
-    due = (due.filter(pl.col("status").is_in(now), -pl.col("days_until_due") <= pl.col("cycle_days"))
+    due = (due.filter(pl.col("status").is_in(now), -pl.col("days_until_due") <= max_overdue * pl.col("cycle_days"))
            .join(items.select(item, "repeat_share"), on=item, how="left")
            .sort(["days_until_due", "customer_id", item]))
     reason = [

@@ -23,7 +23,7 @@ def finish_export(
     shares: Sequence[str] = (),
     decimals: int = 3,
 ) -> pl.DataFrame:
-    """A list ready for a CRM: ids as String, money to 2 decimals, shares and probabilities to 4, other
+    """A list ready for a CRM: ids as String, money to 2 decimals, shares, probabilities and ``priority`` to 4, other
     floats to ``decimals``,
     datetimes without sub-second parts, ``reason`` and ``priority`` present and the rows by priority, highest first.
 
@@ -45,7 +45,8 @@ def finish_export(
         elif isinstance(dtype, pl.Datetime):
             exprs.append(column.dt.truncate("1s"))
         elif dtype in (pl.Float32, pl.Float64):
-            places = 2 if name in money else 4 if name in shares else decimals
+            # priority to 4 places whatever its unit: at 2 every one of Olist's 505 nurture rows read 0.00
+            places = 4 if name == "priority" else 2 if name in money else 4 if name in shares else decimals
             exprs.append(column.round(places).fill_nan(None))
         else:
             exprs.append(column)

@@ -97,8 +97,14 @@ def _action_export(ctx: Context, frame: pl.DataFrame, action: str) -> pl.DataFra
 
 
 def _action(ctx: Context, key: str, members: pl.DataFrame, trigger: Text, export: str | None) -> Action:
-    return Action(key, members.height, float(members["p_alive"].mean() or 0.0),
-                  float(members["order_value"].mean() or 0.0), ctx.response_rates.get(key, 0.05), trigger, export)
+    """The action of ``members``: its impact is the sum of their list's priorities (each customer's P(alive) x
+    order value x rate), so its order value is the mean weighted by P(alive); a plain mean of each made the page's
+    impact differ from the list's sum (Online Retail 2011-11: £9,902 against £10,372)."""
+    alive = float(members["p_alive"].sum())
+    value = (float((members["p_alive"] * members["order_value"]).sum()) / alive if alive > 0
+             else float(members["order_value"].mean() or 0.0))
+    return Action(key, members.height, alive / members.height if members.height else 0.0, value,
+                  ctx.response_rates.get(key, 0.05), trigger, export)
 
 
 def actions(ctx: Context) -> SectionFigures:

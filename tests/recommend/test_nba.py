@@ -75,3 +75,71 @@ def test_lists_computed_apart_give_the_same_actions(shop, actions):
     assert lists["customer_id"].n_unique() == actions.to_frame().height  # every customer the actions rank
     again = next_best_action(shop.transactions, customers=customers, model="knn", recommendations=lists)
     assert again.to_frame().equals(actions.to_frame())
+
+
+def test_one_time_buyers_are_not_counted_alive_whatever_their_silence(shop):
+    """BG/NBD gives every one-time buyer P(alive) 1 (the shop's low_cost_nurture list was ranked by order value
+    alone, "P(alive) 100.0%" in each reason): they get the share of past silences as long as theirs that ended in
+    an order, as in the monthly report."""
+    from custlab import clv
+    from custlab.clv.checks import empirical_alive
+
+    tx = shop.transactions
+    got = next_best_action(tx, model="popularity")
+    table = got.to_frame()
+    as_of = got.as_of
+    choice = clv.choose_model(tx, as_of=as_of)
+    assert choice.model == "BG/NBD"
+    once = choice.clv(months=12, annual_discount_rate=0.0).values.filter(pl.col("frequency") == 0).select("customer_id")
+    expected = empirical_alive(tx.filter(pl.col("order_date") < as_of), as_of).join(once, on="customer_id")
+    mine = table.join(expected.rename({"p_alive": "observed"}), on="customer_id")
+    assert mine.height == once.height > 100
+    assert (mine["p_alive"] - mine["observed"]).abs().max() < 1e-12 and mine["p_alive"].max() < 1
+    assert any("one-time buyers" in note for note in got.notes)
+
+
+def test_without_a_trusted_model_no_bgnbd_is_forced_on_the_data(shop, monkeypatch):
+    """No model beat the baseline (Online Retail at 2011-12-01): next_best_action fitted BG/NBD anyway, and crashed
+    when it did not converge. Every P(alive) is now the observed return rate, every expected spend positive."""
+    from custlab import clv
+    from custlab.clv import choice as choosing
+    from custlab.clv.checks import empirical_alive
+    from custlab.exceptions import ConvergenceError
+
+    real = choosing._naive_errors
+    monkeypatch.setattr(choosing, "_naive_errors", lambda calhold: {**real(calhold), "mae": 0.0})  # a perfect baseline
+    choose = clv.choose_model
+
+    def chosen_then_no_fit(*args, **kwargs):  # after the choice, BG/NBD fails as on Online Retail at 2011-12-01
+        found = choose(*args, **kwargs)
+
+        def fail(self, *a, **k):
+            raise ConvergenceError("The BG/NBD fit did not converge")
+
+        monkeypatch.setattr(clv.BetaGeo, "fit", fail)
+        return found
+
+    monkeypatch.setattr(clv, "choose_model", chosen_then_no_fit)
+    got = next_best_action(shop.transactions, model="popularity")
+    table = got.to_frame()
+    observed = empirical_alive(shop.transactions.filter(pl.col("order_date") < got.as_of), got.as_of)
+    both = table.join(observed.rename({"p_alive": "observed"}), on="customer_id")
+    assert both.height == table.height and (both["p_alive"] - both["observed"]).abs().max() < 1e-12
+    assert (table["expected_spend"] > 0).all()
+    assert any("No purchase model beat the naive baseline" in note for note in got.notes)
+
+
+def test_reminders_stop_half_a_cycle_after_the_due_date(shop):
+    """With a whole cycle, 1,402 of Online Retail's 2,507 reminders at 2011-12-01 were due before November began:
+    a reminder counts up to half a cycle late (max_overdue), later the customer is a win-back case."""
+    from custlab.recommend.replenish import replenishment_due
+
+    tx, as_of = shop.transactions, "2024-12-01"
+    due = replenishment_due(tx, as_of=as_of)
+    assert due.height > 0 and (-due["days_until_due"] <= 0.5 * due["cycle_days"]).all()
+    whole = replenishment_due(tx, as_of=as_of, max_overdue=1.0)
+    late = whole.filter(-pl.col("days_until_due") > 0.5 * pl.col("cycle_days"))
+    assert late.height > 0 and whole.height == due.height + late.height
+    assert (-whole["days_until_due"] <= whole["cycle_days"]).all()
+    with pytest.raises(CustlabError, match="max_overdue"):
+        replenishment_due(tx, as_of=as_of, max_overdue=-1)
