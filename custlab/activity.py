@@ -15,7 +15,7 @@ from typing import Literal
 import polars as pl
 
 from custlab._i18n import label, labels
-from custlab._plotting import new_figure
+from custlab._plotting import in_language_font, new_figure
 from custlab._types import LANGUAGES, Frame, Language
 from custlab.data.schema import check_frame, require_columns, validate
 from custlab.exceptions import CustlabError, EmptyDataError, SchemaError
@@ -285,6 +285,7 @@ def _peak(grp: pl.DataFrame, hours: int, text: dict[str, str], language: str) ->
 # --------------------------------------------------------------------------- plot
 
 
+@in_language_font
 def plot_weekday_hour(table: pl.DataFrame, *, language: Language = "en", max_groups: int = 12, fig=None):
     """Weekday x hour heatmaps of :func:`weekday_hour`, one panel per ``by`` group, the busiest first.
 

@@ -15,7 +15,7 @@ import polars as pl
 
 from custlab._i18n import label, labels
 from custlab._money import from_micros, micros
-from custlab._plotting import PALETTE, figure_axes
+from custlab._plotting import PALETTE, figure_axes, in_language_font
 from custlab._types import Frame, Language
 from custlab.data.schema import check_frame, require_columns, validate
 from custlab.exceptions import CustlabError
@@ -402,6 +402,7 @@ def reallocation(
 
 
 
+@in_language_font
 def plot_channel_roi(performance: pl.DataFrame, *, language: Language = "en", ax=None):
     """Bars of ROI per channel, labelled "1:x", with the break-even line at 1.
 

@@ -16,7 +16,7 @@ from custlab._dates import as_datetime, as_of_after
 from custlab._grouping import MONTH_EDGES, dense_size, extremes_per_id, line_blocks, month_numbers, pair_groups
 from custlab._i18n import labels
 from custlab._money import from_micros, micros
-from custlab._plotting import figure_axes
+from custlab._plotting import figure_axes, in_language_font
 from custlab._types import DateLike, Frame, Language
 from custlab.data.schema import check_frame, require_columns, validate
 from custlab.exceptions import CustlabError, EmptyDataError
@@ -269,6 +269,7 @@ def cohort_matrix(retention: pl.DataFrame, value: str = "active_share") -> pl.Da
 
 
 
+@in_language_font
 def plot_cohort_heatmap(retention: pl.DataFrame, *, value: str = "active_share", language: Language = "en", ax=None):
     """Heatmap of :func:`cohort_retention`: cohorts down, months since first purchase across.
 

@@ -43,7 +43,7 @@ import polars as pl
 
 from custlab._dates import parse_within
 from custlab._i18n import check_language, label, labels
-from custlab._plotting import figure_axes
+from custlab._plotting import figure_axes, in_language_font
 from custlab._types import Frame, Language
 from custlab.data.schema import check_frame, require_columns, validate
 from custlab.exceptions import CustlabError, CustlabWarning, EmptyDataError
@@ -699,6 +699,7 @@ _FUNNEL_COLUMNS = ("funnel", "unit", "step_number", "step", "events", "units", "
 
 
 
+@in_language_font
 def plot_funnel(table: pl.DataFrame, *, language: Language = "en", ax=None):
     """Funnel bars: units at each step, labelled with the count and the rate from the previous step.
 

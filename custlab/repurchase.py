@@ -22,7 +22,7 @@ import polars as pl
 
 from custlab._i18n import label as label_of
 from custlab._i18n import t
-from custlab._plotting import PALETTE, figure_axes
+from custlab._plotting import PALETTE, figure_axes, in_language_font
 from custlab._types import DateLike, Frame, Language
 from custlab.churn._common import (
     MISSING,
@@ -590,6 +590,7 @@ def next_purchase_due(
 
 
 
+@in_language_font
 def plot_inter_purchase_times(
     gaps: Frame,
     *,

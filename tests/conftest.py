@@ -23,6 +23,14 @@ settings.load_profile("custlab")
 from custlab.data import shared_data_dir  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _matplotlib_settings_restored():
+    """A chart asked for in Chinese puts a CJK font first for the session (custlab._plotting.in_language_font):
+    each test starts from the settings the one before it found, so no chart depends on the tests before it."""
+    with matplotlib.rc_context():
+        yield
+
+
 def shared_file(*parts: str) -> Path:
     """Path of a shared dataset; on CI a missing file fails the test, elsewhere it skips it."""
     path = shared_data_dir().joinpath(*parts)

@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 
 from custlab._i18n import label, t
-from custlab._plotting import PALETTE, figure_axes
+from custlab._plotting import PALETTE, figure_axes, in_language_font
 from custlab._types import Language
 
 __all__ = ["plot_attribution", "plot_attribution_vs_spend", "plot_removal_effects"]
@@ -16,6 +16,7 @@ def _model_name(model: str, language: str) -> str:
     return t(f"attribution.model.{model}", language)
 
 
+@in_language_font
 def plot_attribution(result, *, ax=None, language: Language = "en"):
     """Share of conversions each model gives each channel (grouped horizontal bars, Markov order).
 
@@ -40,6 +41,7 @@ def plot_attribution(result, *, ax=None, language: Language = "en"):
     return fig
 
 
+@in_language_font
 def plot_removal_effects(result, *, ax=None, language: Language = "en"):
     """Removal effect of each channel (share of conversions lost without it), largest first."""
     fig, ax = figure_axes(ax, figsize=(7.0, 4.0))
@@ -57,6 +59,7 @@ def plot_removal_effects(result, *, ax=None, language: Language = "en"):
     return fig
 
 
+@in_language_font
 def plot_attribution_vs_spend(table: pl.DataFrame, *, model: str = "markov", ax=None, language: Language = "en"):
     """Each paid channel's share of spend beside its share of attributed value (``attribution_vs_spend`` output)."""
     fig, ax = figure_axes(ax, figsize=(7.0, 4.5))

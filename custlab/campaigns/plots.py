@@ -5,12 +5,13 @@ from __future__ import annotations
 import polars as pl
 
 from custlab._i18n import label, t
-from custlab._plotting import PALETTE, figure_axes
+from custlab._plotting import PALETTE, figure_axes, in_language_font
 from custlab._types import Language
 
 __all__ = ["plot_lift", "plot_qini", "plot_referral_funnel"]
 
 
+@in_language_font
 def plot_lift(table: pl.DataFrame, *, relative: bool = True, ax=None, language: Language = "en"):
     """Each row's lift as a point with its interval (a forest plot); zero marked.
 
@@ -39,6 +40,7 @@ def plot_lift(table: pl.DataFrame, *, relative: bool = True, ax=None, language: 
     return fig
 
 
+@in_language_font
 def plot_qini(evaluation, *, ax=None, language: Language = "en"):
     """Qini curve of an :class:`~custlab.campaigns.UpliftEvaluation` against random targeting."""
     fig, ax = figure_axes(ax, figsize=(6.5, 4.5))
@@ -54,6 +56,7 @@ def plot_qini(evaluation, *, ax=None, language: Language = "en"):
     return fig
 
 
+@in_language_font
 def plot_referral_funnel(funnel, *, ax=None, language: Language = "en"):
     """Bars of shares, clicks and orders of a :class:`~custlab.campaigns.ReferralFunnel`, rates on top."""
     fig, ax = figure_axes(ax, figsize=(6.0, 4.0))

@@ -9,7 +9,7 @@ import polars as pl
 
 from custlab._i18n import label as label_of
 from custlab._i18n import t
-from custlab._plotting import PALETTE, figure_axes
+from custlab._plotting import PALETTE, figure_axes, in_language_font
 from custlab._types import Language
 from custlab.churn._common import _collect
 from custlab.data.schema import check_frame, require_columns
@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["at_risk_counts", "plot_hazard_ratios", "plot_risk_distribution", "plot_survival"]
 
 
+@in_language_font
 def plot_survival(
     km: KaplanMeier, *, ax=None, ci: bool = True, at_risk: bool = True, title: str | None = None,
     figsize: tuple[float, float] | None = None, language: Language = "en",
@@ -149,6 +150,7 @@ def _at_risk_table(ax, km: KaplanMeier, groups: list[str], names: dict[str, str]
     table.set_xticklabels(labels, ha="right", fontsize="small")
 
 
+@in_language_font
 def plot_hazard_ratios(
     model: CoxChurnModel,
     *,
@@ -212,6 +214,7 @@ def _nice_log_ticks(ax, values: np.ndarray) -> None:
         ax.xaxis.set_minor_formatter(NullFormatter())
 
 
+@in_language_font
 def plot_risk_distribution(
     warning,
     *,

@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from custlab._i18n import labels, translate_values
-from custlab._plotting import PALETTE, figure_axes
+from custlab._plotting import PALETTE, figure_axes, in_language_font
 from custlab._types import Language
 from custlab.clv.models import PurchaseModel
 from custlab.clv.summary import freq_unit
@@ -53,6 +53,7 @@ def _heatmap(matrix: pl.DataFrame, value: str, title: str, colorbar: str, text: 
     return fig
 
 
+@in_language_font
 def plot_frequency_recency_matrix(
     purchase_model: PurchaseModel,
     *,
@@ -87,6 +88,7 @@ def plot_frequency_recency_matrix(
     return _heatmap(matrix, "expected_purchases", title, text["expected_purchases"], text, ax)
 
 
+@in_language_font
 def plot_probability_alive_matrix(
     purchase_model: PurchaseModel,
     *,
@@ -115,6 +117,7 @@ def plot_probability_alive_matrix(
     return _heatmap(matrix, "p_alive", text["pa_title"], text["p_alive"], text, ax)
 
 
+@in_language_font
 def plot_tracking(table: pl.DataFrame, *, cumulative: bool = True, ax=None, language: Language = "en"):
     """Actual and model repeat purchases week by week, with a line at the end of the calibration period.
 
@@ -159,6 +162,7 @@ def plot_tracking(table: pl.DataFrame, *, cumulative: bool = True, ax=None, lang
     return fig
 
 
+@in_language_font
 def plot_calibration_histogram(table: pl.DataFrame, *, ax=None, language: Language = "en"):
     """Grouped bars of customers by number of repeat purchases: actual and model.
 
@@ -202,6 +206,7 @@ def plot_calibration_histogram(table: pl.DataFrame, *, ax=None, language: Langua
     return fig
 
 
+@in_language_font
 def plot_clv_distribution(clv: pl.DataFrame, *, value: str = "clv", bins: int = 50, log: bool = False, ax=None,
                           language: Language = "en"):
     """Histogram of predicted CLV per customer (log-scaled counts with ``log=True``).
@@ -236,6 +241,7 @@ def plot_clv_distribution(clv: pl.DataFrame, *, value: str = "clv", bins: int = 
     return fig
 
 
+@in_language_font
 def plot_clv_by_segment(clv: pl.DataFrame, *, segment: str = "segment", value: str = "clv", ax=None,
                         language: Language = "en"):
     """Bars of mean CLV per segment, annotated with each segment's share of total CLV.

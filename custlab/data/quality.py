@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from custlab._i18n import t
+from custlab._plotting import in_language_font
 from custlab._types import Frame
 from custlab.data.schema import TABLES, check_frame
 
@@ -111,6 +112,7 @@ def headline(transactions: Frame) -> pl.DataFrame:
     ).collect()
 
 
+@in_language_font
 def plot_removed(report, *, ax=None, language: str = "en"):
     """Bar chart of the lines cleaning removed, by reason; returns the Figure.
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from custlab._i18n import check_language, label, t
-from custlab._plotting import PALETTE, figure_axes, new_figure
+from custlab._plotting import PALETTE, figure_axes, in_language_font, new_figure
 from custlab.exceptions import CustlabError
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ def _draw(ax, history: pl.DataFrame, table: pl.DataFrame, levels, language: str,
         ax.legend(loc="upper left", fontsize="small")
 
 
+@in_language_font
 def plot_forecast(
     result: Forecast, series_id: str | None = None, *, ax=None, language: str = "en", history_periods: int = 104,
 ):
@@ -63,6 +64,7 @@ def plot_forecast(
     return fig
 
 
+@in_language_font
 def plot_backtest(result: Backtest, *, ax=None, language: str = "en"):
     """Weighted MASE of each model and of auto's choice over all series they scored; seasonal naive as a line.
 
@@ -87,6 +89,7 @@ def plot_backtest(result: Backtest, *, ax=None, language: str = "en"):
     return fig
 
 
+@in_language_font
 def plot_demand_outlook(outlook: DemandOutlook, *, fig=None, language: str = "en", history_periods: int = 24):
     """One panel per group (and the total): the last ``history_periods`` months and the forecast with intervals.
 

@@ -22,7 +22,7 @@ import polars as pl
 
 from custlab._dates import as_datetime
 from custlab._i18n import check_language, t
-from custlab._plotting import PALETTE, figure_axes
+from custlab._plotting import PALETTE, figure_axes, in_language_font
 from custlab._types import DateLike, Frame, Language
 from custlab.data.schema import check_frame, require_columns
 from custlab.exceptions import CustlabError, EmptyDataError
@@ -279,6 +279,7 @@ def _ratio(a: float, b: float) -> float:
     return float(a / b - 1.0) if b > 0 else 0.0
 
 
+@in_language_font
 def plot_evaluation(evaluation: Evaluation, *, metric: str = "ndcg", ax=None, language: Language = "en"):
     """Bars of ``metric`` per model with the 95% bootstrap interval; returns the Figure.
 

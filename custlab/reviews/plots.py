@@ -10,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from custlab._i18n import check_language, t
-from custlab._plotting import PALETTE, figure_axes, new_figure
+from custlab._plotting import PALETTE, figure_axes, in_language_font, new_figure
 from custlab._types import Language
 from custlab.exceptions import CustlabError
 from custlab.reviews.aspects import ASPECTS, Aspects
@@ -40,6 +40,7 @@ def _slanted_dates(ax) -> None:
         label.set_rotation_mode("anchor")
 
 
+@in_language_font
 def plot_sentiment_trend(trend: pl.DataFrame, *, ax=None, language: Language = "en"):
     """CSAT and the share of negative reviews per period (left axis), NPS when present (right axis).
 
@@ -85,6 +86,7 @@ def plot_sentiment_trend(trend: pl.DataFrame, *, ax=None, language: Language = "
     return fig
 
 
+@in_language_font
 def plot_aspects(result: Aspects, *, top_n: int = 8, ax=None, language: Language = "en"):
     """Horizontal bars: share of negative reviews complaining about each aspect, with intervals.
 
@@ -111,6 +113,7 @@ def plot_aspects(result: Aspects, *, top_n: int = 8, ax=None, language: Language
     return fig
 
 
+@in_language_font
 def plot_drivers(result: Drivers, *, ax=None, language: Language = "en"):
     """Dot-and-interval chart of the regression: stars (or points) each aspect and late delivery add or take.
 
@@ -146,6 +149,7 @@ def plot_drivers(result: Drivers, *, ax=None, language: Language = "en"):
     return fig
 
 
+@in_language_font
 def plot_late_delivery(result: Drivers, *, ax=None, language: Language = "en"):
     """Mean rating of reviews of on-time and of late orders, with intervals and the share of 1-2 stars on each bar."""
     check_language(language)
@@ -169,6 +173,7 @@ def plot_late_delivery(result: Drivers, *, ax=None, language: Language = "en"):
     return fig
 
 
+@in_language_font
 def plot_nps(result: SurveyResult, *, ax=None, language: Language = "en"):
     """The survey figure per group (or period) with intervals: bars for groups, a line for periods."""
     check_language(language)
@@ -197,6 +202,7 @@ def plot_nps(result: SurveyResult, *, ax=None, language: Language = "en"):
     return fig
 
 
+@in_language_font
 def plot_voice(voice, *, fig=None, language: Language = "en"):
     """The section's figure: trend, complaints, drivers and late delivery in one 2 x 2 figure (empty panels say why)."""
     check_language(language)

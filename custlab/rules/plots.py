@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 
 from custlab._i18n import check_language, labels
-from custlab._plotting import figure_axes
+from custlab._plotting import figure_axes, in_language_font
 from custlab._types import Frame, Language
 from custlab.data.schema import check_frame, require_columns
 from custlab.exceptions import CustlabError, EmptyDataError
@@ -37,6 +37,7 @@ def _top(rules: Frame, metric: str, top_n: int) -> pl.DataFrame:
     return data.sort([metric, "antecedent", "consequent"], descending=[True, False, False]).head(top_n)
 
 
+@in_language_font
 def plot_rules(
     rules: Frame,
     *,
@@ -91,6 +92,7 @@ def plot_rules(
     return fig
 
 
+@in_language_font
 def plot_rule_network(rules: Frame, *, top_n: int = 15, metric: str = "lift", ax=None, language: Language = "en"):
     """Network of the strongest rules: items on a circle, one node per rule.
 
@@ -163,6 +165,7 @@ def plot_rule_network(rules: Frame, *, top_n: int = 15, metric: str = "lift", ax
     return fig
 
 
+@in_language_font
 def plot_rule_matrix(rules: Frame, *, top_n: int = 20, metric: str = "lift", value: str = "lift", ax=None,
                      language: Language = "en"):
     """Matrix of the strongest rules: antecedents by consequents, cells coloured by a metric.

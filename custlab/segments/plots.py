@@ -13,8 +13,8 @@ import polars as pl
 
 from custlab._dates import as_datetime
 from custlab._i18n import labels
+from custlab._plotting import figure_axes, in_language_font
 from custlab._types import Language
-from custlab._plotting import figure_axes
 from custlab.data.schema import require_columns
 from custlab.segments.kmeans import KMeansSegments
 from custlab.segments.migration import Migration
@@ -23,6 +23,7 @@ from custlab.segments.summary import concentration_curve, top_share
 __all__ = ["plot_cluster_profiles", "plot_concentration", "plot_migration", "plot_rfm_heatmap", "plot_segment_shares"]
 
 
+@in_language_font
 def plot_rfm_heatmap(scores: pl.DataFrame, *, ax=None, language: Language = "en"):
     """Heatmap of mean monetary value by R score (rows) and F score (columns).
 
@@ -64,6 +65,7 @@ def plot_rfm_heatmap(scores: pl.DataFrame, *, ax=None, language: Language = "en"
     return fig
 
 
+@in_language_font
 def plot_segment_shares(summary: pl.DataFrame, *, ax=None, language: Language = "en"):
     """Horizontal bars of each segment's share of customers and of revenue.
 
@@ -111,6 +113,7 @@ def plot_segment_shares(summary: pl.DataFrame, *, ax=None, language: Language = 
     return fig
 
 
+@in_language_font
 def plot_concentration(rfm: pl.DataFrame, *, revenue_share: float = 0.5, column: str = "monetary", ax=None,
                        language: Language = "en"):
     """The concentration curve, with the point where the top customers reach ``revenue_share``.
@@ -145,6 +148,7 @@ def plot_concentration(rfm: pl.DataFrame, *, revenue_share: float = 0.5, column:
     return fig
 
 
+@in_language_font
 def plot_migration(migration: Migration, period_end: dt.date | str | None = None, *, share: bool = True, ax=None,
                    language: Language | None = None):
     """Heatmap of the transition matrix into ``period_end`` (default: the last period).
@@ -182,6 +186,7 @@ def plot_migration(migration: Migration, period_end: dt.date | str | None = None
     return fig
 
 
+@in_language_font
 def plot_cluster_profiles(result: KMeansSegments, *, ax=None, language: Language = "en"):
     """Heatmap of each cluster's standardised feature means (rows: clusters, columns: features).
 
