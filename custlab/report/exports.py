@@ -81,39 +81,43 @@ def _is_id(name: str) -> bool:
     return name == "id" or name.endswith("_id") or name.endswith("_ids")
 
 
-def _column(name: str, dtype: pl.DataType) -> pl.Expr:
+def _column(name: str, dtype: pl.DataType, *, workbook: bool = False) -> pl.Expr:
     col = pl.col(name)
+    # a workbook stores text as text (strings_to_formulas off): a leading "'" would only become part of the value
+    guard = (lambda text: text) if workbook else neutralise
     if isinstance(dtype, (pl.List, pl.Array)):
-        return neutralise(col.cast(pl.List(pl.String)).list.join(" + "))
+        return guard(col.cast(pl.List(pl.String)).list.join(" + "))
     if dtype == pl.String or isinstance(dtype, (pl.Categorical, pl.Enum)):
-        return neutralise(col.cast(pl.String))
+        return guard(col.cast(pl.String))
     if dtype.is_float():
         return pl.when(col.is_finite()).then(col.round(FLOAT_DECIMALS)).otherwise(None)
     if dtype.is_integer() and _is_id(name):
         return col.cast(pl.String)
-    if isinstance(dtype, pl.Datetime):
-        return col.dt.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(dtype, pl.Datetime):  # a workbook gets dates Excel can sort and filter, not text
+        return col.dt.truncate("1s") if workbook else col.dt.strftime("%Y-%m-%d %H:%M:%S")
     if dtype == pl.Date:
-        return col.dt.strftime("%Y-%m-%d")
+        return col if workbook else col.dt.strftime("%Y-%m-%d")
     if isinstance(dtype, pl.Duration):
         return (col.dt.total_seconds() / 86_400).round(FLOAT_DECIMALS)
     if isinstance(dtype, (pl.Struct, pl.Object)) or dtype == pl.Null:
-        return neutralise(col.cast(pl.String))
+        return guard(col.cast(pl.String))
     return col
 
 
-def prepare_export(frame: pl.DataFrame) -> pl.DataFrame:
+def prepare_export(frame: pl.DataFrame, *, workbook: bool = False) -> pl.DataFrame:
     """A table as it goes into a CSV: ids as text, ISO dates, rounded floats, lists joined, text neutralised.
 
-    Headers are neutralised too (a pivot may turn data values into column names).
+    Headers are neutralised too (a pivot may turn data values into column names). With ``workbook=True``, for an
+    .xlsx written with ``strings_to_formulas`` off, text is left as it is (no cell of a workbook runs a string) and
+    dates stay dates.
 
     >>> import datetime as dt
     >>> prepare_export(pl.DataFrame({"customer_id": [12346], "name": ["@cmd"], "p": [0.123456],
     ...                              "at": [dt.datetime(2011, 11, 3, 14, 5, 0, 123456)]})).row(0)
     ('12346', "'@cmd", 0.1235, '2011-11-03 14:05:00')
     """
-    out = frame.select([_column(name, dtype).alias(name) for name, dtype in frame.schema.items()])
-    return out.rename({c: neutralise(c) for c in out.columns if neutralise(c) != c})
+    out = frame.select([_column(name, dtype, workbook=workbook).alias(name) for name, dtype in frame.schema.items()])
+    return out if workbook else out.rename({c: neutralise(c) for c in out.columns if neutralise(c) != c})
 
 
 def _cannot_write(path: Path, err: OSError) -> CustlabError:
@@ -130,7 +134,7 @@ def write_csv(frame: pl.DataFrame, path: str | Path, *, bom: bool = True, excel:
         table.write_csv(path, include_bom=bom, null_value="")
         written.append(path)
         if excel:
-            written.append(_write_xlsx(table, path.with_suffix(".xlsx")))
+            written.append(_write_xlsx(prepare_export(frame, workbook=True), path.with_suffix(".xlsx")))
     except OSError as err:
         raise _cannot_write(path if not written else path.with_suffix(".xlsx"), err) from None
     return written
@@ -230,13 +234,29 @@ def _write_text(path: Path, text: str) -> Path:
     return path
 
 
+#: Columns of the CRM lists that hold custlab's labels (a value tier, a review aspect), written in the page's language.
+LABEL_COLUMNS = ("segment", "value_tier", "aspect")
+
+
+def in_language(frame: pl.DataFrame, language: str) -> pl.DataFrame:
+    """``frame`` with its label columns (:data:`LABEL_COLUMNS`) in ``language``: the Chinese lists had "High value"
+    in segments.csv, the actions and early_warning.csv but "高价值客户" in next_best_action.csv, so that a filter or a
+    join across them found nothing."""
+    from custlab._i18n import translate_values
+
+    columns = [c for c in LABEL_COLUMNS if c in frame.columns and frame.schema[c] in (pl.String, pl.Categorical)]
+    if language == "en" or not columns:
+        return frame
+    return frame.with_columns(translate_values(pl.col(c).cast(pl.String), language) for c in columns)
+
+
 def _write_all(figures: Any, folder: Path, *, language: str, run_info: Mapping | None, bom: bool, excel: bool) -> Outputs:
     from custlab.report.html import render_html
 
     exports_dir = folder / "exports"
     files: list[Path] = []
     for relative, frame in sorted(figures.exports().items()):
-        files += write_csv(frame, _export_path(exports_dir, relative), bom=bom, excel=excel)
+        files += write_csv(in_language(frame, language), _export_path(exports_dir, relative), bom=bom, excel=excel)
     if files:
         files.append(_write_text(exports_dir / "README.txt", _readme(figures, bom=bom, excel=excel)))
     key_figures = _write_text(folder / "key_figures.json", _strict_json(figures.key_figures()))

@@ -122,7 +122,9 @@ def test_excel_workbook_holds_no_formula(tmp_path):
         assert sheets and not any(b"<f>" in book.read(n) for n in sheets)
     back = pl.read_excel(tmp_path / "segments.xlsx")
     assert back["customer_id"].dtype == pl.String and back["customer_id"][0] == "12346"
-    assert back["product_name"][0] == "'=1+1"
+    # no "'" in a workbook: its strings never run, and the guard only corrupted ids ('-12) and names ('-REGENCY)
+    assert back["product_name"].to_list() == [v or None for v in frame["product_name"].to_list()]  # "" reads back empty
+    assert back["last_purchase"].dtype == pl.Datetime and back["last_purchase"][0] == dt.datetime(2011, 11, 3, 14, 5)
 
 
 def test_write_outputs_layout_strict_json_and_readme(tmp_path, html):
@@ -135,6 +137,20 @@ def test_write_outputs_layout_strict_json_and_readme(tmp_path, html):
     assert "segments.csv: list (en)" in readme and "segments.csv: list (zh)" in readme
     assert "byte-order mark" in readme and "字节顺序标记" in readme and "= + - @" in readme
     assert "version" in out.html.read_text()  # run_info reaches the footer
+
+
+def test_label_columns_follow_the_page_language_in_every_list(tmp_path, html):
+    """The Chinese lists had "High value" in segments.csv and "高价值客户" in next_best_action.csv: a filter or a join
+    across the files found nothing."""
+    lists = {"segments.csv": _lists()["segments.csv"],
+             "voice_recovery.csv": pl.DataFrame({"customer_id": ["1"], "aspect": ["logistics"],
+                                                 "value_tier": ["Dormant"], "reason": ["x"], "priority": [1.0]})}
+    zh = write_outputs(FakeFigures(lists), tmp_path / "zh", language="zh")
+    en = write_outputs(FakeFigures(lists), tmp_path / "en", language="en")
+    by_name = {p.name: p for p in zh.exports}
+    assert {row[2] for row in _cells(by_name["segments.csv"])[1:]} == {"高价值客户"}
+    assert _cells(by_name["voice_recovery.csv"])[1][1:3] == ["物流配送", "沉睡客户"]
+    assert {row[2] for row in _cells({p.name: p for p in en.exports}["segments.csv"])[1:]} == {"High value"}
 
 
 def test_key_figures_with_nan_are_refused_naming_the_figure(tmp_path, html):

@@ -32,7 +32,7 @@ def test_cross_sell_by_hand():
     assert reasons[(2, 1)] == "Bought tea + cup; 50% of such baskets also hold saucer (3.0 times the usual rate)."
     assert reasons[(1, 2)] == "50% of all baskets hold milk."
     zh = R.cross_sell(rules, history, top_n=2, language="zh")
-    assert zh["reason"][0] == "已购买tea;此类购物篮中有 60% 同时含有cup(是平常比例的 2.0 倍)。"
+    assert zh["reason"][0] == "已购买tea；此类购物篮中有 60% 同时含有cup（是平常比例的 2.0 倍）。"  # full-width, as Chinese text
     top1 = R.cross_sell(rules, history, top_n=1, metric="confidence")
     assert top1.filter(pl.col("customer_id") == 1)["item"].to_list() == ["cup"]
     with pytest.raises(CustlabError, match=r"top_n must be an integer >= 1, got 0"):
