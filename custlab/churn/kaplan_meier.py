@@ -165,6 +165,13 @@ def kaplan_meier(
     check_frame(frame, argument="frame")
     if not 0 < alpha < 1:
         raise CustlabError(f"alpha must be between 0 and 1, got {alpha!r}.")
+    present = frame.collect_schema().names()
+    if by and by not in present:  # the schema's "map yours" hint proposed mapping a date onto it (Online Retail)
+        offered = [c for c in present if c not in (duration, event, weight, "customer_id")]
+        raise CustlabError(
+            f"by={by!r} is not a column of the survival frame: pick one of {offered}, or by=None for one curve. "
+            + ("survival_frame gives first_category only when the transactions have a category column."
+               if by == "first_category" else ""))
     cols = [duration, event] + ([by] if by else []) + ([weight] if weight else [])
     require_columns(frame, cols, table="survival frame", purpose="for Kaplan-Meier")
     data = _collect(frame.select(cols))

@@ -309,6 +309,9 @@ def check_frame(frame: object, *, argument: str = "data") -> None:
         hint = ""
         if type(frame).__module__.startswith("pandas"):
             hint = " Convert a pandas frame with polars.from_pandas(df)."
+        elif frame is None and argument in TABLES:  # load_tables gives None for a table the folder does not hold
+            hint = (f" The data have no {argument} table (load_tables gives None for a table the folder lacks): add "
+                    f"{argument}.csv or {argument}.parquet to the folder, or skip this analysis.")
         raise TypeError(
             f"{argument} must be a polars DataFrame or LazyFrame, got {type(frame).__name__}.{hint}"
         )

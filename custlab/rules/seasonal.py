@@ -136,8 +136,8 @@ def seasonal_rules(
         label), ``period_start`` (Date, None for windows), ``n_baskets``
         (Int64), ``antecedent``, ``consequent`` (List), ``count`` (Int64),
         ``support``, ``confidence``, ``lift`` in the period; ``n_baskets_rest``,
-        ``support_rest``, ``confidence_rest``, ``lift_rest`` outside it (NaN
-        where the antecedent or consequent never occurs there);
+        ``support_rest``, ``confidence_rest``, ``lift_rest`` outside it (null
+        where the antecedent or consequent never occurs there, as in a period without them);
         ``lift_change`` = lift - lift_rest and ``lift_ratio`` = lift /
         lift_rest (Float64). Sorted by period, then lift (descending).
 
@@ -245,6 +245,8 @@ def seasonal_rules(
               "lift_rest": pl.Float64}
     out = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
     out = out.cast({k: v for k, v in schema.items() if k not in ("antecedent", "consequent")})
+    measured = ("support", "confidence", "lift", "support_rest", "confidence_rest", "lift_rest")
+    out = out.with_columns(pl.col(measured).fill_nan(None))  # null, not NaN: NaN sorted first in a descending table
     return out.with_columns(
         lift_change=pl.col("lift") - pl.col("lift_rest"),
         lift_ratio=pl.col("lift") / pl.col("lift_rest"),

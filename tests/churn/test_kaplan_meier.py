@@ -76,6 +76,11 @@ def test_kaplan_meier_overall_has_no_log_rank_and_bad_groupings_are_refused():
         churn.kaplan_meier(sf.with_columns(one=pl.lit("x")), by="one")
     with pytest.raises(CustlabError, match=re.escape("durations must be known and non-negative")):
         churn.kaplan_meier(sf.with_columns(duration_days=pl.col("duration_days") - 500))
+    # Online Retail has no category: the schema's hint had proposed mapping the first purchase's date onto it
+    with pytest.raises(CustlabError, match=re.escape("by='first_category' is not a column of the survival frame: "
+                                                     "pick one of ")) as refused:
+        churn.kaplan_meier(sf, by="first_category")
+    assert "by=None for one curve" in str(refused.value) and "columns=" not in str(refused.value)
     as_ints = churn.kaplan_meier(sf.with_columns(pl.col("churned").cast(pl.Int8)))
     assert as_ints.summary.equals(km.summary)
     with pytest.raises(SchemaError, match=re.escape(

@@ -61,6 +61,15 @@ def test_seasonal_monthly_and_given_rules(shop):
     got = monthly.filter(pl.col("period") == "2024-07")
     for col in ("support", "confidence", "lift"):
         assert got[col].item() == pytest.approx(ref[col].item(), rel=1e-12)
+    # A month without a sunscreen basket has no confidence or lift: null, not NaN (a NaN sorted first when a reader
+    # sorted by lift_change, descending)
+    rare = R.seasonal_rules(b.filter(~((pl.col("order_date").dt.month() == 1) & (pl.col("item") == "sunscreen"))),
+                            rules=given)
+    for col in ("confidence", "lift", "lift_change", "confidence_rest", "lift_rest"):
+        assert not rare[col].is_nan().any(), col
+    january = rare.filter(pl.col("period_start").dt.month() == 1)
+    assert january.height == 2 and january["confidence"].is_null().all() and january["lift_change"].is_null().all()
+    assert rare.sort("lift_change", descending=True, nulls_last=True)["lift_change"][0] is not None
     quarters = R.seasonal_rules(b, rules=given, freq="1q")
     assert quarters["period"].to_list()[:2] == ["2023-Q1", "2023-Q2"]
     weeks = R.seasonal_rules(b, rules=given, freq="week")
