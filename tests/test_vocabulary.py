@@ -44,6 +44,7 @@ MAX_ALLOWED: dict[str, str] = {
     "max_levels": "the most levels a categorical covariate keeps before the rest are pooled (a model setting)",
     "max_features": "the vocabulary size of a text model (scikit-learn's TfidfVectorizer name): a model setting",
     "max_train": "a bound on the training sample, drawn at random (not the best N): a cost guard",
+    "max_overdue": "the latest a reminder may come, as a share of the cycle past its due date (a value threshold)",
 }
 
 #: Arguments that keep a forbidden name for a reason stated here: (callable, argument) -> reason.
