@@ -253,7 +253,10 @@ class Kernel:
         elif os.name == "posix":  # pragma: no cover - pyzmq wheels ship CurveZMQ
             self._ipc_dir = tempfile.mkdtemp(prefix="custlab-kernel-")
             self.km.transport, self.km.ip = "ipc", os.path.join(self._ipc_dir, "kernel")
-        env = {**os.environ, "MPLBACKEND": INLINE_BACKEND, "PYDEVD_DISABLE_FILE_VALIDATION": "1", PROGRESS_ENV: "1"}
+        # One BLAS thread unless the caller says otherwise: the kernel and its helper keep both cores busy, and
+        # OpenBLAS's second thread only waits (spinning) on the report's small matrices.
+        env = {"OPENBLAS_NUM_THREADS": "1", **os.environ, "MPLBACKEND": INLINE_BACKEND,
+               "PYDEVD_DISABLE_FILE_VALIDATION": "1", PROGRESS_ENV: "1"}
         run_sync(self.km.start_kernel)(cwd=str(cwd), env=env, stderr=self.log)
         self._client = None
         if warm_up:

@@ -45,11 +45,11 @@ QUALITY_HTML = "data_quality.html"
 REPORT_HEAVY_MODULES = ("scipy.optimize", "lifelines", "lifetimes", "custlab.clv", "custlab.churn", "custlab.repurchase",
                         "custlab.rules", "custlab.segments", "custlab.cohorts", "custlab.activity",
                         "custlab.forecast", "custlab.recommend", "custlab.reviews",
-                        "custlab.campaigns", "custlab.attribution", "sklearn.linear_model",
+                        "custlab.campaigns", "custlab.attribution",
                         "matplotlib.figure", "matplotlib.backends.backend_agg", "custlab.report.charts")
 #: Imported in the kernel only when no helper process runs: the helper does the analyses that need them (the demand
 #: outlook's models, 0.5 s to import), and the kernel imports them on first use if it takes such a job back.
-HELPER_MODULES = ("statsforecast.models",)
+HELPER_MODULES = ("statsforecast.models", "sklearn.linear_model")
 #: Run in the report kernel as soon as it starts, while the command checks the data (not part of the notebook):
 #: the imports the notebook needs, and matplotlib's font lookup, their objects then frozen out of the garbage
 #: collector (:func:`custlab.report.helper.imports_frozen`). A thread importing them beside the first cells

@@ -146,6 +146,21 @@ def test_the_synthetic_month_is_checked_without_generating_the_shop():
     assert check_month(span.lazy(), None).month == check_month(real, None).month == "2024-12"
 
 
+def test_the_shops_defaults_are_read_from_its_source_as_its_signature_gives_them(monkeypatch):
+    """The command reads make_shop's start and months from shop.py without importing the generator (0.15 s of CPU
+    while the kernel starts); parsed or imported, the defaults are the same."""
+    import inspect
+
+    from custlab.report.sources import _shop_defaults
+    from custlab.synthetic import shop
+
+    defaults = inspect.signature(shop.make_shop).parameters
+    expected = {name: defaults[name].default for name in ("start", "months")}
+    assert _shop_defaults() == expected  # the module is imported here: read from it
+    monkeypatch.delitem(sys.modules, "custlab.synthetic.shop")
+    assert _shop_defaults() == expected  # parsed from the file
+
+
 def test_a_parquet_file_is_checked_lazily(online_retail_file):
     frame = scan_transactions(online_retail_file)
     assert isinstance(frame, pl.LazyFrame)
