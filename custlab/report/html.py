@@ -75,8 +75,9 @@ def cell_text(value: Any, fmt: str, language: str = "en", currency: str | None =
         return tx.fmt_money(value, currency, language, compact=False, decimals=2 if abs(value) < 1000 else 0)
     if fmt == "count":
         return tx.fmt_count(value, language)
-    if fmt == "pct":
-        return tx.fmt_pct(value, language)
+    if fmt == "pct":  # under 1%, two significant digits: "0.1%" for 0.064% broke a row's product (Olist's win-back)
+        small = 0 < abs(value) < 0.01
+        return tx.fmt_pct(value, language, max(1, 1 - math.floor(math.log10(abs(value) * 100))) if small else 1)
     if fmt == "pp":
         return tx.fmt_pp(value, language)
     if fmt == "change":

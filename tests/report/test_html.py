@@ -278,3 +278,12 @@ def test_the_clv_tile_says_it_is_compared_with_last_months_report(shop_figures, 
     second = render_html(shop_figures, language="en")  # November's key figures given
     tile = re.search(r'<div class="tile" id="kpi-clv_total">.*?</div></div>', second, re.S).group(0)
     assert "vs Nov 2024" in tile
+
+
+def test_a_small_share_in_a_table_keeps_two_significant_digits():
+    """Olist's win-back P(alive) of 0.064% read "0.1%", so the row's customers x P(alive) x value x rate was 45.48
+    against its impact of 29.14."""
+    from custlab.report.html import cell_text
+
+    assert [cell_text(v, "pct") for v in (0.00064, 0.005, 0.0099, 0.01, 0.4567, 0.0)] == \
+        ["0.064%", "0.50%", "0.99%", "1.0%", "45.7%", "0.0%"]
