@@ -188,11 +188,12 @@ def clv(ctx: Context) -> SectionFigures:
     if choice is not None and choice.holdout.height:
         tables.append(_holdout_table(choice))
     by_segment = (values.group_by("segment").agg(customers=pl.len(), clv_total=pl.col("clv").sum(),
-                                                 clv_mean=pl.col("clv").mean(), p_alive=pl.col("p_alive").mean())
+                                                 clv_mean=pl.col("clv").mean(),
+                                                 p_alive_model=pl.col("p_alive").mean())  # the lists' may differ
                   .sort("clv_total", "segment", descending=[True, False]))
     formats = {"segment": "label", "customers": "count", "clv_total": "money", "clv_mean": "money"}
     tables.append(Table(Text("report.clv.segment_table", {}), by_segment,
-                        formats if historical else {**formats, "p_alive": "pct"}))
+                        formats if historical else {**formats, "p_alive_model": "pct"}))
     charts = ()
     if choice is not None and choice.tracking.height and choice.tracking_model:
         title = "report.clv.tracking_title" if choice.tracking_model == result.model else "report.clv.tracking_unused"

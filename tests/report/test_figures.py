@@ -238,7 +238,10 @@ def test_lists_do_not_count_bgnbd_one_time_buyers_alive(shop_tables):
     repeat = lists.join(result.values.filter(pl.col("frequency") > 0).select("customer_id", model="p_alive"),
                         on="customer_id")
     assert (repeat["p_alive"] == repeat["model"]).all()
-    texts = _texts(compute_shop(shop_tables, "2024-12").parts["clv"])
+    part = compute_shop(shop_tables, "2024-12").parts["clv"]
+    texts = _texts(part)
+    # the tier table's P(alive) is the model's: its heading says so, beside the actions table's
+    assert "p_alive_model" in part.tables[-1].formats and "p_alive" not in part.tables[-1].formats
     share = render_value(Pct(mine["p_alive"].mean()), "en")
     assert any(t.endswith(f"silences at least as long as her present one that ended in an order: {share} on average.")
                for t in texts)
