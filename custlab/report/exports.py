@@ -242,12 +242,16 @@ def in_language(frame: pl.DataFrame, language: str) -> pl.DataFrame:
     """``frame`` with its label columns (:data:`LABEL_COLUMNS`) in ``language``: the Chinese lists had "High value"
     in segments.csv, the actions and early_warning.csv but "高价值客户" in next_best_action.csv, so that a filter or a
     join across them found nothing."""
-    from custlab._i18n import translate_values
+    from custlab._i18n import check_language, label
 
+    check_language(language)
     columns = [c for c in LABEL_COLUMNS if c in frame.columns and frame.schema[c] in (pl.String, pl.Categorical)]
-    if language == "en" or not columns:
+    if not columns:
         return frame
-    return frame.with_columns(translate_values(pl.col(c).cast(pl.String), language) for c in columns)
+    # label() in English too: the page says "delivery" where the library's aspect code is "logistics"
+    return frame.with_columns(
+        pl.col(c).cast(pl.String).replace({v: label(v, language) for v in frame[c].cast(pl.String).unique().drop_nulls()})
+        for c in columns)
 
 
 def _write_all(figures: Any, folder: Path, *, language: str, run_info: Mapping | None, bom: bool, excel: bool) -> Outputs:
