@@ -369,7 +369,9 @@ def _decide(people: pl.DataFrame, rates: dict[str, float], risk_threshold: float
     out = out.with_columns(
         action=pl.col("action_id").replace_strict(own, default=playbook_action, return_dtype=pl.String),
         response_rate=pl.col("action_id").replace_strict(rates, default=rates["other"], return_dtype=pl.Float64),
-        channel=pl.col("channel").fill_null(pl.lit(label(default_channel, language))),
+        # the channel is a routing code, as the orders spell it, in every language: a translated default ("邮件")
+        # beside the data's own codes ("app", "web") split one channel column into two vocabularies
+        channel=pl.col("channel").fill_null(pl.lit(default_channel)),
     ).with_columns(expected_value=pl.col("p_alive") * pl.col("expected_spend") * pl.col("response_rate"))
     reasons = []
     month = t(f"recommend.month.{end.month}", language)

@@ -55,6 +55,14 @@ def test_chinese_and_plot(shop, actions):
     assert not zh.to_frame()["action"].str.contains("[A-Za-z]{4}").all()
     reasons = zh.to_frame()["reason"]
     assert reasons.str.contains("客户（存活概率").any() and not reasons.str.contains("客户顾客").any()  # tier once
+    # channels are the orders' codes in every language (a translated default "邮件" sat beside the data's "app")
+    english = next_best_action(shop.transactions, model="popularity").to_frame()
+    assert zh.to_frame()["channel"].to_list() == english["channel"].to_list()
+    from custlab._i18n import label, t
+
+    for key in ("birthday_offer", "replenish_reminder", "retention_offer"):  # the CSV names them as the page does
+        for language in ("en", "zh"):
+            assert t(f"recommend.action.{key}", language) == label(f"action.{key}", language), (key, language)
     fig = plot_next_best_actions(actions, language="zh")
     assert len(fig.axes[0].patches) == actions.summary.height
 
