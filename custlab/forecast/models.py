@@ -138,10 +138,12 @@ def eligible(spec: ModelSpec, *, is_intermittent: bool, has_negative: bool, seas
 
 # -- statsforecast --------------------------------------------------------------------------------------------
 def _library_models(names: Sequence[str], freq: str, horizon: int):
-    from statsforecast.models import (
-        ADIDA, TSB, AutoARIMA, AutoETS, AutoTheta, CrostonClassic, Naive, SeasonalNaive,
-    )
-    from statsforecast.utils import ConformalIntervals
+    with warnings.catch_warnings():  # statsforecast imports tqdm.auto: "IProgress not found" in a kernel without ipywidgets
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        from statsforecast.models import (
+            ADIDA, TSB, AutoARIMA, AutoETS, AutoTheta, CrostonClassic, Naive, SeasonalNaive,
+        )
+        from statsforecast.utils import ConformalIntervals
 
     m = SEASON_LENGTH[freq]
     conformal = ConformalIntervals(h=horizon, n_windows=2)
@@ -234,7 +236,9 @@ def _runnable(names: Sequence[str], shortest_training: int, horizon: int) -> lis
 
 
 def _statsforecast(names: Sequence[str], freq: str, horizon: int, n_jobs: int):
-    from statsforecast import StatsForecast
+    with warnings.catch_warnings():  # as in _library_models
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        from statsforecast import StatsForecast
 
     return StatsForecast(models=_library_models(names, freq, horizon), freq=freq, n_jobs=n_jobs)
 

@@ -128,6 +128,9 @@ def _als_implicit(confidence: sp.csr_matrix, factors: int, regularization: float
     with warnings.catch_warnings():
         # implicit warns when BLAS runs its own threads; they are limited to one here, as it advises
         warnings.filterwarnings("ignore", message=".*OpenBLAS.*|.*threadpool.*", category=RuntimeWarning)
+        # implicit imports tqdm.auto, which in a Jupyter kernel without ipywidgets warns "IProgress not found"
+        # (no progress bar is shown: show_progress=False)
+        warnings.filterwarnings("ignore", message="IProgress not found")
         from implicit.cpu.als import AlternatingLeastSquares
 
         with threadpool_limits(1, "blas"):

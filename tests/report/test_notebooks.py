@@ -127,6 +127,20 @@ def test_the_kernel_runs_in_the_folder_with_the_inline_backend(tmp_path, monkeyp
     assert "without encryption" not in capfd.readouterr().err
 
 
+@pytest.mark.parametrize("code", [
+    "from custlab.forecast import models\nmodels._statsforecast(['naive'], '1mo', 3, 1)",
+    "import scipy.sparse as sp\nfrom custlab.recommend import mf\n"
+    "mf._als_implicit(sp.random(20, 10, density=0.3, format='csr', random_state=0), 2, 0.1, 2, 0)",
+])
+def test_no_progress_bar_warning_in_a_kernel(tmp_path, code):
+    """statsforecast and implicit import tqdm.auto, which in a Jupyter kernel without ipywidgets printed
+    "TqdmWarning: IProgress not found" under the recommendations and demand_forecast notebooks' cells."""
+    pytest.importorskip("implicit")
+    executed = execute_notebook(_tiny(code), cwd=tmp_path)
+    stderr = [o for cell in executed["cells"][1:] for o in cell["outputs"] if o.get("name") == "stderr"]
+    assert not any("IProgress" in "".join(o["text"]) for o in stderr), stderr
+
+
 def _images(outputs: list[dict]) -> int:
     count = 0
     for output in outputs:
