@@ -121,10 +121,7 @@ def in_language_font(plot):
 
     @functools.wraps(plot)
     def wrapper(*args: Any, **kwargs: Any):
-        language = kwargs.get("language", default)
-        if "language" not in kwargs:
-            bound = signature.bind_partial(*args)
-            language = bound.arguments.get("language", default)
+        language = signature.bind_partial(*args, **kwargs).arguments.get("language", default)
         if language is None and args:  # None: the language of what is drawn (plot_migration)
             language = getattr(args[0], "language", None)
         use_language_font(language)

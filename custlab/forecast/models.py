@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,9 +138,17 @@ def eligible(spec: ModelSpec, *, is_intermittent: bool, has_negative: bool, seas
 
 
 # -- statsforecast --------------------------------------------------------------------------------------------
-def _library_models(names: Sequence[str], freq: str, horizon: int):
-    with warnings.catch_warnings():  # statsforecast imports tqdm.auto: "IProgress not found" in a kernel without ipywidgets
+@contextmanager
+def _no_progress_warning():
+    """statsforecast imports tqdm.auto, which warns "IProgress not found" in a Jupyter kernel without ipywidgets
+    (under the notebooks' cells); custlab shows no progress bar."""
+    with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="IProgress not found")
+        yield
+
+
+def _library_models(names: Sequence[str], freq: str, horizon: int):
+    with _no_progress_warning():
         from statsforecast.models import (
             ADIDA, TSB, AutoARIMA, AutoETS, AutoTheta, CrostonClassic, Naive, SeasonalNaive,
         )
@@ -236,8 +245,7 @@ def _runnable(names: Sequence[str], shortest_training: int, horizon: int) -> lis
 
 
 def _statsforecast(names: Sequence[str], freq: str, horizon: int, n_jobs: int):
-    with warnings.catch_warnings():  # as in _library_models
-        warnings.filterwarnings("ignore", message="IProgress not found")
+    with _no_progress_warning():
         from statsforecast import StatsForecast
 
     return StatsForecast(models=_library_models(names, freq, horizon), freq=freq, n_jobs=n_jobs)

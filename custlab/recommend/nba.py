@@ -120,39 +120,22 @@ def _rates(response_rates: Mapping[str, float] | float | None) -> dict[str, floa
 
 
 def _values(history: pl.DataFrame, as_of: dt.datetime, notes: list[str]) -> pl.DataFrame:
-    """customer_id, p_alive, expected_spend from the CLV method custlab chooses, as the monthly report ranks them.
-
-    P(alive) is the chosen model's, except where it has none to give: under the
-    historical formula (no model beat the naive baseline, or none converged:
-    Online Retail at 2011-12-01), and for BG/NBD's one-time buyers, whom it
-    counts alive whatever their silence. There it is the share of past
-    silences as long as the customer's that ended in an order
-    (:func:`custlab.clv.checks.empirical_alive`). Expected spend is the
-    model's, or the customer's own average order where it gives none.
-    """
+    """customer_id, p_alive, expected_spend from the CLV method custlab chooses, ranked as the monthly report ranks
+    them (:func:`custlab.clv.checks.ranking_values`: the observed return rate where the method gives no P(alive))."""
     from custlab import clv
-    from custlab.clv.checks import empirical_alive
+    from custlab.clv.checks import ranking_values
 
     choice = clv.choose_model(history, as_of=as_of)
-    result = choice.clv(months=12, annual_discount_rate=0.0)
-    values = result.values.select("customer_id", "frequency", "p_alive", "expected_spend")
-    observed = empirical_alive(history, as_of).rename({"p_alive": "_observed"})
     if choice.purchase_model is None:
-        replaced = pl.lit(True)
         notes.append("No purchase model beat the naive baseline on the holdout: P(alive) is the share of past silences "
                      "as long as the customer's that ended in an order, and expected spend her average order.")
     else:
-        replaced = (pl.col("frequency") == 0) & pl.lit(choice.model == "BG/NBD")
         notes.append(f"P(alive) and expected spend from {choice.model} ({'trusted' if choice.trusted else 'not trusted'}).")
         if choice.model == "BG/NBD":
             notes.append("For one-time buyers, whom BG/NBD counts alive whatever their silence, P(alive) is the share "
                          "of past silences as long as theirs that ended in an order.")
-    aov = history.group_by("customer_id").agg(_aov=pl.col("amount").sum() / pl.col("order_id").n_unique())
-    return (values.join(observed, on="customer_id", how="left").join(aov, on="customer_id", how="left")
-            .with_columns(p_alive=pl.when(replaced).then("_observed").otherwise("p_alive"),
-                          expected_spend=pl.when(pl.col("expected_spend") > 0).then("expected_spend")
-                          .otherwise("_aov"))  # one-time buyers under the historical formula: their own order
-            .select("customer_id", "p_alive", "expected_spend"))
+    result = choice.clv(months=12, annual_discount_rate=0.0)
+    return ranking_values(result, history, as_of).select("customer_id", "p_alive", "expected_spend")
 
 
 def _birth_months(customers: Frame | None) -> pl.DataFrame | None:

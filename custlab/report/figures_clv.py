@@ -26,7 +26,7 @@ from typing import Any
 import polars as pl
 
 from custlab._types import LANGUAGES
-from custlab.clv.checks import empirical_alive
+from custlab.clv.checks import empirical_alive, ranking_values
 from custlab.report.context import Context
 from custlab.report.figures_customers import segment_table
 from custlab.report.parts import Absent, Chart, Finding, SectionFigures, Table
@@ -129,36 +129,11 @@ def _values(ctx: Context) -> Any:
 
 
 def customer_values(ctx: Context) -> pl.DataFrame:
-    """Every customer's ``clv``, ``p_alive`` and ``expected_spend`` (cached), for the lists and actions.
-
-    ``p_alive`` is the model's; for the historical formula, which has none,
-    and for BG/NBD's one-time buyers, whom it counts as alive whatever their
-    silence (1.0 for 2,181 of the shop's 5,000 customers, against 0.32 on
-    average for the others), it is the share of past silences as long as the
-    customer's that ended in an order (:func:`empirical_alive`; 0.17 for those
-    2,181). Otherwise the lists would rank every one-time buyer above a loyal
-    customer gone quiet. ``expected_spend`` is the expected
-    order value; where the method gives none (one-time buyers under the
-    historical formula), the customer's own average order.
-    """
-    def build() -> pl.DataFrame:
-        if _unavailable(ctx) is None:
-            result = clv_values(ctx)
-            one_time = (pl.col("frequency") == 0) & pl.lit(result.model == "BG/NBD")  # P(alive) 1 by construction
-            values = result.values.select("customer_id", "clv", "expected_spend",
-                                          p_alive=pl.when(one_time).then(None).otherwise("p_alive"))
-        else:  # no CLV on so short a history, or without repeat purchases: what was observed, no value
-            values = ctx.history.select("customer_id").unique().with_columns(
-                clv=pl.lit(None, pl.Float64), p_alive=pl.lit(None, pl.Float64), expected_spend=pl.lit(None, pl.Float64))
-        alive = empirical_alive(ctx.history, ctx.as_of).rename({"p_alive": "_observed"})
-        aov = ctx.history.group_by("customer_id").agg(_aov=pl.col("amount").sum() / pl.col("order_id").n_unique())
-        return (values.join(alive, on="customer_id", how="left").join(aov, on="customer_id", how="left")
-                .with_columns(p_alive=pl.coalesce("p_alive", "_observed").fill_null(0.0),
-                              expected_spend=pl.when(pl.col("expected_spend") > 0).then("expected_spend")
-                              .otherwise("_aov").fill_null(0.0))
-                .drop("_observed", "_aov"))
-
-    return ctx.cached("customer_values", build)
+    """Every customer's ``clv``, ``p_alive`` and ``expected_spend`` (cached), for the lists and actions: this
+    month's CLV as :func:`custlab.clv.checks.ranking_values` ranks it (the observed return rate where the method
+    gives no P(alive)); no value when the history is too short or has no repeat purchase."""
+    return ctx.cached("customer_values", lambda: ranking_values(
+        clv_values(ctx) if _unavailable(ctx) is None else None, ctx.history, ctx.as_of))
 
 
 # -- the section -------------------------------------------------------------------------------------------------

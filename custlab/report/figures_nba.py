@@ -103,8 +103,9 @@ def nba(ctx: Context) -> SectionFigures:
         paragraphs.append(Text("report.nba.none", {}))
     shown = Table(Text("report.nba.table", {}), summary, {"action": "label", "customers": "count",
                                                           "expected_value": "money"})
-    per_action = {r["action_id"]: {"customers": r["customers"], "expected_value": r["expected_value"]}
-                  for r in summary.iter_rows(named=True)}
+    rates = dict(table.group_by("action_id").agg(pl.col("response_rate").first()).rows())
+    per_action = {r["action_id"]: {"customers": r["customers"], "expected_value": r["expected_value"],
+                                   "response_rate": rates[r["action_id"]]} for r in summary.iter_rows(named=True)}
     values = {"customers": table.height, "expected_value": total, "actions": per_action}
     notes = (Text("report.nba.note", {"file": Data(NBA_EXPORT)}),)
     return SectionFigures("nba", tuple(paragraphs), (shown,), (), values, exports={NBA_EXPORT: nba_export(table)},

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import inspect
 import json
 import re
 import warnings
@@ -193,17 +192,11 @@ def check_columns(data: str | Path | None, columns: Mapping[str, str] | None, **
 
 
 def _shop_defaults() -> dict[str, Any]:
-    """``make_shop``'s defaults of ``start`` and ``months``, read from its source when the shop is not imported yet.
+    """``make_shop``'s defaults of ``start`` and ``months``, read from its source.
 
     Importing :mod:`custlab.synthetic` (numpy's random, scipy.special) only to read two defaults cost the command
     0.15 s of CPU while the kernel and its helper start beside it; parsing the one file takes a few ms.
     """
-    import sys
-
-    module = sys.modules.get("custlab.synthetic.shop")
-    if module is not None:
-        params = inspect.signature(module.make_shop).parameters
-        return {name: params[name].default for name in ("start", "months")}
     import ast
     from importlib import resources
 
