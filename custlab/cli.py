@@ -148,10 +148,24 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, previous)
-    for skipped in run.skipped:
-        print(f"custlab: skipped section {skipped.get('section')}: {skipped.get('reason', '')}".rstrip(), file=sys.stderr)
-    print(f"Report written to {run.html} in {run.seconds:.1f} s")
+    _say_done(run, getattr(args, "language", "en"))
     return 0
+
+
+def _say_done(run, language: str) -> None:
+    """The sections left out, each with its reason, and where the report is, in the report's language."""
+    from custlab._i18n import labels, t
+
+    titles = labels("report.section", language)
+    for skipped in run.skipped:
+        section = str(skipped.get("section", ""))
+        reasons = skipped.get("reasons")
+        reason = reasons.get(language) if isinstance(reasons, dict) else None
+        reason = str(reason or skipped.get("reason", "") or "")
+        title = titles.get(section, section)
+        line = t("report.cli.skipped", language, section=section, title=title, reason=reason)
+        print(f"custlab: {line}".rstrip().rstrip(":："), file=sys.stderr)
+    print(t("report.cli.written", language, path=run.html, seconds=run.seconds))
 
 
 def run() -> None:

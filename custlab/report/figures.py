@@ -136,8 +136,8 @@ class MonthlyFigures:
             "source": dict(self.source), "currency": self.currency or "",
             "kpis": {k.key: k.value for k in self.kpis},
             "sections": {key: dict(part.values) for key, part in self.parts.items()},
-            "skipped": [{"section": s.section, "kind": s.kind, "reason": s.reason.get("en", ""), "error": s.error}
-                        for s in self.skipped],
+            "skipped": [{"section": s.section, "kind": s.kind, "reason": s.reason.get("en", ""),
+                         "reasons": dict(s.reason), "error": s.error} for s in self.skipped],
             "settings": dict(self.settings),
         }
         for kpi in self.kpis:  # flat copies of the KPIs, as earlier versions wrote them

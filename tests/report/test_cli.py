@@ -116,6 +116,26 @@ def test_synthetic_report_next_month_and_chinese_beside_it(tmp_path, capsys):
     assert "客户" in chinese and (folder / "monthly_report.html").read_bytes() == english
 
 
+def test_the_summary_lines_are_in_the_reports_language(tmp_path, capsys):
+    """Under --language zh the command names left-out sections and the written report in Chinese."""
+    from custlab.cli import _say_done
+    from custlab.report.runner import ReportRun
+
+    run = ReportRun(tmp_path / "monthly_report.html", tmp_path, "2024-11", 3.21, (
+        {"section": "funnel", "reason": "No events table.", "reasons": {"en": "No events table.", "zh": "没有事件表。"}},
+        {"section": "voice", "reason": "No reviews table."},  # written by an older version: English only
+    ))
+    _say_done(run, "zh")
+    out, err = capsys.readouterr()
+    assert err.splitlines() == ["custlab: 跳过章节「转化漏斗」（funnel）：没有事件表。",
+                                "custlab: 跳过章节「客户之声」（voice）：No reviews table."]
+    assert out == f"报告已写入 {tmp_path / 'monthly_report.html'}，用时 3.2 秒\n"
+    _say_done(run, "en")
+    out, err = capsys.readouterr()
+    assert err.splitlines()[0] == "custlab: skipped section funnel (Funnel): No events table."
+    assert out.startswith("Report written to ") and out.endswith(" in 3.2 s\n")
+
+
 def test_online_retail_lists_skipped_sections_and_exits_0(tmp_path, capsys, online_retail_file):
     code, stdout, err = _run(["report", "--data", str(online_retail_file), "--month", "2011-11", "--out", str(tmp_path),
                               "--quiet", "--excel"], capsys)
@@ -125,7 +145,10 @@ def test_online_retail_lists_skipped_sections_and_exits_0(tmp_path, capsys, onli
     skipped = {s["section"] for s in figures["skipped"]}
     assert {"funnel", "channels"} <= skipped
     for section in skipped:
-        assert f"custlab: skipped section {section}: " in err
+        assert f"custlab: skipped section {section} (" in err
+    reasons = {s["section"]: s["reasons"] for s in figures["skipped"]}
+    assert reasons["funnel"]["en"] == next(s["reason"] for s in figures["skipped"] if s["section"] == "funnel")
+    assert "事件" in reasons["funnel"]["zh"]  # the reason in every language, for the command's own summary
     assert stdout.startswith(f"Report written to {folder / 'monthly_report.html'} in ")
     csvs = sorted(p for p in (folder / "exports").rglob("*.csv"))
     assert csvs and all(p.read_bytes().startswith(b"\xef\xbb\xbf") for p in csvs)
@@ -216,7 +239,7 @@ def test_engine_report_from_a_parquet_folder(tmp_path, capsys):
         pl.col("order_date").dt.strftime("%Y-%m") == "2024-11")["order_id"].n_unique()
     assert figures["sections"]["clv"]["choice"] == "engine" and figures["kpis"]["clv_total"] > 0
     skipped = {s["section"]: s["reason"] for s in figures["skipped"]}
-    assert "on DuckDB" in skipped["early_warning"] and "custlab: skipped section nba: " in err
+    assert "on DuckDB" in skipped["early_warning"] and "custlab: skipped section nba (Next best action per customer): " in err
     assert "segments" not in skipped and figures["sections"]["segments"]["customers"] == shop.transactions.filter(
         pl.col("order_date") < dt.datetime(2024, 12, 1))["customer_id"].n_unique()
     assert not (target / "exports").exists() or not list((target / "exports").rglob("*.csv"))
