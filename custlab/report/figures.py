@@ -74,6 +74,10 @@ HAND_OVER: tuple[tuple[str, str, Callable[[Context], tuple[Any, tuple, dict[str,
 TOP_FINDINGS = 5
 
 
+#: The files whose ``priority`` ``exports/README.txt`` explains, in the order it does.
+_PRIORITY_ORDER = ("actions", "next_best_action", "early_warning", "segments", "voice_recovery", "cross_sell", "rules")
+
+
 @dataclass(frozen=True)
 class MonthlyFigures:
     """Everything the month's report shows; built by :func:`compute_month`, rendered by :mod:`custlab.report.html`.
@@ -156,11 +160,18 @@ class MonthlyFigures:
         from custlab._i18n import t
 
         lines = [t("report.exports.readme_head", language, month=render_value(MonthName(self.month.month), language))]
+        stems: list[str] = []
         for path, frame in sorted(self.exports().items()):
             stem = path.split("/")[0] if "/" in path else path.rsplit(".", 1)[0]
+            stems.append(stem)
             what = t(f"report.exports.{stem}", language)
             lines.append(f"{path}: {what} ({frame.height:,} " + t("report.exports.rows", language) + ")")
-        lines.append(t("report.exports.readme_columns", language))
+        # what priority means, for the files this folder holds only
+        clauses = [t(f"report.exports.priority.{stem}", language) for stem in _PRIORITY_ORDER if stem in stems]
+        if clauses:
+            zh = language == "zh"
+            lines.append(t("report.exports.priority_head", language) + ("" if zh else " ")
+                         + ("；" if zh else "; ").join(clauses) + ("。" if zh else "."))
         return "\n".join(lines) + "\n"
 
     def __repr__(self) -> str:

@@ -93,6 +93,18 @@ def test_exports_are_ready_for_a_crm(shop_figures):
     assert "score" not in rules.columns  # no column that only repeats another
 
 
+def test_the_exports_readme_explains_priority_for_the_files_present_only(shop_figures):
+    from dataclasses import replace
+
+    for language in ("en", "zh"):
+        full = shop_figures.exports_readme(language)
+        assert "early_warning.csv" in full.splitlines()[-1] and "voice_recovery.csv" in full.splitlines()[-1]
+        fewer = replace(shop_figures, parts={k: v for k, v in shop_figures.parts.items() if k not in ("early_warning", "voice")})
+        text = fewer.exports_readme(language)
+        assert "early_warning.csv" not in text and "voice_recovery.csv" not in text, text
+        assert "segments.csv" in text.splitlines()[-1] and text.rstrip().endswith("。" if language == "zh" else ".")
+
+
 def test_no_high_value_customer_is_silent_beyond_the_dormant_threshold(shop_figures):
     dormant = shop_figures.settings["dormant_days"]
     for path, frame in shop_figures.exports().items():
