@@ -164,7 +164,8 @@ class MonthlyFigures:
         for path, frame in sorted(self.exports().items()):
             stem = path.split("/")[0] if "/" in path else path.rsplit(".", 1)[0]
             stems.append(stem)
-            what = t(f"report.exports.{stem}", language)
+            what = t(f"report.exports.{stem}", language, window=self.settings.get("inactivity_days", ""),
+                     horizon=self.settings.get("warning_days", ""))
             lines.append(f"{path}: {what} ({frame.height:,} " + t("report.exports.rows", language) + ")")
         # what priority means, for the files this folder holds only
         clauses = [t(f"report.exports.priority.{stem}", language) for stem in _PRIORITY_ORDER if stem in stems]

@@ -99,6 +99,7 @@ def test_the_exports_readme_explains_priority_for_the_files_present_only(shop_fi
     for language in ("en", "zh"):
         full = shop_figures.exports_readme(language)
         assert "early_warning.csv" in full.splitlines()[-1] and "voice_recovery.csv" in full.splitlines()[-1]
+        assert ("within the next 30 days" if language == "en" else "未来 30 天内") in full  # p_churn_within's horizon
         fewer = replace(shop_figures, parts={k: v for k, v in shop_figures.parts.items() if k not in ("early_warning", "voice")})
         text = fewer.exports_readme(language)
         assert "early_warning.csv" not in text and "voice_recovery.csv" not in text, text
