@@ -22,6 +22,7 @@ import polars as pl
 from custlab._types import Frame
 from custlab.data.hints import check_column_mapping
 from custlab.data.io import ReadInfo, scan, validate_read
+from custlab.exceptions import CustlabError
 from custlab.data.schema import TABLES, make_note, render_note  # noqa: F401 - the doctests render notes
 from custlab.exceptions import CustlabError, SchemaError
 
@@ -271,6 +272,7 @@ def load_tables(
     timezone: str | None = None,
     extras: bool = False,
     return_info: bool = False,
+    require: str = "transactions",
 ) -> dict[str, Frame | None] | tuple[dict[str, Frame | None], dict[str, ReadInfo]]:
     """Load the tables of one analysis: a file, a folder of tables, or the synthetic shop.
 
@@ -279,12 +281,13 @@ def load_tables(
     data
         None or "": the built-in synthetic shop (``n_customers``, ``seed``,
         ``messy`` passed to :func:`custlab.synthetic.make_shop`).
-        A file: transactions (Online Retail layouts are recognised; other
-        files are mapped with ``columns``). A folder: files named
-        ``transactions``, ``customers``, ``events``, ``marketing_spend``,
-        ``reviews`` (any of .parquet, .csv, .tsv, .txt, .xlsx), each validated;
-        ``orders``, ``surveys``, ``campaigns``, ``touches`` and ``referrals``
-        files are read too when the folder has them.
+        A file: the ``require`` table, transactions by default (Online
+        Retail layouts are recognised; other files are mapped with
+        ``columns``). A folder: files named ``transactions``, ``customers``,
+        ``events``, ``marketing_spend``, ``reviews`` (any of .parquet, .csv,
+        .tsv, .txt, .xlsx), each validated; ``orders``, ``surveys``,
+        ``campaigns``, ``touches`` and ``referrals`` files are read too when
+        the folder has them. The folder must hold the ``require`` table.
     extras
         For the synthetic shop: also plant a randomised campaign, touch
         journeys, delivery dates and an NPS survey (``campaign=``,
@@ -298,20 +301,26 @@ def load_tables(
         Zone for time-zone-aware dates (see :func:`custlab.data.read_table`).
     return_info
         Also return ``{table: ReadInfo}`` for the tables read from files.
+    require
+        The table the analysis cannot do without: ``"transactions"``, or e.g.
+        ``"reviews"`` for a review set that has no orders.
 
     Returns
     -------
-    dict from the five canonical table names to a DataFrame, or None where the
-    source has no such table. Join ids (``customer_id``, ``order_id``,
-    ``session_id``) have one dtype across the tables (:func:`harmonise_ids`).
+    dict from every table name of :data:`TABLE_FILES` and
+    :data:`EXTRA_TABLE_FILES` to a DataFrame, or None where the source has no
+    such table. Join ids (``customer_id``, ``order_id``, ``session_id``) have
+    one dtype across the tables (:func:`harmonise_ids`).
     """
-    tables: dict[str, Frame | None] = dict.fromkeys(TABLE_FILES)
+    if require not in (*TABLE_FILES, *EXTRA_TABLE_FILES):
+        raise CustlabError(f"require must name a table, one of {[*TABLE_FILES, *EXTRA_TABLE_FILES]}; got {require!r}.")
+    tables: dict[str, Frame | None] = dict.fromkeys((*TABLE_FILES, *EXTRA_TABLE_FILES))
     infos: dict[str, ReadInfo] = {}
     if data is None or str(data) == "":
         from custlab.synthetic import make_shop
 
         shop = make_shop(n_customers, seed=seed, messy=messy, campaign=extras, touches=extras, voice=extras)
-        tables.update({name: frame for name, frame in shop.tables().items() if frame is not None or name in tables})
+        tables.update(shop.tables())
         return (tables, infos) if return_info else tables
     path = Path(data)
     if path.is_dir():
@@ -325,8 +334,8 @@ def load_tables(
             raise FileNotFoundError(
                 f"{path} holds none of {[f'{n}.parquet' for n in TABLE_FILES]} (or .csv/.tsv/.xlsx)."
             )
-        if "transactions" not in files:
-            raise FileNotFoundError(f"{path} has no transactions file (transactions.parquet, .csv, .tsv or .xlsx).")
+        if require not in files:
+            raise FileNotFoundError(f"{path} has no {require} file ({require}.parquet, .csv, .tsv or .xlsx).")
         raw = {name: scan(file, return_info=True) for name, file in files.items()}
         check_column_mapping(columns, {name: frame for name, (frame, _) in raw.items()})
         for name, (frame, info) in raw.items():
@@ -335,11 +344,15 @@ def load_tables(
             tables[name], infos[name] = validate_read(frame.collect(), info, name, columns=own, timezone=timezone)
         tables, notes = harmonise_ids(tables)
         if notes:
-            infos["transactions"] = replace(infos["transactions"], notes=infos["transactions"].notes + tuple(notes))
+            first = "transactions" if "transactions" in infos else require
+            infos[first] = replace(infos[first], notes=infos[first].notes + tuple(notes))
         return (tables, infos) if return_info else tables
     frame, info = scan(path, return_info=True)
     names = set(frame.collect_schema().names())
-    if not columns and _online_retail_names(names):
+    if require != "transactions":
+        tables[require], infos[require] = validate_read(frame.collect(), info, require, columns=columns,
+                                                        timezone=timezone)
+    elif not columns and _online_retail_names(names):
         tables["transactions"], infos["transactions"] = _online_retail(frame, info, lazy=False, timezone=timezone,
                                                                        return_info=True)
     else:

@@ -10,7 +10,7 @@ import pytest
 from custlab.data.datasets import load_cdnow, load_online_retail, load_tables
 from custlab.data.hints import check_column_mapping
 from custlab.data.schema import render_note
-from custlab.exceptions import SchemaError
+from custlab.exceptions import CustlabError, SchemaError
 
 
 def test_cdnow_master_and_sample():
@@ -151,11 +151,28 @@ def test_olist_folder_maps_the_unique_customer_onto_customer_id(olist_dir, tmp_p
 def test_a_folder_with_campaigns_and_touches_and_the_shops_extras(tmp_path):
     shop = load_tables(n_customers=300, seed=1, extras=True)
     assert {"campaigns", "touches", "orders", "surveys"} <= {k for k, v in shop.items() if v is not None}
-    assert "campaigns" not in load_tables(n_customers=300, seed=1)  # the default shop keeps its five tables
+    plain = load_tables(n_customers=300, seed=1)  # the default shop keeps its five tables; the others are None
+    assert plain["campaigns"] is None and plain["surveys"] is None and plain["reviews"] is not None
     folder = tmp_path / "shop"
     folder.mkdir()
     for name in ("transactions", "campaigns", "touches"):
         shop[name].write_parquet(folder / f"{name}.parquet")
     out = load_tables(folder)
     assert out["campaigns"].height == shop["campaigns"].height and out["touches"].height == shop["touches"].height
-    assert out["customers"] is None and "surveys" not in out
+    assert out["customers"] is None and out["surveys"] is None and out["referrals"] is None
+
+
+def test_a_review_set_without_orders(tmp_path):
+    """``require="reviews"``: a folder (or a file) of reviews alone; every other table is None."""
+    shop = load_tables(n_customers=300, seed=1)
+    folder = tmp_path / "reviews_only"
+    folder.mkdir()
+    shop["reviews"].write_parquet(folder / "reviews.parquet")
+    with pytest.raises(FileNotFoundError, match="no transactions file"):
+        load_tables(folder)
+    out = load_tables(folder, require="reviews")
+    assert out["reviews"].height == shop["reviews"].height and out["transactions"] is None and out["orders"] is None
+    alone = load_tables(folder / "reviews.parquet", require="reviews")
+    assert alone["reviews"].equals(out["reviews"]) and alone["transactions"] is None
+    with pytest.raises(CustlabError, match="require must name a table"):
+        load_tables(folder, require="review")
