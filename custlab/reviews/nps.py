@@ -58,8 +58,15 @@ def nps_interval(promoters: np.ndarray | int, passives: np.ndarray | int, detrac
                  level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Adjusted-Wald interval of NPS (Rocks 2016), in NPS points, clipped to [-100, 100].
 
+    The adjusted interval is centred on an NPS pulled towards 0 (3/4 of an answer added to promoters and to
+    detractors, 3 answers in all), so with few answers at an extreme it can miss the NPS observed: one promoter
+    gives -48 to +98 around +100. The bound on that side is then the observed NPS, as is usual for adjusted
+    intervals of a proportion at 0 or 1 (Brown, Cai and DasGupta 2001).
+
     >>> [round(float(v), 1) for v in nps_interval(50, 30, 20)]
     [14.1, 44.2]
+    >>> [round(float(v), 1) for v in nps_interval(1, 0, 0)]
+    [-48.5, 100.0]
     """
     from scipy import stats  # lazily: scipy.stats costs ~1 s to import
     p, m, d = (np.asarray(x, dtype=float) for x in (promoters, passives, detractors))
@@ -68,7 +75,11 @@ def nps_interval(promoters: np.ndarray | int, passives: np.ndarray | int, detrac
     z = stats.norm.ppf(0.5 + level / 2)
     centre = pa - da
     half = z * np.sqrt(np.maximum(pa + da - centre**2, 0.0) / n)
-    return np.clip(100 * (centre - half), -100, 100), np.clip(100 * (centre + half), -100, 100)
+    lower, upper = np.clip(100 * (centre - half), -100, 100), np.clip(100 * (centre + half), -100, 100)
+    answered = p + m + d
+    with np.errstate(invalid="ignore", divide="ignore"):
+        observed = np.where(answered > 0, 100 * (p - d) / np.where(answered > 0, answered, 1.0), np.nan)
+    return (np.where(observed < lower, observed, lower), np.where(observed > upper, observed, upper))
 
 
 @dataclass(frozen=True)

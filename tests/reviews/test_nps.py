@@ -20,6 +20,19 @@ def test_nps_interval_covers_the_true_value_at_its_level():
         assert 0.93 <= coverage <= 0.985, (shares, n, coverage)
 
 
+def test_nps_interval_holds_the_observed_nps_at_the_extremes():
+    """One promoter is NPS +100; the adjusted-Wald interval around its pulled-in centre ended at +98."""
+    for answers in ((1, 0, 0), (0, 0, 1), (5, 0, 0), (0, 3, 4), (2, 1, 0)):
+        p, m, d = answers
+        observed = 100 * (p - d) / (p + m + d)
+        lo, hi = nps_interval(p, m, d)
+        assert lo <= observed <= hi, (answers, lo, hi)
+    lo, hi = nps_interval(np.array([1, 50]), np.array([0, 30]), np.array([0, 20]))
+    assert hi[0] == 100 and [round(float(lo[1]), 1), round(float(hi[1]), 1)] == [14.1, 44.2]  # unchanged inside
+    small = nps(pl.DataFrame({"nps_score": [10]}))
+    assert small.overall["lower"] <= small.overall["nps"] == 100 <= small.overall["upper"]
+
+
 def test_nps_by_group_and_month_against_direct_computation(voice_shop):
     sv = voice_shop.surveys
     result = nps(sv, by="channel", freq="1mo")
