@@ -34,13 +34,16 @@ class BgnbdComparison:
         ``p_alive`` has a ``frequency`` column. BG/NBD gives every customer
         without a repeat purchase P(alive) = 1 however long they have been
         silent, so the two views can only agree among repeat buyers.
-    top_overlap : float
+    top_overlap : float or None
         Of the riskiest ``top_share`` of customers by the survival risk, the
         share that is also among the riskiest ``top_share`` by BG/NBD (ties
-        broken by customer id).
+        broken by customer id); None when nothing is compared.
     top_share : float
     customers, only_in_risk, only_in_p_alive : int
         Customers compared, and those in just one of the inputs (left out).
+        ``customers`` is 0 when ``p_alive`` is null for every customer: no
+        model gave a P(alive) (e.g. :func:`custlab.clv.choose_model` kept the
+        historical formula because BG/NBD did not converge or pass its checks).
     """
 
     table: pl.DataFrame
@@ -48,7 +51,7 @@ class BgnbdComparison:
     p_value: float | None
     spearman_repeat: float | None
     customers_repeat: int | None
-    top_overlap: float
+    top_overlap: float | None
     top_share: float
     customers: int
     only_in_risk: int
@@ -60,10 +63,14 @@ class BgnbdComparison:
 
     def __repr__(self) -> str:
         rho = "n/a" if self.spearman is None else f"{self.spearman:.2f}"
+        overlap = "n/a" if self.top_overlap is None else f"{self.top_overlap:.0%}"
         return (f"BgnbdComparison({self.customers:,} customers, Spearman {rho}, "
-                f"top {self.top_share:.0%} overlap {self.top_overlap:.0%})")
+                f"top {self.top_share:.0%} overlap {overlap})")
 
     def __str__(self) -> str:
+        if self.customers == 0:
+            return (f"Nothing to compare: no customer has a P(alive) (no BG/NBD fit was used on these data); "
+                    f"{self.only_in_risk:,} customers have a survival risk.")
         text = (
             f"{self.customers:,} customers: Spearman rank correlation "
             f"{'n/a' if self.spearman is None else f'{self.spearman:.2f}'} between the survival "
@@ -139,6 +146,14 @@ def compare_with_bgnbd(
     require_columns(r, ["customer_id", risk_column], table="risk", purpose="(risk_column=)")
     require_columns(a, ["customer_id", "p_alive"], table="p_alive",
                     purpose="(each customer's BG/NBD probability of being alive)")
+    if a.height and a["p_alive"].null_count() == a.height:  # no model gave a P(alive): say so, compare nothing
+        _check_per_customer(r, "risk", risk_column, rule="a probability in [0, 1]", upper=1.0)
+        empty = pl.DataFrame(schema={"customer_id": r.schema["customer_id"], "survival_risk": pl.Float64,
+                                     "bgnbd_risk": pl.Float64, "survival_rank": pl.Float64, "bgnbd_rank": pl.Float64,
+                                     "rank_difference": pl.Float64})
+        return BgnbdComparison(table=empty, spearman=None, p_value=None, spearman_repeat=None, customers_repeat=None,
+                               top_overlap=None, top_share=float(top_share), customers=0, only_in_risk=r.height,
+                               only_in_p_alive=0)
     for name, frame_, col in (("risk", r, risk_column), ("p_alive", a, "p_alive")):
         _check_per_customer(frame_, name, col, rule="a probability in [0, 1]", upper=1.0)
     has_freq = "frequency" in a.columns

@@ -11,6 +11,7 @@ import polars as pl
 from custlab._types import Frame
 from custlab.churn._common import (
     MISSING,
+    OTHER,
     _check_days,
     _check_survival_columns,
     _collect,
@@ -100,6 +101,17 @@ def _group_labels(frame: pl.DataFrame, by: str | None, max_groups: int) -> pl.Se
     return labels
 
 
+def _pool_small_groups(data: pl.DataFrame, by: str, top: int, weight: str | None) -> pl.DataFrame:
+    """``by`` as text with all but its ``top`` largest groups (by customers; ties by name) called :data:`OTHER`."""
+    label = pl.col(by).cast(pl.String).fill_null(MISSING)
+    sizes = (data.group_by(label.alias("_g")).agg(n=pl.col(weight).sum() if weight else pl.len())
+             .sort(["n", "_g"], descending=[True, False]))
+    if sizes.height <= top:
+        return data
+    keep = sizes["_g"].head(top).implode()
+    return data.with_columns(pl.when(label.is_in(keep)).then(label).otherwise(pl.lit(OTHER)).alias(by))
+
+
 def kaplan_meier(
     frame: Frame,
     *,
@@ -110,6 +122,7 @@ def kaplan_meier(
     event: str = "churned",
     max_groups: int = 20,
     weight: str | None = None,
+    top_groups: int | None = None,
 ) -> KaplanMeier:
     """Kaplan-Meier retention curves overall or by group, medians, and log-rank tests.
 
@@ -125,10 +138,16 @@ def kaplan_meier(
         ``duration`` and ``event`` columns.
     by
         Column to group by (at most ``max_groups`` groups), or None.
+    top_groups
+        Keep the ``top_groups`` largest groups of ``by`` (most customers;
+        ties by name) and pool the others as "(other)", e.g. 8 for a
+        category column with dozens of values. None: every group.
     alpha
         1 - confidence level of the bands and median intervals.
     at
-        Days at which the summary reports the share not yet churned.
+        Days at which the summary reports the share not yet churned; null
+        beyond a group's longest follow-up, where the curve is not known
+        (lifelines would carry its last value forward).
     duration, event
         Column names of the time and of the event flag.
     weight
@@ -183,6 +202,11 @@ def kaplan_meier(
         if bad:
             raise CustlabError(f"Column '{weight}' (weight) must hold customer counts >= 0; {bad} row(s) are null or "
                                f"negative.")
+    if top_groups is not None:
+        if isinstance(top_groups, bool) or not isinstance(top_groups, int) or top_groups < 1:
+            raise CustlabError(f"top_groups must be a whole number >= 1 (or None), got {top_groups!r}.")
+        if by is not None:
+            data = _pool_small_groups(data, by, top_groups, weight)
     data = data.with_columns(_group_labels(data, by, max_groups))
     counts = (
         data.group_by("group", duration, event)
@@ -223,13 +247,15 @@ def kaplan_meier(
             "median_upper": _finite(med[1]),
         }
         surv = km.survival_function_at_times(at_days).to_numpy() if at_days else []
+        followed = float(part[duration].max())  # beyond the longest follow-up the curve is not known
         for t, s in zip(at_days, surv, strict=True):
-            row[f"survival_{t}d"] = float(s)
+            row[f"survival_{t}d"] = float(s) if t <= followed else None
         summary.append(row)
     order = sorted(range(len(summary)), key=lambda i: -summary[i]["customers"])
     summary_frame = pl.DataFrame([summary[i] for i in order]).with_columns(
         pl.col("customers", "churned").cast(pl.Int64),
         pl.col("median_days", "median_lower", "median_upper").cast(pl.Float64),
+        *(pl.col(f"survival_{t}d").cast(pl.Float64) for t in at_days),
     )
     logrank = _logrank(counts, duration, event) if by else None
     return KaplanMeier(pl.concat(curves), summary_frame, logrank, by, alpha, fitters)

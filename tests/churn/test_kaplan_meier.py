@@ -87,3 +87,35 @@ def test_kaplan_meier_overall_has_no_log_rank_and_bad_groupings_are_refused():
         "Column 'churned' must be Boolean (or 0/1); 300 value(s) are neither, e.g. [2]."
     )):
         churn.kaplan_meier(sf.with_columns(churned=pl.lit(2)))
+
+
+def test_top_groups_pools_the_small_ones_and_matches_lifelines():
+    """A category column of dozens of values: the largest keep their curves, the rest are one "(other)" curve."""
+    from lifelines import KaplanMeierFitter
+
+    sf = _random_frame(400).with_columns(cat=(pl.int_range(pl.len()) % 30).cast(pl.String).str.zfill(2))
+    sf = sf.with_columns(cat=pl.when(pl.int_range(pl.len()) < 120).then(pl.lit("big")).otherwise(pl.col("cat")))
+    with pytest.raises(CustlabError, match="more than max_groups=20"):
+        churn.kaplan_meier(sf, by="cat")
+    km = churn.kaplan_meier(sf, by="cat", top_groups=3)
+    sizes = sf.group_by("cat").len().sort(["len", "cat"], descending=[True, False])
+    kept = sizes["cat"].head(3).to_list()
+    assert kept[0] == "big" and set(km.summary["group"]) == {*kept, "(other)"}
+    other = sf.filter(~pl.col("cat").is_in(kept))
+    row = km.summary.filter(pl.col("group") == "(other)").row(0, named=True)
+    ref = KaplanMeierFitter().fit(other["duration_days"].to_numpy(), other["churned"].to_numpy())
+    assert row["customers"] == other.height and row["median_days"] == ref.median_survival_time_
+    assert churn.kaplan_meier(sf, by="channel", top_groups=10).summary.equals(churn.kaplan_meier(sf, by="channel").summary)
+    with pytest.raises(CustlabError, match="top_groups must be a whole number"):
+        churn.kaplan_meier(sf, by="cat", top_groups=0)
+
+
+def test_survival_beyond_the_longest_follow_up_is_null():
+    """Ta-Feng has 120 days: a share at 180 or 365 days would be the last value carried forward."""
+    sf = _random_frame(300)
+    longest = int(sf["duration_days"].max())
+    km = churn.kaplan_meier(sf, at=[30, longest, longest + 1, 10 * longest])
+    row = km.summary.row(0, named=True)
+    assert row["survival_30d"] is not None and row[f"survival_{longest}d"] is not None
+    assert row[f"survival_{longest + 1}d"] is None and row[f"survival_{10 * longest}d"] is None
+    assert km.summary.schema[f"survival_{10 * longest}d"] == pl.Float64
