@@ -351,9 +351,12 @@ def compare_models(calhold: Frame, models: Sequence[_PurchaseModel] | None = Non
         ``log_likelihood``, ``aic``, ``bic`` (calibration fit; null for
         naive), ``mae``, ``rmse`` (per-customer holdout purchases),
         ``predicted_total``, ``actual_total``, ``total_error`` (Float64),
-        ``status`` (String: "ok", "baseline", or "did not converge: ..."
-        for a model whose fit failed; its metrics are null and it is listed
-        last). Raises :class:`ConvergenceError` only when no model converges.
+        ``status`` (String: "ok"; "not trusted: ..." for a fit that
+        converged but that :func:`~custlab.clv.check_fit` rejects, with its
+        first reason, e.g. a dropout rate at zero that the customers' long
+        silences contradict; "baseline"; or "did not converge: ..." for a
+        model whose fit failed, its metrics null and listed last). Raises
+        :class:`ConvergenceError` only when no model converges.
 
     Examples
     --------
@@ -374,6 +377,8 @@ def compare_models(calhold: Frame, models: Sequence[_PurchaseModel] | None = Non
     │ naive      ┆ null           ┆ 1.02 │
     └────────────┴────────────────┴──────┘
     """
+    from custlab.clv.checks import check_fit
+
     frame = _calhold(calhold)
     if models is None:
         models = [BetaGeo(), ModifiedBetaGeo(), ParetoNBD()]
@@ -388,12 +393,14 @@ def compare_models(calhold: Frame, models: Sequence[_PurchaseModel] | None = Non
             failed.append({"model": model.name, "status": f"did not converge: {str(err).split('. ')[0]}"})
             continue
         errors = holdout_errors(frame, model)
+        check = check_fit(model, frame)
+        status = "ok" if check.trusted else "not trusted: " + check.why().split(". ")[0].rstrip(".")
         k = len(model.param_names)
         rows.append(errors.head(1).select(
             model=pl.lit(model.name), log_likelihood=pl.lit(model.log_likelihood_),
             aic=pl.lit(2 * k - 2 * model.log_likelihood_), bic=pl.lit(k * math.log(n) - 2 * model.log_likelihood_),
             mae="mae", rmse="rmse", predicted_total="predicted_total", actual_total="actual_total",
-            total_error="total_error", status=pl.lit("ok"),
+            total_error="total_error", status=pl.lit(status),
         ))
         naive = errors.tail(1)
     if naive is not None:

@@ -30,8 +30,9 @@ from custlab.exceptions import CustlabError, SchemaError
 DATA_ENV = "CUSTLAB_DATA"
 
 CDNOW_START = "1997-01-01"
-#: End of the 39-week calibration period of Fader, Hardie & Lee (2005).
-CDNOW_CALIBRATION_END = "1997-09-30"
+#: End of the 39-week calibration period of Fader, Hardie & Lee (2005), as custlab's ``calibration_end`` and
+#: ``as_of`` take it: the first day not in the period (the papers' last day included is 1997-09-30).
+CDNOW_CALIBRATION_END = "1997-10-01"
 
 
 def _lifetimes_file(name: str) -> Path:

@@ -46,12 +46,13 @@ class FitResult:
             return None
         return matrix
 
-    def standard_errors(self) -> dict[str, float] | None:
-        """Standard errors of the parameters (delta method: parameter x SE of its log); NaN where not computable."""
+    def standard_errors(self) -> dict[str, float | None]:
+        """Standard errors of the parameters (delta method: parameter x SE of its log); None where not computable
+        (a Hessian that cannot be inverted, as for a parameter at the edge of its space)."""
         values = np.array(list(self.params.values()))
         matrix = self.log_covariance
-        errors = np.full(values.size, np.nan) if matrix is None else values * np.sqrt(np.diag(matrix))
-        return dict(zip(self.params, (float(v) for v in errors), strict=True))
+        errors = np.full(values.size, np.nan) if matrix is None else values * np.sqrt(np.where(np.diag(matrix) >= 0, np.diag(matrix), np.nan))
+        return dict(zip(self.params, (float(v) if np.isfinite(v) else None for v in errors), strict=True))
 
 
 def log_covariance(hessian: np.ndarray, total_weight: float) -> np.ndarray | None:

@@ -90,8 +90,9 @@ class _PurchaseModel:
         return self.params_
 
     @property
-    def standard_errors_(self) -> dict[str, float] | None:
-        """Standard errors of the parameters (delta method on the log parameters), computed on first access."""
+    def standard_errors_(self) -> dict[str, float | None]:
+        """Standard errors of the parameters (delta method on the log parameters), computed on first access;
+        None where they cannot be computed (e.g. a parameter at the edge of its space)."""
         self._check_fitted()
         return self._fit_result.standard_errors()
 

@@ -163,8 +163,8 @@ class GammaGamma:
         return self.params_
 
     @property
-    def standard_errors_(self) -> dict[str, float]:
-        """Standard errors of p, q, v (lifetimes' delta method), computed on first access."""
+    def standard_errors_(self) -> dict[str, float | None]:
+        """Standard errors of p, q, v (lifetimes' delta method), computed on first access; None where not computable."""
         self._check_fitted()
         return self._fit_result.standard_errors()
 
