@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -12,7 +13,7 @@ import scipy.sparse as sp
 from custlab._dates import as_datetime, check_freq
 from custlab._types import Frame
 from custlab.data.schema import check_frame, require_columns
-from custlab.exceptions import CustlabError
+from custlab.exceptions import CustlabError, CustlabWarning
 from custlab.rules import engine
 from custlab.rules.association import Consequents, _rule_blocks
 from custlab.rules.baskets import (
@@ -185,6 +186,11 @@ def seasonal_rules(
             if hi <= lo:
                 raise CustlabError(f"A window must end after it starts, got {pair!r}.")
             inside |= (basket_time >= lo) & (basket_time < hi)
+        if not (inside & enc.nonempty).any() and enc.nonempty.any():
+            first, last = (pl.Series([v]).cast(pl.Datetime("us")).dt.date().item()
+                           for v in (basket_time[enc.nonempty].min(), basket_time[enc.nonempty].max()))
+            warnings.warn(f"No basket falls in the windows {list(windows)}: the baskets run from {first} to {last}. "
+                          f"The result is empty; give windows inside the data.", CustlabWarning, stacklevel=2)
         periods.append((window_label, None, inside))
     else:
         valid = enc.nonempty

@@ -86,3 +86,14 @@ def test_seasonal_rules_arguments():
         R.seasonal_rules(b.drop("order_date"))
 
 
+
+
+def test_windows_outside_the_data_warn_and_give_nothing():
+    """The notebook's default windows are the synthetic shop's festivals: on Online Retail they hold no basket."""
+    from custlab.exceptions import CustlabWarning
+
+    b = pl.DataFrame({"basket_id": [1, 1, 2], "item": ["a", "b", "a"],
+                      "order_date": [dt.datetime(2011, 5, 1)] * 2 + [dt.datetime(2011, 6, 1)]})
+    with pytest.warns(CustlabWarning, match=r"No basket falls in the windows .*run from 2011-05-01 to 2011-06-01"):
+        out = R.seasonal_rules(b, windows=[("2023-01-01", "2023-01-23")], min_support=0.1, min_confidence=0.1)
+    assert out.height == 0
