@@ -34,8 +34,8 @@ from custlab.exceptions import CustlabError
 from custlab.report.folders import FileLock, RunLocked, inside, os_error_reason, writable_folder
 
 __all__ = [
-    "CSV_FORMULA_PREFIXES", "HTML_NAME", "REPORT_FILES", "Outputs", "neutralise", "prepare_export", "write_csv", "write_outputs",
-    "write_tables",
+    "CSV_FORMULA_PREFIXES", "HTML_NAME", "REPORT_FILES", "Outputs", "Written", "neutralise", "prepare_export", "write_csv",
+    "write_outputs", "write_tables",
 ]
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
@@ -151,23 +151,33 @@ def _write_xlsx(table: pl.DataFrame, path: Path) -> Path:
     return path
 
 
+class Written(tuple):
+    """The files :func:`write_tables` wrote (a tuple of paths) that a notebook shows as a sentence."""
+
+    def __repr__(self) -> str:
+        if not self:
+            return "Nothing written: out_dir is empty (set it to a folder to export the tables)."
+        return f"{len(self)} file(s) written: " + ", ".join(str(p) for p in self)
+
+
 def write_tables(tables: Mapping[str, pl.DataFrame], out_dir: str | Path, *, bom: bool = True,
-                 excel: bool = False) -> tuple[Path, ...]:
+                 excel: bool = False) -> Written:
     """Write tables as CSV files ``out_dir/<name>`` the way the report's exports are written; "" writes nothing.
 
     The notebooks end with it: customer lists safe to open in a spreadsheet
     (see :func:`prepare_export`), in a folder of the reader's choosing.
+    Returns the paths written (a tuple, shown as a sentence).
 
     >>> write_tables({"clv.csv": pl.DataFrame({"customer_id": [1]})}, "")
-    ()
+    Nothing written: out_dir is empty (set it to a folder to export the tables).
     """
     if out_dir is None or str(out_dir) == "":
-        return ()
+        return Written()
     folder = Path(out_dir)
     written: list[Path] = []
     for relative, frame in tables.items():
         written += write_csv(frame, _export_path(folder, relative), bom=bom, excel=excel)
-    return tuple(written)
+    return Written(written)
 
 
 def _export_path(folder: Path, relative: str) -> Path:

@@ -257,3 +257,13 @@ def test_read_only_exports_folder_is_one_clear_error(tmp_path, html, monkeypatch
 
 def test_module_exports_its_names():
     assert set(exports.__all__) >= {"write_outputs", "neutralise", "write_csv", "CSV_FORMULA_PREFIXES"}
+
+
+def test_write_tables_says_what_it_wrote(tmp_path):
+    """The notebooks end with it: an empty out_dir printed "()" under the export cell."""
+    from custlab.report.exports import write_tables
+
+    nothing = write_tables({"clv.csv": pl.DataFrame({"customer_id": [1]})}, "")
+    assert nothing == () and repr(nothing).startswith("Nothing written: out_dir is empty")
+    written = write_tables({"clv.csv": pl.DataFrame({"customer_id": [1]})}, tmp_path)
+    assert written == (tmp_path / "clv.csv",) and repr(written) == f"1 file(s) written: {tmp_path / 'clv.csv'}"
