@@ -13,6 +13,7 @@ features that set it apart ("recent frequent high-spend cosmetics buyers").
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,7 @@ from custlab._dates import as_datetime, as_of_after, parse_within
 from custlab._i18n import check_language, t
 from custlab._types import DateLike, Frame, Language
 from custlab.data.schema import check_frame, validate
-from custlab.exceptions import CustlabError, SchemaError
+from custlab.exceptions import CustlabError, CustlabWarning, SchemaError
 from custlab.segments.rfm import rfm_table
 
 __all__ = ["DEFAULT_FEATURES", "KMeansSegments", "LOG_FEATURES", "customer_features", "kmeans_segments"]
@@ -32,6 +33,8 @@ __all__ = ["DEFAULT_FEATURES", "KMeansSegments", "LOG_FEATURES", "customer_featu
 #: Features that are counts, days or money: clustered on log(1 + x).
 LOG_FEATURES = ("recency", "frequency", "monetary", "avg_order_value", "tenure", "events_per_month", "price_level")
 #: Features used by default when present (shares are added by prefix).
+#: A cluster with fewer than this share of the customers makes the silhouette suspect (:attr:`KMeansSegments.caution`).
+SMALL_CLUSTER = 0.01
 DEFAULT_FEATURES = ("recency", "frequency", "monetary", "events_per_month", "price_level")
 SHARE_PREFIXES = ("cat_", "channel_")
 
@@ -192,6 +195,10 @@ class KMeansSegments:
         The clustered columns.
     model, scaler
         The fitted ``sklearn.cluster.KMeans`` and ``StandardScaler``.
+    caution
+        In words, when a cluster holds under :data:`SMALL_CLUSTER` of the
+        customers: the silhouette then rewards splitting a few outliers off
+        the rest rather than distinct segments ("" otherwise; also warned).
     """
 
     k: int
@@ -203,6 +210,7 @@ class KMeansSegments:
     feature_names: tuple[str, ...]
     model: Any = field(repr=False)
     scaler: Any = field(repr=False)
+    caution: str = ""
 
     def to_frame(self) -> pl.DataFrame:
         """One row per customer: ``customer_id``, ``cluster``, ``segment``, ``recency``, ``frequency``, ``monetary``."""
@@ -216,8 +224,9 @@ class KMeansSegments:
     def __repr__(self) -> str:
         chosen = self.silhouette.filter(pl.col("chosen"))["silhouette"]
         score = f", silhouette {chosen[0]:.3f}" if chosen.len() else ""
-        names = ", ".join(f"{s!s} ({p:.0%})" for s, p in self.profiles.select("segment", "customer_share").rows())
-        return f"KMeansSegments(k={self.k}{score}, {self.segments.height:,} customers: {names})"
+        names = ", ".join(f"{s!s} ({share_text(p)})" for s, p in self.profiles.select("segment", "customer_share").rows())
+        caution = f"; {self.caution}" if self.caution else ""
+        return f"KMeansSegments(k={self.k}{score}, {self.segments.height:,} customers: {names}{caution})"
 
 
 def _design(features: pl.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray, Any]:
@@ -462,4 +471,36 @@ def kmeans_segments(
         "silhouette": pl.Series(scores, dtype=pl.Float64),
         "chosen": [kk == best_k for kk in candidates],
     })
-    return KMeansSegments(best_k, silhouette, segments, profiles, z_table, features, tuple(columns), model, scaler)
+    caution = ""
+    smallest = int(profiles["customers"].min())
+    if smallest < SMALL_CLUSTER * n:
+        score = float(silhouette.filter(pl.col("chosen"))["silhouette"][0])
+        caution = t("segments.kmeans.small_cluster", language, customers=f"{smallest:,}", share=share_text(smallest / n),
+                    k=best_k, silhouette=f"{score:.2f}")
+        warnings.warn(caution, CustlabWarning, stacklevel=2)
+    return KMeansSegments(best_k, silhouette, segments, profiles, z_table, features, tuple(columns), model, scaler,
+                          caution)
+
+
+def feature_label(feature: str, language: Language = "en") -> str:
+    """How a clustered feature is named in a chart: ``recency`` -> "最近购买" in Chinese, ``cat_food`` -> "food share".
+
+    >>> feature_label("cat_food"), feature_label("monetary", "zh"), feature_label("channel_app", "zh")
+    ('food share', '消费额', 'app 渠道占比')
+    """
+    if feature.startswith("cat_"):
+        return t("segments.feature.category_share", language, category=feature.removeprefix("cat_"))
+    if feature.startswith("channel_"):
+        return t("segments.feature.channel_share", language, channel=feature.removeprefix("channel_"))
+    if feature in LOG_FEATURES:
+        return t(f"segments.feature.{feature}", language)
+    return feature
+
+
+def share_text(share: float) -> str:
+    """A customer share as a label: whole percent, two significant digits below 1% (0.32%, not 0%).
+
+    >>> share_text(0.4), share_text(0.0032), share_text(0.0)
+    ('40%', '0.32%', '0%')
+    """
+    return f"{share:.0%}" if share >= 0.01 or share == 0 else f"{share * 100:.2g}%"

@@ -16,7 +16,7 @@ from custlab._i18n import labels
 from custlab._plotting import figure_axes, in_language_font
 from custlab._types import Language
 from custlab.data.schema import require_columns
-from custlab.segments.kmeans import KMeansSegments
+from custlab.segments.kmeans import KMeansSegments, feature_label, share_text
 from custlab.segments.migration import Migration
 from custlab.segments.summary import concentration_curve, top_share
 
@@ -215,10 +215,10 @@ def plot_cluster_profiles(result: KMeansSegments, *, ax=None, language: Language
     text = labels("segments", language)
     shares = result.profiles["customer_share"].to_list()
     names = result.z_scores["segment"].cast(pl.String).to_list()
-    index = [f"{s} ({p:.0%})" for s, p in zip(names, shares, strict=True)]
+    index = [f"{s} ({share_text(p)})" for s, p in zip(names, shares, strict=True)]
     table = pd.DataFrame(result.z_scores.select(result.feature_names).to_numpy(), index=index,
-                         columns=list(result.feature_names))
-    fig, ax = figure_axes(ax, figsize=(1.6 + 0.8 * len(result.feature_names), 1.5 + 0.55 * len(index)))
+                         columns=[feature_label(f, language) for f in result.feature_names])
+    fig, ax = figure_axes(ax, figsize=(1.6 + 0.8 * len(result.feature_names), max(3.5, 1.5 + 0.55 * len(index))))
     sns.heatmap(table, annot=True, fmt=".1f", cmap="RdBu_r", center=0.0, ax=ax)
     ax.set_title(text["clusters_title"])
     ax.set_ylabel("")

@@ -47,6 +47,26 @@ def test_kmeans_recovers_planted_groups_and_names_them():
         result.k = 4
 
 
+def test_a_tiny_cluster_is_flagged_and_its_share_is_not_rounded_to_zero():
+    """Olist: 30 repeat buyers against 9,266 one-time buyers gave silhouette 0.87 and a label "(0%)"."""
+    from custlab.exceptions import CustlabWarning
+    from custlab.segments.kmeans import share_text
+
+    tx, _ = planted_groups()
+    big = tx.filter(pl.col("customer_id") < 60)  # the frequent cosmetics buyers
+    copies = [big.with_columns(customer_id=pl.col("customer_id") + 1000 * i, order_id=pl.col("order_id") + 100_000 * i)
+              for i in range(60)]
+    outliers = tx.filter(pl.col("customer_id").is_between(100, 102))  # 3 one-off electronics buyers
+    data = pl.concat([*copies, outliers.with_columns(customer_id=pl.col("customer_id") + 900_000)])
+    n = data["customer_id"].n_unique()
+    with pytest.warns(CustlabWarning, match=r"One cluster holds only 3 customers \(0\.\d+%\)"):
+        result = kmeans_segments(data, k=2, seed=0)
+    assert result.caution.startswith("One cluster holds only 3 customers") and result.caution in repr(result)
+    assert f"({share_text(3 / n)})" in repr(result) and "(0%)" not in repr(result)
+    zh = kmeans_segments(tx, k=3, seed=0, language="zh")
+    assert zh.caution == ""  # three groups of 60: nothing to flag
+
+
 def test_kmeans_features_on_the_synthetic_shop():
     from custlab.synthetic import make_shop
 

@@ -54,8 +54,10 @@ def test_plots_draw_the_numbers(retail_rfm, online_retail_clean):
 
     tx, _ = planted_groups()
     prof = plot_cluster_profiles(kmeans_segments(tx, k=3, seed=0)).axes[0]
-    assert [t.get_text() for t in prof.get_xticklabels()] == ["recency", "frequency", "monetary", "cat_cosmetics",
-                                                             "cat_food", "cat_electronics"]
+    assert [t.get_text() for t in prof.get_xticklabels()] == ["recency", "frequency", "monetary", "cosmetics share",
+                                                             "food share", "electronics share"]
+    zh = plot_cluster_profiles(kmeans_segments(tx, k=3, seed=0, language="zh"), language="zh").axes[0]
+    assert [t.get_text() for t in zh.get_xticklabels()][:3] == ["最近购买", "购买频次", "消费额"]  # not the column names
 
 
 def test_plots_draw_on_a_given_axes_and_speak_chinese(retail_rfm):
