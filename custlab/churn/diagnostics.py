@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from custlab._types import DateLike, Frame
+from custlab._i18n import check_language, t
+from custlab._types import DateLike, Frame, Language
 from custlab.churn._common import _check_days
 from custlab.churn.frames import _prepare, _purchase_days
 from custlab.exceptions import CustlabError
@@ -85,19 +86,26 @@ class ChurnDiagnostics:
                 f"{pct(self.silent_never_return_share)} of {self.silences:,} silences never ended, "
                 f"{pct(self.early_churn_share)} early churn, intervention day {self.intervention_day})")
 
-    def __str__(self) -> str:
+    def text(self, language: Language = "en") -> str:
+        """The three figures as sentences in ``language`` ("en" or "zh"), one per line."""
+        check_language(language)
+        na = t("churn.diag.na", language)
+
         def pct(x):
-            return "n/a" if x is None else f"{x:.0%}"
+            return na if x is None else f"{x:.0%}"
         w = self.inactivity_days
-        day = "n/a" if self.intervention_day is None else f"day {self.intervention_day}"
-        return (
-            f"Of {self.silences:,} customers who fell silent for {w} days, {pct(self.silent_never_return_share)} "
-            f"never bought again.\n"
-            f"Of {self.churned:,} churned customers, {pct(self.early_churn_share)} made their last purchase "
-            f"within {self.early_days} days of their first.\n"
-            f"Best moment to reach out after a first purchase: {day} (by then {self.intervention_quantile:.0%} "
-            f"of the {self.returners:,} customers who came back within {w} days had done so)."
-        )
+        day = na if self.intervention_day is None else t("churn.diag.day", language, day=self.intervention_day)
+        return "\n".join((
+            t("churn.diag.silent", language, silences=f"{self.silences:,}", days=w,
+              share=pct(self.silent_never_return_share)),
+            t("churn.diag.early", language, churned=f"{self.churned:,}", share=pct(self.early_churn_share),
+              early_days=self.early_days),
+            t("churn.diag.reach", language, day=day, quantile=f"{self.intervention_quantile:.0%}",
+              returners=f"{self.returners:,}", days=w),
+        ))
+
+    def __str__(self) -> str:
+        return self.text("en")
 
 
 def churn_diagnostics(

@@ -41,3 +41,18 @@ def test_planted_churn_figures_come_back(shop):
     assert diag.early_churn_share == pytest.approx(targets["churned_within_30d_of_first"]["value"], abs=0.05)
     assert diag.silences > 5000 and diag.churned > 5000
     assert 10 <= diag.intervention_day <= 30
+
+
+def test_the_diagnostics_read_in_chinese_too():
+    """The quickstart and churn notebooks in Chinese printed these three sentences in English."""
+    import polars as pl
+
+    from custlab import churn
+    from custlab.synthetic import make_shop
+
+    tx = make_shop(600, seed=4).transactions.filter(pl.col("customer_id").is_not_null())
+    diag = churn.churn_diagnostics(tx)
+    assert str(diag) == diag.text("en") and str(diag).startswith(f"Of {diag.silences:,} customers who fell silent")
+    zh = diag.text("zh").splitlines()
+    assert len(zh) == 3 and zh[0].startswith(f"在沉默满 90 天的 {diag.silences:,} 位客户中")
+    assert f"{diag.early_churn_share:.0%}" in zh[1] and f"第 {diag.intervention_day} 天" in zh[2]
