@@ -147,4 +147,10 @@ def plot_removed(report, *, ax=None, language: str = "en"):
     ax.set_title(t("data.plot_title", language, removed=f"{report.rows_removed:,}", rows_in=f"{report.rows_in:,}"))
     for position, value in zip(positions, rows):
         ax.annotate(f"{value:,}", (value, position), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
+    if max(rows, default=0) == 0:  # nothing removed: no axis around zero running to -0.04
+        ax.set_xlim(0, 1)
+        ax.set_xticks([])
+        ax.text(0.5, 0.5, t("data.plot_nothing_removed", language), transform=ax.transAxes, ha="center", va="center")
+    else:
+        ax.set_xlim(left=0)
     return fig

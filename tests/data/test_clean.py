@@ -270,3 +270,20 @@ def test_report_in_chinese():
     text = report.text("zh")
     assert text.startswith("共读入 10 行，保留 2 行，删除 8 行（分析日期 2024-02-01）")
     assert "  - 被冲销的购买：1 行（10.00%）：被之后同一客户" in text
+
+
+def test_the_removed_chart_of_a_clean_file_says_nothing_was_removed():
+    """Olist's cleaning removed nothing, and the chart drew an axis from -0.04 to 0.04 "lines removed"."""
+    import datetime as dt
+
+    from custlab.data import clean_transactions
+    from custlab.data.quality import plot_removed
+
+    tx = pl.DataFrame({"customer_id": [1, 2], "order_id": [1, 2], "amount": [5.0, 3.0],
+                       "order_date": [dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 2)]})
+    _, report = clean_transactions(tx)
+    assert report.rows_removed == 0
+    ax = plot_removed(report).axes[0]
+    assert ax.get_xlim() == (0.0, 1.0) and [t.get_text() for t in ax.texts][-1] == "Nothing was removed."
+    ax = plot_removed(clean_transactions(tx.with_columns(customer_id=pl.Series([1, None])))[1], language="zh").axes[0]
+    assert ax.get_xlim()[0] == 0 and "没有删除任何行。" not in [t.get_text() for t in ax.texts]
