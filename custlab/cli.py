@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _say_done(run, language: str) -> None:
-    """The sections left out, each with its reason, and where the report is, in the report's language."""
+    """The sections left out, each with its reason, in the report's language; then where the report is."""
     from custlab._i18n import labels, t
 
     titles = labels("report.section", language)
@@ -165,7 +165,7 @@ def _say_done(run, language: str) -> None:
         title = titles.get(section, section)
         line = t("report.cli.skipped", language, section=section, title=title, reason=reason)
         print(f"custlab: {line}".rstrip().rstrip(":："), file=sys.stderr)
-    print(t("report.cli.written", language, path=run.html, seconds=run.seconds))
+    print(f"Report written to {run.html} in {run.seconds:.1f} s")  # in every language: scripts read the path from it
 
 
 def run() -> None:

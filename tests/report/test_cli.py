@@ -117,7 +117,7 @@ def test_synthetic_report_next_month_and_chinese_beside_it(tmp_path, capsys):
 
 
 def test_the_summary_lines_are_in_the_reports_language(tmp_path, capsys):
-    """Under --language zh the command names left-out sections and the written report in Chinese."""
+    """Under --language zh the command gives the left-out sections in Chinese; the last line, which scripts read, stays."""
     from custlab.cli import _say_done
     from custlab.report.runner import ReportRun
 
@@ -129,7 +129,7 @@ def test_the_summary_lines_are_in_the_reports_language(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert err.splitlines() == ["custlab: 跳过章节「转化漏斗」（funnel）：没有事件表。",
                                 "custlab: 跳过章节「客户之声」（voice）：No reviews table."]
-    assert out == f"报告已写入 {tmp_path / 'monthly_report.html'}，用时 3.2 秒\n"
+    assert out == f"Report written to {tmp_path / 'monthly_report.html'} in 3.2 s\n"  # scripts read the path from it
     _say_done(run, "en")
     out, err = capsys.readouterr()
     assert err.splitlines()[0] == "custlab: skipped section funnel (Funnel): No events table."
