@@ -298,26 +298,33 @@ class SentimentModel:
         self._judge(int(y[test].sum()), int((~y[test]).sum()))
         return self
 
-    def _judge(self, n_neg_test: int, n_pos_test: int) -> None:
+    def _judge(self, n_neg_test: int, n_pos_test: int, corpus: str | None = None) -> None:
         if self.auc_ is None or np.isnan(self.auc_):
-            self.reliable_ = False
-            self.reliability_ = ("not measured: no reviews were held out (holdout=0), so nobody knows how well "
-                                 "the scores rank reviews")
+            self.reliable_, key, fields = False, "unmeasured", {}
         elif min(n_neg_test, n_pos_test) < 30:
-            self.reliable_ = False
-            self.reliability_ = (f"too few held-out reviews to judge ({n_neg_test} negative, {n_pos_test} "
-                                 f"positive; 30 of each needed); held-out AUC {self.auc_:.2f}")
+            self.reliable_, key = False, "few"
+            fields = {"negative": n_neg_test, "positive": n_pos_test, "auc": f"{self.auc_:.2f}"}
         elif self.auc_ < 0.8:
-            self.reliable_ = False
-            self.reliability_ = f"weak: held-out AUC {self.auc_:.2f} (below 0.80); read the scores as rough"
+            self.reliable_, key, fields = False, "weak", {"auc": f"{self.auc_:.2f}"}
         else:
-            self.reliable_ = True
-            self.reliability_ = (f"good: held-out AUC {self.auc_:.2f}, accuracy {self.accuracy_:.0%} on "
-                                 f"{n_neg_test + n_pos_test:,} reviews the model did not see")
+            self.reliable_, key = True, "good" if corpus is None else "good_corpus"
+            fields = {"auc": f"{self.auc_:.2f}", "accuracy": f"{self.accuracy_:.0%}",
+                      "n": f"{n_neg_test + n_pos_test:,}"}
+        self._reliability = (key, fields, corpus)
+        self.reliability_ = self.reliability("en")
+
+    def reliability(self, language: str = "en") -> str:
+        """Whether the scores can be trusted, in plain words in ``language`` (``reliability_`` is the English)."""
+        from custlab._i18n import check_language, t
+
+        check_language(language)
+        key, fields, corpus = self._reliability
+        text = t(f"reviews.reliability.{key}", language, **fields)
+        return text if corpus is None else t("reviews.reliability.pretrained", language, corpus=corpus, text=text)
 
     def _adopt(self, other: SentimentModel) -> None:
         for name in ("models_", "source_", "n_negative_", "n_positive_", "n_test_", "auc_", "accuracy_",
-                     "reliable_", "reliability_", "languages_"):
+                     "reliable_", "reliability_", "_reliability", "languages_"):
             setattr(self, name, getattr(other, name))
 
     # ------------------------------------------------------------ pretrained
@@ -347,9 +354,7 @@ class SentimentModel:
         model.accuracy_ = min(m.meta["accuracy"] for m in model.models_.values())
         model.languages_ = {lang: m.meta["n_negative"] + m.meta["n_positive"] for lang, m in model.models_.items()}
         model.fallback_reason_ = None
-        model._judge(n_test_neg, n_test_pos)
-        model.reliability_ = (f"pretrained on {', '.join(m.meta['corpus'] for m in model.models_.values())}; "
-                              + model.reliability_.replace("the model did not see", "of that corpus it did not see"))
+        model._judge(n_test_neg, n_test_pos, corpus=", ".join(m.meta["corpus"] for m in model.models_.values()))
         return model
 
     # ----------------------------------------------------------------- score

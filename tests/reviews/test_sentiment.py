@@ -44,6 +44,8 @@ def test_pretrained_chinese_on_the_held_out_part(zh_corpus):
     assert _accuracy(model.score(test)) >= 0.85
     assert model.meta_["zh"]["accuracy"] == pytest.approx(_accuracy(model.score(test)), abs=1e-3)  # 3 texts unknown
     assert model.reliable_ and "snownlp" in model.reliability_
+    assert model.reliability("en") == model.reliability_ and model.reliability("zh").startswith("基于 snownlp")
+    assert "良好：在该语料中模型未见过的" in model.reliability("zh")  # the voice notebook in Chinese printed English
 
 
 def test_english_fit_on_70_percent_predicts_one_and_two_stars(womens):
