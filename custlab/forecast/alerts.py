@@ -25,6 +25,7 @@ interval of the sum, so the alerts err on the side of silence.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -173,8 +174,12 @@ def heat_alerts(
     history = panel.join(cut, on="series_id").filter(pl.col("period") < pl.col("first_recent")).drop("first_recent")
     actual = panel.join(cut, on="series_id").filter(pl.col("period") >= pl.col("first_recent")).group_by(
         "series_id").agg(actual=pl.col("value").sum(), period=pl.col("period").min(), n=pl.len())
-    result = forecast(history, horizon=recent, level=(level,), models="naive" if basis == "last_period" else models,
-                      n_jobs=n_jobs)
+    with warnings.catch_warnings(record=True) as caught:  # said again below, at the caller's line, not this one
+        warnings.simplefilter("always")
+        result = forecast(history, horizon=recent, level=(level,), models="naive" if basis == "last_period" else models,
+                          n_jobs=n_jobs)
+    for w in caught:
+        warnings.warn(w.message, w.category, stacklevel=2)
     expected = result.table.group_by("series_id").agg(expected=pl.col("mean").sum(), bound=pl.col(f"hi_{level}").sum())
     respond_by = period_end(last, freq) - dt.timedelta(days=1) + respond
     out = (

@@ -61,3 +61,14 @@ def test_stock_risks_follow_the_planted_seasons(planted_series):
         stock_alerts(result, level=90)
     with pytest.raises(CustlabError, match="threshold must be a share"):
         heat_alerts(autumn, threshold=30)
+
+
+def test_a_warning_of_the_forecast_points_at_the_callers_line(planted_series):
+    """The demand_forecast notebook showed '.../custlab/forecast/alerts.py:176: ForecastWarning' under a cell."""
+    from custlab.forecast import ForecastWarning
+
+    short = pl.DataFrame({"series_id": ["tiny"] * 3, "period": pl.date_range(dt.date(2024, 1, 1), dt.date(2024, 1, 15),
+                                                                             "1w", eager=True), "value": [1.0, 2.0, 3.0]})
+    with pytest.warns(ForecastWarning) as caught:
+        heat_alerts(pl.concat([planted_series, short]))
+    assert all(w.filename == __file__ for w in caught if issubclass(w.category, ForecastWarning))
