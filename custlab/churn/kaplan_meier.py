@@ -147,7 +147,8 @@ def kaplan_meier(
     at
         Days at which the summary reports the share not yet churned; null
         beyond a group's longest follow-up, where the curve is not known
-        (lifelines would carry its last value forward).
+        (lifelines would carry its last value forward), unless the curve has
+        reached 0.
     duration, event
         Column names of the time and of the event flag.
     weight
@@ -247,15 +248,17 @@ def kaplan_meier(
             "median_upper": _finite(med[1]),
         }
         surv = km.survival_function_at_times(at_days).to_numpy() if at_days else []
-        followed = float(part[duration].max())  # beyond the longest follow-up the curve is not known
+        # beyond the longest follow-up the curve is not known, unless it has reached 0 (the last customer churned)
+        followed = float(part[duration].max())
+        ended = float(km.survival_function_.iloc[-1, 0]) == 0.0
         for t, s in zip(at_days, surv, strict=True):
-            row[f"survival_{t}d"] = float(s) if t <= followed else None
+            row[f"survival_{t}d"] = float(s) if t <= followed or ended else None
         summary.append(row)
     order = sorted(range(len(summary)), key=lambda i: -summary[i]["customers"])
     summary_frame = pl.DataFrame([summary[i] for i in order]).with_columns(
         pl.col("customers", "churned").cast(pl.Int64),
         pl.col("median_days", "median_lower", "median_upper").cast(pl.Float64),
-        *(pl.col(f"survival_{t}d").cast(pl.Float64) for t in at_days),
+        *(pl.col(name).cast(pl.Float64) for name in dict.fromkeys(f"survival_{t}d" for t in at_days)),
     )
     logrank = _logrank(counts, duration, event) if by else None
     return KaplanMeier(pl.concat(curves), summary_frame, logrank, by, alpha, fitters)

@@ -119,3 +119,9 @@ def test_survival_beyond_the_longest_follow_up_is_null():
     assert row["survival_30d"] is not None and row[f"survival_{longest}d"] is not None
     assert row[f"survival_{longest + 1}d"] is None and row[f"survival_{10 * longest}d"] is None
     assert km.summary.schema[f"survival_{10 * longest}d"] == pl.Float64
+
+
+def test_survival_beyond_the_data_is_zero_once_everyone_has_churned_and_at_may_repeat():
+    sf = pl.DataFrame({"duration_days": [100, 120, 130], "churned": [True, True, True]})
+    row = churn.kaplan_meier(sf, at=[90, 90, 500]).summary.row(0, named=True)
+    assert row["survival_90d"] == 1.0 and row["survival_500d"] == 0.0  # the curve reached 0: known beyond the data
