@@ -69,8 +69,7 @@ class BgnbdComparison:
 
     def __str__(self) -> str:
         if self.customers == 0:
-            return (f"Nothing to compare: no customer has a P(alive) (no BG/NBD fit was used on these data); "
-                    f"{self.only_in_risk:,} customers have a survival risk.")
+            return ("Nothing to compare: no customer has a P(alive) (no BG/NBD fit was used on these data).")
         text = (
             f"{self.customers:,} customers: Spearman rank correlation "
             f"{'n/a' if self.spearman is None else f'{self.spearman:.2f}'} between the survival "
@@ -148,12 +147,15 @@ def compare_with_bgnbd(
                     purpose="(each customer's BG/NBD probability of being alive)")
     if a.height and a["p_alive"].null_count() == a.height:  # no model gave a P(alive): say so, compare nothing
         _check_per_customer(r, "risk", risk_column, rule="a probability in [0, 1]", upper=1.0)
+        ids = a.select(pl.col("customer_id").cast(r.schema["customer_id"], strict=False))
         empty = pl.DataFrame(schema={"customer_id": r.schema["customer_id"], "survival_risk": pl.Float64,
                                      "bgnbd_risk": pl.Float64, "survival_rank": pl.Float64, "bgnbd_rank": pl.Float64,
-                                     "rank_difference": pl.Float64})
+                                     "rank_difference": pl.Float64,
+                                     **({"frequency": pl.Float64} if "frequency" in a.columns else {})})
         return BgnbdComparison(table=empty, spearman=None, p_value=None, spearman_repeat=None, customers_repeat=None,
-                               top_overlap=None, top_share=float(top_share), customers=0, only_in_risk=r.height,
-                               only_in_p_alive=0)
+                               top_overlap=None, top_share=float(top_share), customers=0,
+                               only_in_risk=r.join(ids, on="customer_id", how="anti").height,
+                               only_in_p_alive=ids.join(r, on="customer_id", how="anti").height)
     for name, frame_, col in (("risk", r, risk_column), ("p_alive", a, "p_alive")):
         _check_per_customer(frame_, name, col, rule="a probability in [0, 1]", upper=1.0)
     has_freq = "frequency" in a.columns

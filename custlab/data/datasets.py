@@ -22,7 +22,6 @@ import polars as pl
 from custlab._types import Frame
 from custlab.data.hints import check_column_mapping
 from custlab.data.io import ReadInfo, scan, validate_read
-from custlab.exceptions import CustlabError
 from custlab.data.schema import TABLES, make_note, render_note  # noqa: F401 - the doctests render notes
 from custlab.exceptions import CustlabError, SchemaError
 

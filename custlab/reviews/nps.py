@@ -79,7 +79,8 @@ def nps_interval(promoters: np.ndarray | int, passives: np.ndarray | int, detrac
     answered = p + m + d
     with np.errstate(invalid="ignore", divide="ignore"):
         observed = np.where(answered > 0, 100 * (p - d) / np.where(answered > 0, answered, 1.0), np.nan)
-    return (np.where(observed < lower, observed, lower), np.where(observed > upper, observed, upper))
+    # [()] gives a numpy scalar for scalar counts, as np.clip did, and the array itself for arrays
+    return np.where(observed < lower, observed, lower)[()], np.where(observed > upper, observed, upper)[()]
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,8 @@ class VoiceOfCustomer:
     Attributes
     ----------
     as_of : datetime.datetime or None
-        The first instant not analysed; None for reviews without dates.
+        The first instant not analysed; for reviews without dates, the ``as_of`` given (it bounds the orders and
+        surveys) or None.
     n_reviews : int
         Reviews dated before ``as_of`` (all of them when undated).
     trend : pl.DataFrame
@@ -129,6 +130,11 @@ class VoiceOfCustomer:
         return pl.DataFrame(rows, schema={"metric": pl.String, "value": pl.Float64, "lower": pl.Float64,
                                           "upper": pl.Float64, "n": pl.Int64, "trusted": pl.Boolean})
 
+    @property
+    def dated(self) -> bool:
+        """Whether the reviews had dates (else there is no trend, recovery list or outcomes: ``notes`` says so)."""
+        return self.as_of is not None and all(key != "no_dates" for key, _ in self.notes)
+
     def top_aspects(self, top_n: int = 3) -> pl.DataFrame:
         """The ``top_n`` most complained-about aspects with their quotes: ``aspect``, ``complaint_share``, ``examples``."""
         if self.aspects is None:
@@ -141,7 +147,7 @@ class VoiceOfCustomer:
         """The section's sentences in ``language``: figures, what drives them, what to do, what to distrust."""
         check_language(language)
         out = [t("reviews.voice.headline", language, reviews=f"{self.n_reviews:,}", as_of=f"{self.as_of:%Y-%m-%d}")
-               if self.as_of is not None else t("reviews.voice.headline_undated", language, reviews=f"{self.n_reviews:,}")]
+               if self.dated else t("reviews.voice.headline_undated", language, reviews=f"{self.n_reviews:,}")]
         for part in (self.csat, self.nps, self.recommend):
             if part is not None:
                 out += part.describe(language)[:1]
@@ -162,7 +168,7 @@ class VoiceOfCustomer:
         return out
 
     def __repr__(self) -> str:
-        bits = [f"{self.n_reviews:,} reviews" + (f" before {self.as_of:%Y-%m-%d}" if self.as_of is not None else ", undated")]
+        bits = [f"{self.n_reviews:,} reviews" + (f" before {self.as_of:%Y-%m-%d}" if self.dated else ", undated")]
         if self.csat is not None:
             bits.append(f"CSAT {self.csat.overall['csat']:.0%}")
         if self.nps is not None:
@@ -262,7 +268,7 @@ def voice_of_customer(reviews: Frame, *, transactions: Frame | None = None, orde
         if frame.height == 0:
             raise CustlabError(f"No review is dated before as_of={end:%Y-%m-%d}; nothing to analyse.")
     else:  # a corpus without dates: no trend, no recovery list, no repurchase after reviews
-        end = None
+        end = as_datetime(as_of)  # still bounds the orders and surveys read beside the reviews
         notes.append(_note("no_dates"))
     trusted: dict[str, bool] = {}
     has_text = "text" in frame.columns and frame.select(clean_text(pl.col("text")).str.contains(r"\w").any()).item()

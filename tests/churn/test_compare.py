@@ -67,7 +67,9 @@ def test_no_p_alive_at_all_compares_nothing_and_says_why():
     risk = pl.DataFrame({"customer_id": [1, 2, 3], "p_churn": [0.1, 0.2, 0.3]})
     none = pl.DataFrame({"customer_id": [1, 2, 3], "p_alive": [None, None, None]}, schema_overrides={"p_alive": pl.Float64})
     cmp = churn.compare_with_bgnbd(risk, none)
-    assert (cmp.customers, cmp.spearman, cmp.top_overlap, cmp.only_in_risk, cmp.table.height) == (0, None, None, 3, 0)
+    assert (cmp.customers, cmp.spearman, cmp.top_overlap, cmp.only_in_risk, cmp.table.height) == (0, None, None, 0, 0)
+    other = churn.compare_with_bgnbd(risk, none.with_columns(customer_id=pl.Series([1, 2, 9]), frequency=pl.lit(1.0)))
+    assert (other.only_in_risk, other.only_in_p_alive) == (1, 1) and "frequency" in other.table.columns
     assert str(cmp).startswith("Nothing to compare: no customer has a P(alive)") and "overlap n/a" in repr(cmp)
     with pytest.raises(CustlabError, match="must be a probability"):  # some nulls among values: still an error
         churn.compare_with_bgnbd(risk, none.with_columns(p_alive=pl.Series([0.5, None, 0.2])))

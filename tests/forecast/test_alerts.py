@@ -72,3 +72,24 @@ def test_a_warning_of_the_forecast_points_at_the_callers_line(planted_series):
     with pytest.warns(ForecastWarning) as caught:
         heat_alerts(pl.concat([planted_series, short]))
     assert all(w.filename == __file__ for w in caught if issubclass(w.category, ForecastWarning))
+
+
+def test_another_librarys_warning_keeps_its_own_place(planted_series, monkeypatch):
+    """Only custlab's warnings move to the caller's line; a library's deprecation stays where it was raised."""
+    import warnings
+
+    from custlab.forecast import alerts
+    from custlab.forecast.outlook import heat_of
+
+    real = alerts.forecast
+
+    def noisy(*args, **kwargs):
+        warnings.warn("old api", DeprecationWarning, stacklevel=1)  # as a dependency would, from its own file
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(alerts, "forecast", noisy)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        heat_of(planted_series, 0.3, None)  # called from custlab: a re-emitted warning would count as custlab's
+    old = [w for w in caught if str(w.message) == "old api"]
+    assert len(old) == 1 and old[0].filename == __file__

@@ -145,7 +145,9 @@ def test_reviews_without_dates_or_customers_get_what_needs_neither(voice_shop, w
     assert "no_dates" in [k for k, _ in undated.notes] and "no_dates" not in [k for k, _ in dated.notes]
     assert undated.csat.overall == dated.csat.overall and undated.n_reviews == dated.n_reviews == s.reviews.height
     assert undated.aspects.summary.equals(dated.aspects.summary)
-    assert undated.describe("en")[0] == f"{s.reviews.height:,} reviews, undated."
+    assert undated.describe("en")[0] == f"{s.reviews.height:,} reviews, undated." and not undated.dated and dated.dated
+    bounded = voice_of_customer(s.reviews.drop("review_date", "customer_id"), as_of="2024-06-01")
+    assert bounded.as_of == dt.datetime(2024, 6, 1) and bounded.describe("en")[0].endswith("reviews, undated.")
     _readable(undated)
     clothing = voice_of_customer(womens)
     top = clothing.aspects.summary.row(0, named=True)
