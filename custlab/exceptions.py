@@ -36,4 +36,21 @@ class CustlabWarning(UserWarning):
 class CJKFontWarning(CustlabWarning):
     """No font that can draw Chinese was found; labels will show as empty boxes."""
 
+def warn_outside(message: str, category: type[Warning] = CustlabWarning) -> None:
+    """Warn at the first line outside custlab: the user's call, however deep inside custlab the warning starts.
+
+    A fixed ``stacklevel`` points at custlab's own source whenever the warning comes from a function that custlab
+    itself called (a notebook showed ``.../custlab/forecast/alerts.py:176: ForecastWarning`` under a cell).
+    """
+    import os
+    import sys
+    import warnings
+
+    root = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 2  # level 2: the line that called this function
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(root):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
+
+
 __all__ = ["CJKFontWarning", "ConvergenceError", "CustlabError", "CustlabWarning", "EmptyDataError", "ParseError", "SchemaError"]

@@ -25,7 +25,6 @@ interval of the sum, so the alerts err on the side of silence.
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -35,7 +34,7 @@ import polars as pl
 from custlab._dates import parse_within
 from custlab._i18n import check_language, label, t
 from custlab._types import Frame
-from custlab.exceptions import CustlabError, CustlabWarning, SchemaError
+from custlab.exceptions import CustlabError, SchemaError
 from custlab.forecast.models import check_levels
 from custlab.forecast.predict import Forecast, forecast
 from custlab.forecast.series import check_series, period_end
@@ -174,15 +173,8 @@ def heat_alerts(
     history = panel.join(cut, on="series_id").filter(pl.col("period") < pl.col("first_recent")).drop("first_recent")
     actual = panel.join(cut, on="series_id").filter(pl.col("period") >= pl.col("first_recent")).group_by(
         "series_id").agg(actual=pl.col("value").sum(), period=pl.col("period").min(), n=pl.len())
-    with warnings.catch_warnings(record=True) as caught:  # custlab's own said again at the caller's line, not here
-        warnings.simplefilter("always", CustlabWarning)
-        result = forecast(history, horizon=recent, level=(level,), models="naive" if basis == "last_period" else models,
-                          n_jobs=n_jobs)
-    for w in caught:
-        if issubclass(w.category, CustlabWarning):
-            warnings.warn(w.message, w.category, stacklevel=2)
-        else:  # another library's, where it was raised (the filters have been applied already)
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    result = forecast(history, horizon=recent, level=(level,), models="naive" if basis == "last_period" else models,
+                      n_jobs=n_jobs)
     expected = result.table.group_by("series_id").agg(expected=pl.col("mean").sum(), bound=pl.col(f"hi_{level}").sum())
     respond_by = period_end(last, freq) - dt.timedelta(days=1) + respond
     out = (

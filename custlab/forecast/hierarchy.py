@@ -27,7 +27,6 @@ to zero and the levels above summed again, so the result still adds up.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -36,7 +35,7 @@ import numpy as np
 import polars as pl
 
 from custlab._types import DateLike, Frame
-from custlab.exceptions import CustlabError
+from custlab.exceptions import CustlabError, warn_outside
 from custlab.forecast.models import interval_columns
 from custlab.forecast.predict import Forecast, with_table
 from custlab.forecast.series import TOTAL, ForecastWarning, _series_id, series
@@ -236,10 +235,10 @@ def _weights(method: str, S: np.ndarray, ids: list[str], result: Forecast) -> tu
             ok = bool((seen.T @ seen).min() >= MINT_PERIODS)
         if ok:
             return shrunk_covariance(x), method
-        warnings.warn(
+        warn_outside(
             f"MinT needs in-sample residuals of every pair of the {len(ids)} nodes in at least {MINT_PERIODS} "
             f"common periods, and at most {MINT_NODES} nodes; reconciling with wls_var instead.",
-            ForecastWarning, stacklevel=3,
+            ForecastWarning,
         )
     variance = res.group_by("series_id").agg(v=(pl.col("residual") ** 2).mean())
     v = dict(variance.iter_rows())

@@ -12,7 +12,6 @@ with the reason (a warning says so).
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -20,7 +19,7 @@ import polars as pl
 
 from custlab._i18n import check_language, label, t
 from custlab._types import Frame
-from custlab.exceptions import CustlabError, EmptyDataError
+from custlab.exceptions import CustlabError, EmptyDataError, warn_outside
 from custlab.forecast.backtest import Backtest, backtest as run_backtest_table, check_horizon
 from custlab.forecast.events import FESTIVALS, Festival
 from custlab.forecast.models import (
@@ -197,10 +196,10 @@ def forecast(
             f"for more history."
         )
     if short.height:
-        warnings.warn(
+        warn_outside(
             f"{short.height} series not forecast (history shorter than the horizon {horizon} or than {MIN_POINTS} "
             f"periods), e.g. {short['series_id'].head(3).to_list()}; see Forecast.skipped.",
-            ForecastWarning, stacklevel=2,
+            ForecastWarning,
         )
     keep = lengths.filter((pl.col("n") >= MIN_POINTS) & (pl.col("n") >= horizon))
     panel = panel.join(keep.select("series_id"), on="series_id", how="semi")
@@ -237,10 +236,10 @@ def _backtest_if_possible(panel, horizon, names, n_windows, levels, festivals, n
         return run_backtest_table(panel, horizon=horizon, models=names, n_windows=n_windows, level=levels,
                                   festivals=festivals, n_jobs=n_jobs, refit=refit)
     except EmptyDataError:
-        warnings.warn(
+        warn_outside(
             f"No series is long enough to backtest with horizon={horizon}; every series is forecast with the naive "
             f"model and none of it can be checked. Use a shorter horizon for a model choice.",
-            ForecastWarning, stacklevel=3,
+            ForecastWarning,
         )
         return None
 
@@ -271,10 +270,10 @@ def _repair(table, chosen, panel, freq, horizon, levels, festivals, residuals):
     broken = broken.filter(~broken.is_in(chosen.filter(pl.col("model") == "naive")["series_id"].implode()))
     if broken.is_empty():
         return table, chosen
-    warnings.warn(
+    warn_outside(
         f"The chosen model gave no forecast for {broken.len()} series ({broken.head(3).to_list()}); they are "
         f"forecast with the naive model instead (Forecast.chosen says how='fallback').",
-        ForecastWarning, stacklevel=3,
+        ForecastWarning,
     )
     sub = panel.filter(pl.col("series_id").is_in(broken.implode()))
     naive, fitted = run_forecast(sub, ["naive"], freq=freq, horizon=horizon, levels=levels, festivals=festivals)
