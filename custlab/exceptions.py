@@ -42,13 +42,15 @@ def warn_outside(message: str, category: type[Warning] = CustlabWarning) -> None
     A fixed ``stacklevel`` points at custlab's own source whenever the warning comes from a function that custlab
     itself called (a notebook showed ``.../custlab/forecast/alerts.py:176: ForecastWarning`` under a cell).
     """
-    import os
     import sys
     import warnings
 
-    root = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    def inside(frame) -> bool:
+        name = frame.f_globals.get("__name__", "")
+        return name == "custlab" or name.startswith("custlab.")
+
     frame, level = sys._getframe(1), 2  # level 2: the line that called this function
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(root):
+    while frame is not None and inside(frame):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)
 
