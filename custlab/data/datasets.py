@@ -224,6 +224,8 @@ def _online_retail_names(names: set[str]) -> bool:
 TABLE_FILES = ("transactions", "customers", "events", "marketing_spend", "reviews")
 #: Further tables of the data contract, read from a folder when their file is there.
 EXTRA_TABLE_FILES = ("orders", "surveys", "campaigns", "touches", "referrals")
+#: Every table :func:`load_tables` returns (None where the data lack it).
+ALL_TABLES = (*TABLE_FILES, *EXTRA_TABLE_FILES)
 _TABLE_SUFFIXES = {".parquet", ".csv", ".tsv", ".txt", ".xlsx", ".xls", ".xlsm"}
 #: Id columns that join tables; integer ids meet text ids of another table as text.
 _JOIN_IDS = ("customer_id", "order_id", "session_id")
@@ -312,9 +314,9 @@ def load_tables(
     such table. Join ids (``customer_id``, ``order_id``, ``session_id``) have
     one dtype across the tables (:func:`harmonise_ids`).
     """
-    if require not in (*TABLE_FILES, *EXTRA_TABLE_FILES):
-        raise CustlabError(f"require must name a table, one of {[*TABLE_FILES, *EXTRA_TABLE_FILES]}; got {require!r}.")
-    tables: dict[str, Frame | None] = dict.fromkeys((*TABLE_FILES, *EXTRA_TABLE_FILES))
+    if require not in ALL_TABLES:
+        raise CustlabError(f"require must name a table, one of {list(ALL_TABLES)}; got {require!r}.")
+    tables: dict[str, Frame | None] = dict.fromkeys(ALL_TABLES)
     infos: dict[str, ReadInfo] = {}
     if data is None or str(data) == "":
         from custlab.synthetic import make_shop
@@ -325,7 +327,7 @@ def load_tables(
     path = Path(data)
     if path.is_dir():
         files = {}
-        for name in (*TABLE_FILES, *EXTRA_TABLE_FILES):
+        for name in ALL_TABLES:
             candidates = sorted(p for p in path.iterdir()
                                 if p.stem.lower() == name and p.suffix.lower() in _TABLE_SUFFIXES)
             if candidates:
@@ -361,5 +363,5 @@ def load_tables(
     return (tables, infos) if return_info else tables
 
 
-__all__ = ["CDNOW_CALIBRATION_END", "DATA_ENV", "EXTRA_TABLE_FILES", "TABLE_FILES", "harmonise_ids", "load_cdnow", "load_online_retail",
+__all__ = ["ALL_TABLES", "CDNOW_CALIBRATION_END", "DATA_ENV", "EXTRA_TABLE_FILES", "TABLE_FILES", "harmonise_ids", "load_cdnow", "load_online_retail",
            "load_tables", "looks_like_online_retail", "online_retail_path", "shared_data_dir"]

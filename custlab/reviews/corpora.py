@@ -130,8 +130,8 @@ def load_datafiniti_reviews(path: str | Path | None = None) -> pl.DataFrame:
     )
 
 
-#: The public review sets of the shared data folder that :func:`review_set` reads, by name.
-REVIEW_SETS = ("womens_clothing", "datafiniti")
+#: The public review sets of the shared data folder that :func:`review_set` reads: name and reader.
+REVIEW_SETS = {"womens_clothing": load_womens_clothing_reviews, "datafiniti": load_datafiniti_reviews}
 
 
 def review_set(name: str, path: str | Path | None = None) -> dict[str, pl.DataFrame | None]:
@@ -141,13 +141,12 @@ def review_set(name: str, path: str | Path | None = None) -> dict[str, pl.DataFr
     Neither set has customer ids, and the clothing reviews have no dates: :func:`custlab.reviews.voice_of_customer`
     gives what needs neither (the notebook ``voice_of_customer`` runs on them with ``dataset=``).
     """
-    from custlab.data.datasets import EXTRA_TABLE_FILES, TABLE_FILES
+    from custlab.data.datasets import ALL_TABLES
 
-    readers = {"womens_clothing": load_womens_clothing_reviews, "datafiniti": load_datafiniti_reviews}
-    if name not in readers:
+    if name not in REVIEW_SETS:
         raise CustlabError(f"Unknown review set {name!r}; the shared data hold {list(REVIEW_SETS)}.")
-    tables: dict[str, pl.DataFrame | None] = dict.fromkeys((*TABLE_FILES, *EXTRA_TABLE_FILES))
-    tables["reviews"] = readers[name](path)
+    tables: dict[str, pl.DataFrame | None] = dict.fromkeys(ALL_TABLES)
+    tables["reviews"] = REVIEW_SETS[name](path)
     return tables
 
 

@@ -51,7 +51,8 @@ class FitResult:
         (a Hessian that cannot be inverted, as for a parameter at the edge of its space)."""
         values = np.array(list(self.params.values()))
         matrix = self.log_covariance
-        errors = np.full(values.size, np.nan) if matrix is None else values * np.sqrt(np.where(np.diag(matrix) >= 0, np.diag(matrix), np.nan))
+        with np.errstate(invalid="ignore"):  # a negative variance gives NaN, then None
+            errors = np.full(values.size, np.nan) if matrix is None else values * np.sqrt(np.diag(matrix))
         return dict(zip(self.params, (float(v) if np.isfinite(v) else None for v in errors), strict=True))
 
 
