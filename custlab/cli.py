@@ -165,6 +165,13 @@ def _say_done(run, language: str) -> None:
         title = titles.get(section, section)
         line = t("report.cli.skipped", language, section=section, title=title, reason=reason)
         print(f"custlab: {line}".rstrip().rstrip(":："), file=sys.stderr)
+    stray = getattr(run, "stray", None)
+    if stray is not None:
+        dates = f"{stray.first:%Y-%m-%d}" if stray.first == stray.last else t(
+            "report.stray.days", language, first=f"{stray.first:%Y-%m-%d}", last=f"{stray.last:%Y-%m-%d}")
+        line = t("report.cli.stray", language, lines=f"{stray.lines:,}", dates=dates, gap=stray.gap_days,
+                 end=f"{stray.data_end:%Y-%m-%d}")
+        print(f"custlab: {line}", file=sys.stderr)
     print(f"Report written to {run.html} in {run.seconds:.1f} s")  # in every language: scripts read the path from it
 
 

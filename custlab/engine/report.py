@@ -26,7 +26,7 @@ from custlab.engine._nw import (
 from custlab.engine.counts import cohort_retention, series, weekday_hour
 from custlab.engine.customers import clv_patterns, gap_counts, spend_patterns, survival_counts
 
-__all__ = ["attribute_counts", "currencies", "geography_counts", "heat_series", "monthly_counts", "outlook_rows", "value_tiers", "report_tables", "span", "window_counts"]
+__all__ = ["attribute_counts", "currencies", "geography_counts", "heat_series", "monthly_counts", "outlook_rows", "value_tiers", "report_tables", "span", "day_counts", "window_counts"]
 
 
 def report_tables(transactions: object, *, as_of: DateLike | None = None, freq: str = "1w",
@@ -80,6 +80,15 @@ def span(transactions: object) -> dict[str, object]:
                                    timed=count_where(clock != 0))).row(0, named=True)
     row["midnight"] = row.pop("timed") == 0
     return row
+
+
+def day_counts(transactions: object) -> pl.DataFrame:
+    """Lines per calendar day (``day``, ``rows``; sorted, undated lines left out), for :mod:`custlab.report.months`."""
+    frame = lazy(transactions, function="report.day_counts")
+    with running("report.day_counts", frame):
+        days = collect(frame.select(day=nw.col("order_date").dt.truncate("1d")).filter(~nw.col("day").is_null())
+                       .group_by("day").agg(rows=nw.len().cast(nw.Int64)))
+    return days.sort("day")
 
 
 def currencies(transactions: object) -> list[str]:

@@ -241,6 +241,12 @@ def methods(ctx: Context) -> SectionFigures:
     if month.partial:
         paragraphs.append(Text("report.methods.partial", {"days": Count(month.days), "month_days": Count(month.month_days),
                                                           "last": Day(month.last_data_date)}))
+    if month.stray:
+        stray = month.stray
+        dates = Day(stray.first) if stray.first == stray.last else Text(
+            "report.stray.days", {"first": Day(stray.first), "last": Day(stray.last)})
+        paragraphs.append(Text("report.methods.stray", {"lines": Count(stray.lines), "dates": dates,
+                                                        "gap": Days(stray.gap_days), "end": Day(stray.data_end)}))
     if ctx.source.get("sample_size"):
         paragraphs.append(Text("report.methods.sample", {"n": Count(ctx.source["sample_size"]),
                                                          "seed": Data(ctx.source.get("seed", 0))}))

@@ -9,8 +9,13 @@ days); an incomplete month is refused unless ``partial=True``, in which case
 ``as_of`` is the midnight after the data's last day and the report labels
 every comparison as partial.
 
-Only ``min``/``max`` of ``order_date`` are read, from a lazy scan, so the
-check costs next to nothing even on large files.
+Only the lines per day of ``order_date`` are read, from a lazy scan, so the
+check costs little even on large files. A few *stray lines* at the very end
+of the data (a test order, a mistyped year: fewer lines than half a usual
+day's, after more than :data:`STRAY_GAP_DAYS` days without any) do not
+decide where the data end: the month is judged on the rest, and
+:attr:`MonthSpec.stray` says what was set aside (cleaning then removes those
+lines as dated after ``as_of``).
 """
 
 from __future__ import annotations
@@ -25,16 +30,47 @@ from custlab._dates import as_of_after
 from custlab.exceptions import CustlabError
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from custlab._types import Frame
 
 __all__ = [
-    "COMPLETE_SLACK_DAYS", "MonthSpec", "check_month", "last_complete_month", "month_end", "next_month",
+    "COMPLETE_SLACK_DAYS", "STRAY_DAY_SHARE", "STRAY_GAP_DAYS", "MonthSpec", "StrayTail", "check_month", "last_complete_month", "month_end", "next_month",
     "parse_month", "previous_month", "same_month_last_year",
 ]
 
 #: A month counts as complete when the data's last order falls on its last day or on one of the
 #: two days before (a shop closed on 31 December still has a complete December).
 COMPLETE_SLACK_DAYS = 2
+#: Stray lines at the end of the data come after more than this many days without an order ...
+STRAY_GAP_DAYS = 7
+#: ... and are fewer than this share of the median day's lines (days with an order).
+STRAY_DAY_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class StrayTail:
+    """Lines at the very end of the data, set apart from the rest by a gap: too few to say where the data end.
+
+    Attributes
+    ----------
+    lines
+        How many lines (at most half the median day's).
+    first, last
+        Their first and last day.
+    data_end
+        The last day of the other lines (where the data are taken to end).
+    """
+
+    lines: int
+    first: dt.date
+    last: dt.date
+    data_end: dt.date
+
+    @property
+    def gap_days(self) -> int:
+        """Days from the end of the data to the first stray line."""
+        return (self.first - self.data_end).days
 
 
 @dataclass(frozen=True)
@@ -55,7 +91,9 @@ class MonthSpec:
     days
         Days of the month covered by the analysis (its length unless partial).
     last_data_date
-        The day of the data's last order.
+        The day of the data's last order (leaving out stray lines).
+    stray
+        The stray lines at the end of the data, when there are any (:class:`StrayTail`).
     """
 
     month: str
@@ -64,6 +102,7 @@ class MonthSpec:
     partial: bool
     days: int
     last_data_date: dt.date
+    stray: StrayTail | None = None
 
     @property
     def month_days(self) -> int:
@@ -144,10 +183,11 @@ def last_complete_month(last_data_date: dt.date) -> str:
     return f"{start if _complete(start, last_data_date) else previous_month(start):%Y-%m}"
 
 
-def _span(transactions: Frame) -> tuple[dt.datetime, dt.datetime]:
+def _day_counts(transactions: Frame) -> pl.DataFrame:
+    """Lines per day (``day``, ``rows``, sorted; undated lines left out)."""
     import polars as pl  # here: ``custlab report`` checks the month's spelling before polars is imported
 
-    on_engine = not isinstance(transactions, (pl.DataFrame, pl.LazyFrame))  # DuckDB, Spark: min and max there
+    on_engine = not isinstance(transactions, (pl.DataFrame, pl.LazyFrame))  # DuckDB, Spark: counted there
     if on_engine:
         import narwhals as nw
 
@@ -157,20 +197,46 @@ def _span(transactions: Frame) -> tuple[dt.datetime, dt.datetime]:
     if "order_date" not in names:
         raise CustlabError("The transactions have no order_date column; map your date column with --columns.")
     if on_engine:
-        from custlab.engine.report import span
+        from custlab.engine.report import day_counts
 
-        found = span(transactions)
-        first, last = found["first"], found["last"]
-    else:
-        first, last = (
-            transactions.lazy().select(pl.col("order_date").min().alias("first"),
-                                       pl.col("order_date").max().alias("last")).collect().row(0)
-        )
-    if first is None or last is None:
-        raise CustlabError("The transactions hold no order_date values: there is no month to report on.")
-    if not isinstance(first, dt.datetime):  # a Date column
-        first, last = dt.datetime.combine(first, dt.time()), dt.datetime.combine(last, dt.time())
-    return first, last
+        return day_counts(transactions)
+    return (transactions.lazy().select(day=pl.col("order_date").dt.truncate("1d")).drop_nulls()
+            .group_by("day").agg(rows=pl.len()).sort("day").collect())
+
+
+def _as_date(value) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def stray_tail(days: pl.DataFrame) -> StrayTail | None:
+    """The stray lines at the end of lines per day (``day``, ``rows``, sorted), or None.
+
+    The last days are stray when, together, they hold fewer lines than :data:`STRAY_DAY_SHARE` of the median
+    day's and more than :data:`STRAY_GAP_DAYS` days without an order come before them; of such gaps the
+    earliest counts.
+
+    >>> import polars as pl
+    >>> days = pl.DataFrame({"day": [dt.date(2011, 11, d) for d in range(1, 31)] + [dt.date(2012, 9, 3)],
+    ...                      "rows": [100] * 30 + [2]})
+    >>> stray = stray_tail(days)
+    >>> stray.lines, stray.data_end, stray.gap_days
+    (2, datetime.date(2011, 11, 30), 278)
+    """
+    if days.height < 2:
+        return None
+    dates = [_as_date(d) for d in days["day"].to_list()]
+    rows = days["rows"].to_list()
+    limit = STRAY_DAY_SHARE * sorted(rows)[len(rows) // 2]
+    beyond, start = 0, None
+    for i in range(len(dates) - 1, 0, -1):
+        beyond += rows[i]
+        if beyond >= limit:
+            break
+        if (dates[i] - dates[i - 1]).days > STRAY_GAP_DAYS:
+            start = i
+    if start is None:
+        return None
+    return StrayTail(sum(rows[start:]), dates[start], dates[-1], dates[start - 1])
 
 
 def check_month(transactions: Frame, month: str | None = None, *, partial: bool = False) -> MonthSpec:
@@ -204,8 +270,13 @@ def check_month(transactions: Frame, month: str | None = None, *, partial: bool 
     >>> check_month(tx, "2011-12", partial=True)
     MonthSpec(2011-12, as_of 2011-12-10, partial: 9 of 31 days)
     """
-    first, last = _span(transactions)
-    last_day = last.date()
+    days = _day_counts(transactions)
+    if days.height == 0:
+        raise CustlabError("The transactions hold no order_date values: there is no month to report on.")
+    stray = stray_tail(days)
+    first = _as_date(days["day"][0])
+    last_day = stray.data_end if stray else _as_date(days["day"][-1])
+    last = dt.datetime.combine(last_day, dt.time())
     if month is None or (isinstance(month, str) and not month.strip()):
         start_date = dt.date(last_day.year, last_day.month, 1)
         if not partial and not _complete(start_date, last_day):
@@ -218,7 +289,13 @@ def check_month(transactions: Frame, month: str | None = None, *, partial: bool 
     else:
         start_date = parse_month(month)
     label = f"{start_date:%Y-%m}"
-    if start_date > last_day or next_month(start_date) <= first.date():
+    if start_date > last_day and stray and start_date <= stray.last:
+        raise CustlabError(
+            f"month {label} is after the data: orders run from {first:%Y-%m-%d} to {last:%Y-%m-%d}, apart from "
+            f"{stray.lines:,} stray line(s) dated {_days_text(stray)}, {stray.gap_days} days later, too few to "
+            f"report on. Choose a month between {first:%Y-%m} and {last:%Y-%m}, or correct the dates of those lines."
+        )
+    if start_date > last_day or next_month(start_date) <= first:
         raise CustlabError(
             f"month {label} is outside the data: orders run from {first:%Y-%m-%d} to {last:%Y-%m-%d}. "
             f"Choose a month between {first:%Y-%m} and {last:%Y-%m}."
@@ -226,11 +303,15 @@ def check_month(transactions: Frame, month: str | None = None, *, partial: bool 
     start = dt.datetime.combine(start_date, dt.time())
     if _complete(start_date, last_day):
         as_of = dt.datetime.combine(next_month(start_date), dt.time())
-        return MonthSpec(label, start, as_of, False, (as_of - start).days, last_day)
+        return MonthSpec(label, start, as_of, False, (as_of - start).days, last_day, stray)
     if not partial:
         raise CustlabError(
             f"month {label} is incomplete: the data end on {last:%Y-%m-%d}. The last complete month is "
             f"{last_complete_month(last_day)}; pass --partial to analyse {label} up to {last:%Y-%m-%d}."
         )
     as_of = as_of_after(last)
-    return MonthSpec(label, start, as_of, True, (as_of - start).days, last_day)
+    return MonthSpec(label, start, as_of, True, (as_of - start).days, last_day, stray)
+
+
+def _days_text(stray: StrayTail) -> str:
+    return f"{stray.first:%Y-%m-%d}" + (f" to {stray.last:%Y-%m-%d}" if stray.last != stray.first else "")

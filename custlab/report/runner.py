@@ -24,12 +24,15 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from custlab._types import LANGUAGES
 from custlab.exceptions import CustlabError
 from custlab.report.folders import OutputFolder, inside, writable_folder
 from custlab.report.notebooks import CELL_TIMEOUT, Kernel, NotebookFailed, run_notebook, to_html, write_notebook
+
+if TYPE_CHECKING:
+    from custlab.report.months import StrayTail
 
 # custlab.report.sources and .exports import polars (0.15 s): they are imported once the kernel is starting.
 
@@ -79,6 +82,7 @@ class ReportRun:
     month: str
     seconds: float
     skipped: tuple[Mapping[str, str], ...] = ()
+    stray: StrayTail | None = None  # stray lines at the end of the data, set aside when choosing the month
 
     def __repr__(self) -> str:
         skipped = f", {len(self.skipped)} sections skipped" if self.skipped else ""
@@ -295,7 +299,7 @@ def run_report(
                 **_reading(columns, encoding, separator, decimal_comma, sheet, timezone, date_format),
             )
             target, skipped = _report(parameters, folder, kernel, progress)
-    return ReportRun(target / HTML_NAME, target, spec.month, time.perf_counter() - started, skipped)
+    return ReportRun(target / HTML_NAME, target, spec.month, time.perf_counter() - started, skipped, spec.stray)
 
 
 def _report(parameters: dict[str, Any], folder: OutputFolder, kernel: Kernel, progress: bool,
@@ -334,7 +338,7 @@ def _run_on_engine(data_path: str, engine: str, *, out, month, partial, language
                 previous_path=os.path.relpath(previous, folder.staging) if previous else "",
             )
             target, skipped = _report(parameters, folder, kernel, progress, timeout=ENGINE_CELL_TIMEOUT)
-    return ReportRun(target / HTML_NAME, target, spec.month, time.perf_counter() - started, skipped)
+    return ReportRun(target / HTML_NAME, target, spec.month, time.perf_counter() - started, skipped, spec.stray)
 
 
 def run_quality(

@@ -421,3 +421,30 @@ def test_the_first_month_of_the_data_is_said_to_count_everyone_as_new(shop_table
     monkeypatch.undo()
     late = compute_only(monkeypatch, shop_tables, "2024-12", ("trend",))
     assert late.parts["trend"].tables[0].note is None  # the first month is no longer shown
+
+
+def test_stray_lines_are_explained_in_the_methods_and_on_the_command_line(retail_sample, tmp_path, capsys):
+    """One line dated 2012-09-03 (a mistyped year) is set aside when the month is chosen, and the page and the command
+    say so; cleaning removes it as dated after the analysis date."""
+    from custlab.cli import _say_done
+    from custlab.report.runner import ReportRun
+
+    from .conftest import compute_retail
+
+    line = retail_sample.filter(pl.col("customer_id") == 12347).head(1)
+    raw = pl.concat([retail_sample, line.with_columns(order_date=pl.lit(dt.datetime(2012, 9, 3, 10)),
+                                                      order_id=pl.lit("999999"))])
+    figures, quality = compute_retail(raw, None)
+    removed = dict(quality.removed.select("reason", "rows").iter_rows())
+    assert figures.month.month == "2011-11" and removed["after_as_of"] >= 1
+    expected = {
+        "en": "1 line(s) dated 3 Sep 2012 come 269 days after the other orders, which end on 9 Dec 2011.",
+        "zh": "有 1 行订单的日期为2012年9月3日，比其余订单（截至2011年12月9日）晚 269 天。",
+    }
+    for language, start in expected.items():
+        assert any(text.startswith(start) for text in _texts(figures.parts["methods"], language)), language
+    run = ReportRun(tmp_path / "monthly_report.html", tmp_path, "2011-11", 1.0, (), figures.month.stray)
+    _say_done(run, "en")
+    assert capsys.readouterr().err == (
+        "custlab: 1 stray line(s) dated 2012-09-03, 269 days after the other orders (which end on 2011-12-09), were "
+        "set aside: the month was chosen as if the data ended on 2011-12-09.\n")

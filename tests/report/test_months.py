@@ -47,3 +47,50 @@ def test_data_without_a_complete_month_need_partial():
     with pytest.raises(CustlabError, match="cover no complete month; pass --partial to analyse 2024-03 up to 2024-03-20"):
         check_month(tx, None)
     assert check_month(tx, None, partial=True).days == 20
+
+
+def _with_lines_on(online_retail: pl.DataFrame, *days: dt.datetime) -> pl.LazyFrame:
+    """Online Retail with one more line of customer 12347 on each of ``days``."""
+    line = online_retail.filter(pl.col("customer_id") == 12347).head(1)
+    extra = [line.with_columns(order_date=pl.lit(day), order_id=pl.lit(f"9{i:05d}")) for i, day in enumerate(days)]
+    return pl.concat([online_retail, *extra]).lazy()
+
+
+def test_stray_lines_after_the_data_do_not_choose_the_month(online_retail):
+    """A mistyped year (2012-09-03 for 2011) must not make the report take an empty 2012-08 for a collapse."""
+    lazy = _with_lines_on(online_retail, dt.datetime(2012, 9, 3, 10))
+    spec = check_month(lazy, None)
+    assert (spec.month, spec.as_of, spec.last_data_date) == ("2011-11", dt.datetime(2011, 12, 1), dt.date(2011, 12, 9))
+    assert (spec.stray.lines, spec.stray.first, spec.stray.data_end, spec.stray.gap_days) == (
+        1, dt.date(2012, 9, 3), dt.date(2011, 12, 9), 269)
+    with pytest.raises(CustlabError, match=re.escape(
+            "month 2012-08 is after the data: orders run from 2010-12-01 to 2011-12-09, apart from 1 stray line(s) "
+            "dated 2012-09-03, 269 days later, too few to report on. Choose a month between 2010-12 and 2011-12")):
+        check_month(lazy, "2012-08")
+    partial = check_month(lazy, "2011-12", partial=True)  # the partial month ends where the rest of the data end
+    assert (partial.as_of, partial.days) == (dt.datetime(2011, 12, 10), 9)
+    assert check_month(online_retail.lazy(), None).stray is None
+
+
+def test_a_stray_line_late_in_the_month_does_not_complete_it(online_retail):
+    """A line on 2011-12-30 would make December look complete although the orders stop on 2011-12-09."""
+    lazy = _with_lines_on(online_retail, dt.datetime(2011, 12, 30, 9), dt.datetime(2011, 12, 31, 9))
+    spec = check_month(lazy, None)
+    assert (spec.month, spec.stray.lines, spec.stray.first, spec.stray.last) == (
+        "2011-11", 2, dt.date(2011, 12, 30), dt.date(2011, 12, 31))
+    with pytest.raises(CustlabError, match="month 2011-12 is incomplete: the data end on 2011-12-09"):
+        check_month(lazy, "2011-12")
+
+
+def test_a_closure_followed_by_normal_days_is_not_stray(online_retail):
+    """Online Retail closes from 2010-12-23 to 2011-01-04; ending the data on 2011-01-05 keeps those two days."""
+    lazy = online_retail.lazy().filter(pl.col("order_date") < dt.datetime(2011, 1, 6))
+    spec = check_month(lazy, None)
+    assert (spec.month, spec.stray, spec.last_data_date) == ("2010-12", None, dt.date(2011, 1, 5))
+
+
+def test_stray_lines_are_found_on_duckdb_too(online_retail):
+    duckdb = pytest.importorskip("duckdb")
+    lazy = _with_lines_on(online_retail, dt.datetime(2012, 9, 3, 10))
+    relation = duckdb.connect().from_arrow(lazy.collect().to_arrow())
+    assert check_month(relation, None) == check_month(lazy, None)
