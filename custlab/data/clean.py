@@ -129,7 +129,7 @@ def _row_rules(ns, names: Sequence[str], *, as_of, cancel_pattern, non_product_i
         "cancelled": col("order_id").cast(ns.String).str.contains(cancel_pattern) if cancel_pattern else None,
         "returned": returned,
         "missing_customer": col("customer_id").is_null(),
-        "missing_value": col("order_date").is_null() | col("amount").is_null(),
+        "missing_value": col("order_date").is_null() | col("order_id").is_null() | col("amount").is_null(),
         "non_positive_price": (col("unit_price") <= 0) if "unit_price" in names else (col("amount") <= 0),
         "after_as_of": None if as_of is None else col("order_date") >= as_of,
         "non_product": non_product,

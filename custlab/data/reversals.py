@@ -14,7 +14,10 @@ with the purchase it undoes, so cleaning removes both:
   not itself a cancellation, and is dated at or before the reversing line;
 - each line is paired at most once: reversing lines are taken in time order,
   and each takes the latest purchase still unpaired (the one it most
-  plausibly undoes).
+  plausibly undoes);
+- a reversing line dated at or after the analysis date (the ``after_as_of``
+  rule) undoes nothing: as of that date it has not happened, so a month's
+  figures do not change when later months are added to the data.
 
 A partial return (10 bought, 4 returned) pairs with nothing: the purchase
 stays, the return is removed by its own rule.
@@ -37,7 +40,7 @@ def match_reversals(
     """Pairs of (purchase, reversing line) in ``frame``; None when neither cancellations nor returns are removed.
 
     ``frame`` carries a ``_row`` index; ``conditions`` are the cleaning rules'
-    conditions (``cancelled``, ``returned``, ``invalid_amount`` are used).
+    conditions (``cancelled``, ``returned``, ``invalid_amount`` and ``after_as_of`` are used).
     Returns one row per pair: ``_row`` of the purchase, the columns of
     ``PAIR_COLUMNS`` present, sorted by the purchase's date.
     """
@@ -48,7 +51,10 @@ def match_reversals(
     cancelled = conditions.get("cancelled")
     invalid = conditions.get("invalid_amount")
     valid = ~invalid.fill_null(False) if invalid is not None else pl.lit(True)
+    later = conditions.get("after_as_of")  # a cancellation dated from as_of on has not happened yet
     is_reversal = pl.any_horizontal(undoing).fill_null(False) & (sign < 0) & valid
+    if later is not None:
+        is_reversal = is_reversal & ~later.fill_null(False)
     is_purchase = (sign > 0) & valid & (~cancelled.fill_null(False) if cancelled is not None else pl.lit(True))
     keys = ["customer_id"] + (["product_id"] if "product_id" in names else []) + ["_size", "_price"]
     extra = [c for c in ("quantity", "unit_price", "amount") if c in names]

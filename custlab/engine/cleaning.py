@@ -90,8 +90,9 @@ def _reversals(frame: nw.LazyFrame, names: list[str], conditions: dict[str, nw.E
     undoing = [conditions[r] for r in ("cancelled", "returned") if r in conditions]
     cancelled = conditions["cancelled"].fill_null(False) if "cancelled" in conditions else nw.lit(False)
     dated = ~nw.col("customer_id").is_null() & ~nw.col("order_date").is_null()
+    later = ~conditions["after_as_of"].fill_null(False) if "after_as_of" in conditions else nw.lit(True)
     reversal = (nw.any_horizontal(*undoing, ignore_nulls=True).fill_null(False) & (sign < 0).fill_null(False)
-                & valid & dated)
+                & valid & dated & later)  # a cancellation dated from as_of on has not happened yet
     purchase = (sign > 0).fill_null(False) & valid & ~cancelled & dated
     parts = ["customer_id", *(["product_id"] if "product_id" in names else []),
              sign.abs() if "quantity" in names else nw.lit(1.0),

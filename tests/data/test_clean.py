@@ -197,6 +197,38 @@ def test_reversed_pairs_match_on_every_key_and_use_each_line_once(rows):
     assert report.reconciles and clean.height + report.removed_rows.height == tx.height
 
 
+def test_a_cancellation_after_the_analysis_date_undoes_nothing_yet():
+    """As of 2024-02-01 the cancellation of 2024-02-03 has not happened: the purchase stays, so the month's figures
+    are the same whether or not the data reach beyond it."""
+    tx = _lines([(1, "1", 0, 2, 5.0, "A"), (1, "C2", 24 * 33, -2, 5.0, "A")])
+    as_of = dt.datetime(2024, 2, 1)
+    clean, report = clean_transactions(tx, as_of=as_of)
+    assert clean["order_id"].to_list() == ["1"] and report.reversed_pairs.height == 0
+    assert dict(report.removed.filter(pl.col("rows") > 0).select("reason", "rows").iter_rows()) == {"cancelled": 1}
+    cut, _ = clean_transactions(tx.filter(pl.col("order_date") < as_of), as_of=as_of)
+    assert cut.equals(clean)
+    later, _ = clean_transactions(tx)  # with the cancellation in the past, the purchase is undone
+    assert later.height == 0
+
+
+def test_a_month_of_online_retail_does_not_change_when_later_months_are_added(online_retail):
+    """June 2011 from the whole file and from the file cut at 2011-07-01: the same clean lines of June (later
+    cancellations of June purchases had removed them from the whole file's June: 644,503.87 against 649,411.48)."""
+    as_of = dt.datetime(2011, 7, 1)
+    whole, _ = clean_transactions(online_retail, as_of=as_of)
+    cut, _ = clean_transactions(online_retail.filter(pl.col("order_date") < as_of), as_of=as_of)
+    june = pl.col("order_date") >= dt.datetime(2011, 6, 1)
+    assert whole.filter(june)["amount"].sum() == pytest.approx(cut.filter(june)["amount"].sum())
+    assert whole.sort(whole.columns, nulls_last=True).equals(cut.sort(cut.columns, nulls_last=True))
+
+
+def test_lines_without_an_order_id_are_missing_values():
+    tx = _lines([(1, "1", 0, 1, 5.0, "A"), (1, None, 24 * 30, 1, 6.0, "A"), (1, None, 24 * 60, 1, 7.0, "A")])
+    clean, report = clean_transactions(tx)
+    assert clean["order_id"].to_list() == ["1"] and report.reconciles
+    assert dict(report.removed.filter(pl.col("rows") > 0).select("reason", "rows").iter_rows()) == {"missing_value": 2}
+
+
 def test_online_retail_cancellations_are_matched_to_their_orders(online_retail):
     clean, report = clean_transactions(online_retail, rules=("cancelled", "returned", "reversed", "missing_customer"))
     pairs = report.reversed_pairs
