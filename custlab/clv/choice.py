@@ -37,7 +37,9 @@ from custlab.clv.checks import FitCheck, Issue, check_fit
 from custlab.clv.estimate import CLVResult, estimate_clv
 from custlab.clv.models import BetaGeo, GammaGamma, ModifiedBetaGeo, ObservedSpend, ParetoNBD
 from custlab.clv.models.base import _PurchaseModel
-from custlab.clv.summary import CLVWarning, Freq, _show, _transactions, calibration_holdout, clv_summary, freq_unit
+from custlab.clv.summary import (
+    CLVWarning, Freq, _show, _transactions, calibration_holdout, clv_summary, freq_unit, naive_rate,
+)
 from custlab.clv.validation import holdout_errors, tracking
 from custlab.exceptions import ConvergenceError, CustlabError, EmptyDataError
 
@@ -240,7 +242,7 @@ def choose_model(
     cal_end = dt.datetime.combine((end - window).date(), dt.time()) if end.time() == dt.time() else end - window
     weeks = round(window.days / 7, 1)
     calhold = calibration_holdout(transactions, calibration_end=cal_end, observation_end=end, freq=freq)
-    naive = _naive_errors(calhold)
+    naive = _naive_errors(calhold, freq)
     rows, fitted, checks = [], {}, []
     if int((calhold["frequency"] > 0).sum()):
         for cls in candidates:
@@ -300,10 +302,10 @@ def choose_model(
                        tuple(checks), tuple(reasons))
 
 
-def _naive_errors(calhold: pl.DataFrame) -> dict[str, float | None]:
-    """The naive baseline's holdout errors (each customer keeps her calibration rate)."""
-    x, T = pl.col("frequency").cast(pl.Float64), pl.col("T").cast(pl.Float64)
-    predicted = pl.when(T > 0).then(x / T).otherwise(0.0) * pl.col("holdout_duration")
+def _naive_errors(calhold: pl.DataFrame, freq: str) -> dict[str, float | None]:
+    """The naive baseline's holdout errors (each customer keeps her calibration rate, :func:`naive_rate`)."""
+    rate = naive_rate(calhold["frequency"].to_numpy(), calhold["T"].to_numpy(), freq)
+    predicted = pl.lit(pl.Series(rate, dtype=pl.Float64)) * pl.col("holdout_duration")
     actual = pl.col("holdout_purchases").cast(pl.Float64)
     row = calhold.select(
         mae=(predicted - actual).abs().mean(), rmse=((predicted - actual) ** 2).mean().sqrt(),

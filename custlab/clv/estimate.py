@@ -10,7 +10,8 @@ customers valued again with this month's model) and the part that comes from
 the customers themselves.
 
 The historical formula values each customer at her own past rate of repeat
-purchases (frequency / T) and her mean repeat spend, discounted month by month
+purchases (frequency / T, with T at least 13 weeks: :func:`custlab.clv.summary.naive_rate`) and her mean
+repeat spend, discounted month by month
 like the models: this is the naive baseline of the holdout check turned into
 money, so it is what to use when no model predicts better than it. Customers
 without a repeat purchase are worth 0 under it.
@@ -19,7 +20,7 @@ Intervals: for a model, the delta method on the total with the covariance of
 the fitted log parameters (purchase and spend models fitted separately, so
 their uncertainties add), on the log scale, total x exp(+-1.645 se / total);
 for the historical formula, the Poisson uncertainty of each customer's rate
-(var(frequency / T) = frequency / T^2). Both cover the estimation of the rates,
+(var(frequency / T) = frequency / T^2, T at least 13 weeks). Both cover the estimation of the rates,
 not the randomness of the customers' future purchases.
 """
 
@@ -36,7 +37,7 @@ from custlab._i18n import label, t
 from custlab._types import Frame, Language
 from custlab.clv.models import GammaGamma, ObservedSpend
 from custlab.clv.models.base import _PurchaseModel
-from custlab.clv.summary import _summary_arrays
+from custlab.clv.summary import NAIVE_MIN_SPAN_DAYS, UNIT_DAYS, _summary_arrays, freq_unit, naive_rate
 from custlab.clv.value import _clv_settings, _discount_factors, _purchase_terms, predict_clv
 from custlab.data.schema import require_columns
 from custlab.exceptions import CustlabError
@@ -141,10 +142,10 @@ class CLVResult:
 
 def _historical(frame: pl.DataFrame, spend, freq: str, months: int, annual_discount_rate: float,
                 margin: float | None) -> pl.DataFrame:
-    """Each customer at her own past rate (frequency / T) and spend, discounted month by month."""
+    """Each customer at her own past rate (frequency / T, T at least 13 weeks) and spend, discounted month by month."""
     monthly, month_units, factor = _clv_settings(freq, months, annual_discount_rate, margin)
     x, T = (frame[c].cast(pl.Float64).to_numpy() for c in ("frequency", "T"))
-    rate = np.where(T > 0, x / np.where(T > 0, T, 1.0), 0.0)  # repeat purchases per model unit
+    rate = naive_rate(x, T, freq)  # repeat purchases per model unit
     per_month = rate * month_units
     spend_values = spend.expected_spend(x, frame["monetary_value"].to_numpy()) if spend is not None else np.zeros_like(x)
     spend_values = np.where(x > 0, spend_values, 0.0)
@@ -211,7 +212,8 @@ def _historical_variance(values: pl.DataFrame, freq: str, months: int, annual_di
     monthly, month_units, factor = _clv_settings(freq, months, annual_discount_rate, margin)
     x, T = values["frequency"].cast(pl.Float64).to_numpy(), values["T"].to_numpy()
     per_rate = factor * values["expected_spend"].to_numpy() * month_units * _discount_factors(months, monthly).sum()
-    return float(np.sum(np.where(T > 0, per_rate**2 * x / np.where(T > 0, T, 1.0) ** 2, 0.0)))
+    span = np.maximum(T.astype(np.float64), NAIVE_MIN_SPAN_DAYS / UNIT_DAYS[freq_unit(freq)])
+    return float(np.sum(per_rate**2 * x / span**2))  # var(x / span) = x / span^2 (Poisson)
 
 
 def estimate_clv(

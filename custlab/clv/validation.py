@@ -21,7 +21,9 @@ from custlab._dates import as_datetime, last_day_included
 from custlab._types import DateLike, Frame
 from custlab.clv.models import BetaGeo, GammaGamma, ModifiedBetaGeo, ParetoNBD, PurchaseModel
 from custlab.clv.models.base import _PurchaseModel
-from custlab.clv.summary import UNIT_DAYS, _end_instant, _per_pattern, _show, _summary_arrays, _transactions, freq_unit
+from custlab.clv.summary import (
+    UNIT_DAYS, _end_instant, _per_pattern, _show, _summary_arrays, _transactions, freq_unit, naive_rate,
+)
 from custlab.data.schema import check_frame, require_columns
 from custlab.exceptions import ConvergenceError, CustlabError, EmptyDataError, SchemaError
 
@@ -58,7 +60,8 @@ def holdout_predictions(calhold: Frame, purchase_model: PurchaseModel, spend_mod
     pl.DataFrame
         ``calhold`` plus ``predicted_purchases`` (model expectation over
         ``holdout_duration``), ``naive_purchases`` (the customer's calibration
-        rate frequency / T times the holdout duration; 0 when T is 0) and,
+        rate frequency / T, T at least 13 weeks (:func:`custlab.clv.summary.naive_rate`), times the holdout
+        duration) and,
         with a spend model, ``expected_spend`` and ``predicted_spend``
         (predicted purchases x expected spend), all Float64.
 
@@ -78,7 +81,7 @@ def holdout_predictions(calhold: Frame, purchase_model: PurchaseModel, spend_mod
         frame,
         lambda x, tx, T, h: {
             "predicted_purchases": purchase_model.expected_purchases(h, x, tx, T),
-            "naive_purchases": np.where(T > 0, x / np.where(T > 0, T, 1.0), 0.0) * h,
+            "naive_purchases": naive_rate(x, T, purchase_model.freq) * h,
         },
         keys=("frequency", "recency", "T", "holdout_duration"),
     )
@@ -94,7 +97,7 @@ def holdout_errors(calhold: Frame, purchase_model: PurchaseModel) -> pl.DataFram
     """Per-customer errors of predicted holdout purchases, model against the naive baseline.
 
     The naive baseline predicts that each customer keeps buying at her
-    calibration rate (frequency / T).
+    calibration rate (frequency / T, T at least 13 weeks).
 
     Returns
     -------
