@@ -9,18 +9,24 @@ cutoff. Errors:
   by the mean absolute one-step change of the training data before its
   cutoff (the in-sample naive error), averaged over the windows. Below 1: the
   model's h-step forecasts beat what "same as last period" achieves one
-  step ahead in-sample. A series whose training data never changes has no
-  MASE (null).
+  step ahead in-sample. A window whose training data never change (so the
+  in-sample naive error is 0) has no MASE, nor has a model that left part
+  of a window unforecast; a series' MASE is then null for that model,
+  never the mean of the windows that do have one (a constant start followed
+  by a jump would otherwise show the jump's window unscored and MASE 0.00
+  where WAPE counts the miss).
 * **WAPE**: the sum of absolute errors over the sum of absolute actuals.
 * **coverage_80/95**: the share of actuals inside the 80%/95% intervals.
 
 The overall rows (``series_id`` null) weight each series' MASE by its volume
-(the sum of absolute actuals in its test windows) and pool WAPE over all
-series. ``models="auto"`` chooses per series the model with the lowest MASE;
-its own score (the ``auto`` rows) is honest: in each window, the model is
-chosen on the *other* windows and scored on this one, so choosing is not
-rewarded for luck. :attr:`Backtest.summary` compares auto with the two
-baselines on the series where all three are scored.
+(the sum of absolute actuals in its test windows; series without a MASE left
+out) and pool WAPE over all series. ``models="auto"`` chooses per series the
+model with the lowest MASE, and by the lowest WAPE where no model has one
+(the scale is the series', so a zero scale leaves every model of that series
+without a MASE); its own score (the ``auto`` rows) is honest: in each window,
+the model is chosen on the *other* windows and scored on this one, so
+choosing is not rewarded for luck. :attr:`Backtest.summary` compares auto
+with the two baselines on the series where all three have a MASE.
 """
 
 from __future__ import annotations
@@ -147,10 +153,14 @@ class Backtest:
         auto, naive, snaive = self.score("auto"), self.score("naive"), self.score("seasonal_naive")
         if auto is None:  # no model could be scored; a baseline that was is still the thing to plan with
             base = min((b for b in BASELINES if self.score(b) is not None), key=self.score, default=None)
-            if base is None:
+            if base is not None:
+                return [t("forecast.backtest.no_better", language, baseline=t(f"forecast.baseline.{base}", language),
+                          mase=self.score(base))]
+            if self.chosen.is_empty():
                 return [t("forecast.backtest.none", language, unscored=self.unscored.height)]
-            return [t("forecast.backtest.no_better", language, baseline=t(f"forecast.baseline.{base}", language),
-                      mase=self.score(base))]
+            # backtested, but no series has a MASE (training data that never changed): the models were chosen by
+            # WAPE, and there is no MASE verdict to give
+            return self._choices(language)
         n_series = int(self.summary["n_series"][0])
         na = t("forecast.backtest.na", language)
         out = [t("forecast.backtest.headline", language, mase=auto, naive=_num(naive, na), snaive=_num(snaive, na),
@@ -165,6 +175,11 @@ class Backtest:
                              mase=self.score(base)))
         else:
             out.append(t("forecast.backtest.better", language))
+        return out + self._choices(language)
+
+    def _choices(self, language: str) -> list[str]:
+        """The models chosen (the four most frequent) and the series too short to backtest."""
+        out = []
         shares = self.chosen.group_by("model").len().sort("len", descending=True)
         if shares.height:
             picks = ", ".join(f"{label(m, language)} {n}" for m, n in shares.head(4).iter_rows())
@@ -231,6 +246,10 @@ def backtest(
         ``.to_frame()`` is one row per (series_id, model) with ``mase``,
         ``wape``, ``coverage_80``, ``coverage_95``, ``chosen``; overall rows
         have a null ``series_id``; ``.summary`` compares auto with the baselines.
+        A series' ``mase`` is null when any of its windows has none (training
+        data that never changed before the cutoff: the in-sample naive error
+        is 0); that series' model is then chosen by WAPE, and it is left out of
+        the weighted MASE of the overall rows and of ``.summary``.
 
     Raises
     ------
@@ -317,13 +336,18 @@ def _window_errors(forecasts: pl.DataFrame, panel: pl.DataFrame, levels: Sequenc
     )
 
 
+def _window_mean_mase() -> pl.Expr:
+    """The mean of the windows' MASE, null when any window has none: a window is never left out of the score."""
+    return pl.when(pl.col("mase").null_count() == 0).then(pl.col("mase").mean())
+
+
 def _series_table(per_window: pl.DataFrame, levels: Sequence[int]) -> pl.DataFrame:
     cover = {f"coverage_{v}": pl.when(pl.col(f"has_{v}").sum() > 0)
              .then(pl.col(f"hits_{v}").sum() / pl.col(f"has_{v}").sum()) for v in levels}
     return (
         per_window.sort("series_id", "model", "cutoff")  # a fixed order of the windows: the same float sums
         .group_by("series_id", "model", maintain_order=True)
-        .agg(mase=pl.col("mase").mean(), abs_error=pl.col("abs_error").sum(), volume=pl.col("volume").sum(),
+        .agg(mase=_window_mean_mase(), abs_error=pl.col("abs_error").sum(), volume=pl.col("volume").sum(),
              n_windows=pl.len().cast(pl.Int64), **cover)
         .with_columns(wape=pl.when(pl.col("volume") > 0).then(pl.col("abs_error") / pl.col("volume")))
         .select("series_id", "model", "mase", "wape", *cover, "volume", "abs_error", "n_windows")
@@ -331,7 +355,11 @@ def _series_table(per_window: pl.DataFrame, levels: Sequence[int]) -> pl.DataFra
 
 
 def _best(scores: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
-    """Per ``keys`` the model with the lowest MASE (then WAPE; ties go to the simpler model); the order of :data:`PREFERENCE`."""
+    """Per ``keys`` the model with the lowest MASE (then WAPE; ties go to the simpler model); the order of :data:`PREFERENCE`.
+
+    Models without a MASE come after those with one, ranked by WAPE: where the series' scale is 0 no model has a
+    MASE, and the choice is by WAPE alone.
+    """
     rank = pl.col("model").replace_strict({m: i for i, m in enumerate(PREFERENCE)}, default=len(PREFERENCE),
                                           return_dtype=pl.Int64)
     return (
@@ -343,7 +371,7 @@ def _best(scores: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
 
 
 def _choose(table: pl.DataFrame, profile: pl.DataFrame) -> pl.DataFrame:
-    """Per series the model with the lowest MASE (then WAPE; ties go to the simpler model)."""
+    """Per series the model with the lowest MASE (by WAPE where none has one; ties go to the simpler model)."""
     chosen = _best(table.select("series_id", "model", "mase", "wape"), ["series_id"])
     return chosen.join(profile.select("series_id", "intermittent", n_windows="windows"), on="series_id").sort("series_id")
 
@@ -357,7 +385,7 @@ def _auto_rows(per_window: pl.DataFrame, levels: Sequence[int]) -> pl.DataFrame:
         per_window.join(held_out, on="series_id").filter(pl.col("cutoff") != pl.col("held_out"))
         .sort("series_id", "held_out", "model", "cutoff")
         .group_by("series_id", "held_out", "model", maintain_order=True)
-        .agg(mase=pl.col("mase").mean(), abs_error=pl.col("abs_error").sum(), volume=pl.col("volume").sum())
+        .agg(mase=_window_mean_mase(), abs_error=pl.col("abs_error").sum(), volume=pl.col("volume").sum())
         .with_columns(wape=pl.when(pl.col("volume") > 0).then(pl.col("abs_error") / pl.col("volume")))
     )
     if others.is_empty():

@@ -103,6 +103,11 @@ def _reference_pick(rows: list[tuple[str, float | None, float | None]]) -> str:
     return min(rows, key=key)[0]
 
 
+def _mean_of_all(mases: list[float | None]) -> float | None:
+    """A series' MASE over its windows: undefined when any window's is (never the mean of the others)."""
+    return None if any(m is None for m in mases) else float(np.mean(mases))
+
+
 def test_model_choice_and_autos_held_out_choice_follow_the_rule_on_ties_and_missing_scores():
     from custlab.forecast.backtest import _auto_rows, _choose
 
@@ -123,6 +128,10 @@ def test_model_choice_and_autos_held_out_choice_follow_the_rule_on_ties_and_miss
     from custlab.forecast.backtest import _series_table
 
     table = _series_table(per_window, (80, 95))
+    for (sid, model), group in per_window.group_by("series_id", "model"):
+        expected = _mean_of_all(group["mase"].to_list())
+        got = table.filter((pl.col("series_id") == sid) & (pl.col("model") == model))["mase"].item()
+        assert got == (None if expected is None else pytest.approx(expected)), (sid, model)
     profile = table.select("series_id").unique().with_columns(intermittent=False, windows=pl.lit(3, pl.Int64))
     chosen = dict(_choose(table, profile).select("series_id", "model").iter_rows())
     for (sid,), group in table.group_by("series_id"):
@@ -137,8 +146,8 @@ def test_model_choice_and_autos_held_out_choice_follow_the_rule_on_ties_and_miss
         abs_error = 0.0
         for held in windows:
             others = group.filter(pl.col("cutoff") != held).group_by("model").agg(
-                pl.col("mase").mean(), pl.col("abs_error").sum(), pl.col("volume").sum())
-            pick = _reference_pick([(m, s, a / v) for m, s, a, v in others.select(
+                pl.col("mase"), pl.col("abs_error").sum(), pl.col("volume").sum())
+            pick = _reference_pick([(m, _mean_of_all(s), a / v) for m, s, a, v in others.select(
                 "model", "mase", "abs_error", "volume").iter_rows()])
             abs_error += group.filter((pl.col("cutoff") == held) & (pl.col("model") == pick))["abs_error"].sum()
         assert auto[sid]["abs_error"] == pytest.approx(abs_error), sid
@@ -156,3 +165,35 @@ def test_scores_are_the_same_to_the_last_bit_whatever_the_order_of_the_series():
         assert again.summary.rows() == first.summary.rows()
         keys = ["series_id", "model"]
         assert again.to_frame().sort(keys, nulls_last=True).rows() == first.to_frame().sort(keys, nulls_last=True).rows()
+
+
+def test_a_window_with_a_zero_scale_leaves_the_series_without_a_mase_and_the_choice_to_wape():
+    # A mug sold 10 a month for 20 months, then 40: the first two windows' training never changed (scale 0), so
+    # their MASE was null and the mean of the third alone gave naive a "perfect" 0.00 (WAPE 14%, abs error 30).
+    months = pl.date_range(dt.date(2023, 1, 1), dt.date(2024, 12, 1), "1mo", eager=True)
+    mug = pl.DataFrame({"series_id": "mug", "period": months, "value": [10.0] * 20 + [40.0] * 4})
+    result = backtest(mug, horizon=3)
+    rows = result.table.filter(pl.col("series_id") == "mug")
+    assert rows["mase"].is_null().all()  # no model of the series is scored on MASE, the auto row included
+    assert rows["wape"].is_not_null().all() and (rows["n_windows"] == 3).all()
+    naive = rows.filter(pl.col("model") == "naive").row(0, named=True)
+    assert naive["abs_error"] == pytest.approx(30.0) and naive["wape"] == pytest.approx(30.0 / 210.0)
+    models = rows.filter(pl.col("model") != "auto")
+    best = models.sort("wape")["model"][0]
+    assert result.chosen["model"].to_list() == [best] == models.filter(pl.col("chosen"))["model"].to_list()
+    assert best == "naive"  # the lowest WAPE: 30 of 210 missed, against 100 and more for the others
+    overall = result.table.filter(pl.col("series_id").is_null())
+    assert overall["mase"].is_null().all() and overall["wape"].is_not_null().all()
+    assert result.summary.is_empty() and result.score("naive") is None and not result.trusted
+    for language in ("en", "zh"):
+        text = " ".join(result.describe(language))
+        assert "0.00" not in text and "(0 " not in text and "（0 " not in text, text  # no MASE, no "0 series"
+    assert result.describe("en") == ["Models chosen per series: naive baseline 1."]
+
+    # Beside a series with a MASE, the weighted figures are that series' alone; the mug's choice is still by WAPE.
+    rng = np.random.default_rng(5)
+    both = pl.concat([mug, _monthly(50 + rng.normal(0, 5, 24), "tea")])
+    mixed = backtest(both, horizon=3, models=["naive", "theta"])
+    tea = backtest(both.filter(pl.col("series_id") == "tea"), horizon=3, models=["naive", "theta"])
+    assert mixed.summary.rows() == tea.summary.rows()
+    assert mixed.chosen.filter(pl.col("series_id") == "mug")["model"].item() == "naive"
