@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 __all__ = [
+    "DEFAULT_BY",
     "REPURCHASE_COVARIATES",
     "RepurchaseModel",
     "inter_purchase_times",
@@ -49,6 +50,9 @@ __all__ = [
     "repurchase_frame",
 ]
 
+#: Default grouping of :func:`repurchase_cycles` and :func:`next_purchase_due`; data without a ``category``
+#: column (Online Retail) are grouped by ``product_id`` instead.
+DEFAULT_BY = "category"
 #: Covariates :class:`RepurchaseModel` uses by default, when the frame has them.
 REPURCHASE_COVARIATES = (
     "purchase_number", "days_since_first", "order_value", "first_category", "first_channel",
@@ -321,13 +325,25 @@ def _keyed_days(
     extra = [c for c in ("first_category", "first_channel") if c in base.columns]
     attrs = _join_attributes(base.select("customer_id", *extra), customers, segments, segment_column, age_bins)
     if by not in attrs.columns:
+        products = ' by="product_id" for the cycle of each product,' if "product_id" in prep.names else ""
         raise SchemaError(
             f"by={by!r} is neither a transactions column ({list(prep.names)}) nor a customer attribute "
-            f"({attrs.columns[1:]}). Pass customers= or segments= to group by customer attributes."
+            f"({attrs.columns[1:]}). Pass{products} by=None for one cycle over all purchases, another column of "
+            f"the transactions, or customers= / segments= to group by customer attributes."
         )
     labels = attrs.select("customer_id", pl.col(by).cast(pl.String).fill_null(MISSING))
     days = prep.lines.select("customer_id", "_day").unique().collect().join(labels, on="customer_id", how="left")
     return days.select("customer_id", by, "_day").sort("customer_id", "_day"), by, False
+
+
+def _default_by(transactions: Frame, by: str | None, customers: Frame | None, segments: Frame | None) -> str | None:
+    """``by`` as given, except the default "category" when no table has that column: the product, ``product_id``."""
+    if by != DEFAULT_BY or not isinstance(transactions, (pl.DataFrame, pl.LazyFrame)):
+        return by
+    tables = [t for t in (transactions, customers, segments) if isinstance(t, (pl.DataFrame, pl.LazyFrame))]
+    if any(by in t.collect_schema().names() for t in tables):
+        return by
+    return "product_id" if "product_id" in transactions.collect_schema().names() else by
 
 
 def _gaps(days: pl.DataFrame, key: str | None, product_level: bool) -> pl.DataFrame:
@@ -404,7 +420,7 @@ def inter_purchase_times(
 def repurchase_cycles(
     transactions: Frame,
     *,
-    by: str | None = "category",
+    by: str | None = DEFAULT_BY,
     as_of: DateLike | None = None,
     customers: Frame | None = None, segments: Frame | None = None, segment_column: str = "segment",
     age_bins: Sequence[float] | None = AGE_BINS,
@@ -419,7 +435,10 @@ def repurchase_cycles(
     ----------
     transactions, by, as_of, customers, segments, segment_column, age_bins
         As in :func:`inter_purchase_times`; ``by=None`` gives one row for all
-        purchases (group "all").
+        purchases (group "all"). The default ``by="category"`` groups by
+        ``product_id`` when neither the transactions nor ``customers`` /
+        ``segments`` have a ``category`` column (Online Retail); the first
+        column of the result says which.
 
     Returns
     -------
@@ -445,6 +464,7 @@ def repurchase_cycles(
     │ cream    ┆ 3    ┆ 10.0        ┆ 10.0    ┆ 15.0    │
     └──────────┴──────┴─────────────┴─────────┴─────────┘
     """
+    by = _default_by(transactions, by, customers, segments)
     gaps = inter_purchase_times(transactions, by=by, as_of=as_of, customers=customers, segments=segments,
                                 segment_column=segment_column, age_bins=age_bins)
     key = by or "group"
@@ -472,7 +492,7 @@ def _cycle_table(gaps: pl.DataFrame, key: str) -> pl.DataFrame:
 def next_purchase_due(
     transactions: Frame,
     *,
-    by: str | None = "category",
+    by: str | None = DEFAULT_BY,
     remind_days_before: int = 15,
     as_of: DateLike | None = None,
     min_own_gaps: int = 2,
@@ -492,7 +512,10 @@ def next_purchase_due(
     Parameters
     ----------
     transactions, by, as_of, customers, segments, segment_column, age_bins
-        As in :func:`inter_purchase_times`.
+        As in :func:`inter_purchase_times`. The default ``by="category"``
+        groups by ``product_id`` when no table has a ``category`` column
+        (as :func:`repurchase_cycles`); ``by=None``: one cycle per customer
+        over all purchases.
     remind_days_before
         Days between the reminder and the due date (0 or more).
     min_own_gaps
@@ -534,6 +557,7 @@ def next_purchase_due(
     """
     before = _check_days(remind_days_before, "remind_days_before", allow_zero=True)
     min_own = _check_days(min_own_gaps, "min_own_gaps")
+    by = _default_by(transactions, by, customers, segments)
     prep = _prepare(transactions, as_of, caller="next_purchase_due")
     days, key, product_level = _keyed_days(prep, by, customers, segments, segment_column, age_bins)
     gaps = _gaps(days, key, product_level)

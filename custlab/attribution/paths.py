@@ -30,7 +30,7 @@ import polars as pl
 from custlab._dates import parse_within
 from custlab._money import from_micros, micros
 from custlab._types import Frame
-from custlab.data.schema import check_frame
+from custlab.data.schema import check_frame, naive_datetimes
 from custlab.exceptions import CustlabError, SchemaError
 
 __all__ = [
@@ -96,6 +96,7 @@ def collapse_repeats(path: Sequence[str]) -> list[str]:
 
 def _touches(touches: Frame) -> pl.DataFrame:
     check_frame(touches, argument="touches")
+    touches = naive_datetimes(touches, "touches")  # a zone-aware touch_time as validate reads it (its zone's clock)
     data = touches.lazy().collect() if isinstance(touches, pl.LazyFrame) else touches
     missing = [c for c in ("customer_id", "touch_time") if c not in data.columns]
     if missing:
@@ -115,7 +116,7 @@ def _touches(touches: Frame) -> pl.DataFrame:
 def conversion_orders(transactions: Frame, conversions: Conversions = "all") -> pl.DataFrame:
     """Each order as a conversion: ``customer_id``, ``order_id``, ``conversion_time``, ``value`` (first orders only with "first")."""
     check_frame(transactions, argument="transactions")
-    lf = transactions.lazy()
+    lf = naive_datetimes(transactions).lazy()  # a zone-aware order_date as validate reads it (its zone's clock)
     missing = [c for c in ("customer_id", "order_id", "order_date", "amount")
                if c not in lf.collect_schema().names()]
     if missing:

@@ -24,7 +24,8 @@ import polars as pl
 from custlab._dates import as_datetime, as_of_after, parse_within
 from custlab._types import DateLike, Frame
 from custlab.campaigns.stats import wilson_interval, z_value
-from custlab.data.schema import check_frame, require_columns
+from custlab.data.ids import match_ids
+from custlab.data.schema import check_frame, naive_datetimes, require_columns
 from custlab.exceptions import CustlabError
 
 __all__ = ["CART_EVENTS", "QUALITY_COLUMNS", "channel_quality"]
@@ -100,6 +101,9 @@ def channel_quality(
     keys = [by] if isinstance(by, str) else list(by)
     require_columns(customers, ["customer_id", *keys], table="customers", purpose="to group customers by channel")
     require_columns(transactions, ["customer_id", "order_id", "order_date", "amount"], purpose="for channel quality")
+    ids = match_ids({"transactions": naive_datetimes(transactions), "customers": customers,
+                     "events": naive_datetimes(events, "events"), "clv": clv})
+    transactions, customers, events, clv = (ids[name] for name in ("transactions", "customers", "events", "clv"))
     window = parse_within(within)
     orders, cutoff = _first_orders(transactions, as_datetime(as_of))
     schema = customers.collect_schema()

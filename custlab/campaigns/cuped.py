@@ -20,6 +20,7 @@ import polars as pl
 from custlab._dates import parse_within
 from custlab._i18n import t
 from custlab._types import Frame, Language
+from custlab.campaigns.design import _aligned
 from custlab.campaigns.lift import lift
 from custlab.data.schema import check_frame
 from custlab.exceptions import CustlabError
@@ -117,6 +118,8 @@ def pre_period_spend(campaigns: pl.DataFrame, transactions: Frame, *,
     """
     window = parse_within(within)
     check_frame(transactions, argument="transactions")
+    ids = _aligned(campaigns, transactions)
+    campaigns, transactions = ids["campaigns"], ids["transactions"]
     keys = campaigns.select("campaign_id", "customer_id", "sent_date")
     spend = (
         transactions.lazy().select("customer_id", "order_date", "amount")

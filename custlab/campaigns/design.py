@@ -22,7 +22,8 @@ from custlab._dates import parse_within
 from custlab._money import from_micros, micros
 from custlab._types import Frame
 from custlab.campaigns.lift import NoControlGroupError
-from custlab.data.schema import check_frame, validate
+from custlab.data.ids import match_ids
+from custlab.data.schema import check_frame, naive_datetimes, validate
 from custlab.exceptions import CustlabError
 
 __all__ = ["ContaminatedControlError", "campaign_outcomes", "campaign_table", "control_label"]
@@ -108,6 +109,12 @@ def campaign_table(campaigns: Frame, *, control: str | None = None, require_cont
     return table
 
 
+def _aligned(table: Frame, transactions: Frame, name: str = "campaigns", **others: Frame | None) -> dict:
+    """``transactions`` with zone-aware dates read as :func:`custlab.data.validate` reads them, and ``table`` (called
+    ``name`` in messages) and ``others`` with customer ids of the transactions' kind, by name (``match_ids``)."""
+    return match_ids({"transactions": naive_datetimes(transactions), name: table, **others})
+
+
 def _check_control(table: pl.DataFrame, label: str) -> None:
     control = table.filter(pl.col("is_control"))
     treated_signs = []
@@ -147,6 +154,8 @@ def campaign_outcomes(
     """
     window = parse_within(within)
     check_frame(transactions, argument="transactions")
+    ids = _aligned(table, transactions)
+    table, transactions = ids["campaigns"], ids["transactions"]
     customers = table.select("campaign_id", "customer_id", "sent_date").unique()
     lines = transactions.lazy().filter(pl.col("customer_id").is_not_null()).select("customer_id", "order_id", "order_date", "amount")
     # amounts in whole millionths until the end: sums that do not depend on the order of the lines

@@ -30,7 +30,7 @@ import polars as pl
 from custlab._dates import parse_within
 from custlab._i18n import label, t
 from custlab._types import Frame, Language
-from custlab.campaigns.design import campaign_outcomes, campaign_table
+from custlab.campaigns.design import _aligned, campaign_outcomes, campaign_table
 from custlab.campaigns.lift import LIFT_COLUMNS, lift
 from custlab.data.schema import check_frame, require_columns
 from custlab.exceptions import CustlabError
@@ -248,6 +248,8 @@ def campaign_effect(
     check_frame(transactions, argument="transactions")
     require_columns(transactions, ["customer_id", "order_id", "order_date", "amount"], purpose="for campaign outcomes")
     table = campaign_table(campaigns, control=control)
+    ids = _aligned(table, transactions, clv=None if isinstance(clv, str) else clv)
+    table, transactions, clv = ids["campaigns"], ids["transactions"], clv if isinstance(clv, str) else ids["clv"]
     control_name = table.filter(pl.col("is_control"))["group"][0]
     outcomes = campaign_outcomes(table, transactions, within=window, dormant_days=dormant_days)
     last = transactions.lazy().select(pl.col("order_date").max()).collect().item()

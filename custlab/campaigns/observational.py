@@ -34,11 +34,11 @@ from scipy import stats as sps
 
 from custlab._dates import parse_within
 from custlab._types import Frame
-from custlab.campaigns.design import campaign_outcomes, campaign_table
+from custlab.campaigns.design import _aligned, campaign_outcomes, campaign_table
 from custlab.campaigns.effects import CampaignEffect, summarise
 from custlab.campaigns.lift import LIFT_COLUMNS
 from custlab.campaigns.stats import check_ci, compare_means, percentile_interval
-from custlab.data.schema import check_frame, require_columns
+from custlab.data.schema import check_frame, naive_datetimes, require_columns
 from custlab.exceptions import CustlabError
 
 __all__ = ["balance_table", "did", "matched", "rfm_at"]
@@ -63,7 +63,8 @@ def _treated(campaigns: Frame, control: str | None) -> pl.DataFrame:
 
 def rfm_at(transactions: Frame, as_of: dt.datetime) -> pl.DataFrame:
     """Recency (days), frequency (orders), monetary (revenue) and tenure (days) per customer before ``as_of``."""
-    lines = transactions.lazy().filter(pl.col("customer_id").is_not_null(), pl.col("order_date") < as_of)
+    lines = naive_datetimes(transactions).lazy().filter(pl.col("customer_id").is_not_null(),
+                                                        pl.col("order_date") < as_of)
     orders = lines.group_by("customer_id", "order_id").agg(pl.col("order_date").min(), pl.col("amount").sum())
     days = lambda e: (pl.lit(as_of) - e).dt.total_seconds() / 86400.0  # noqa: E731
     return orders.group_by("customer_id").agg(
@@ -155,6 +156,8 @@ def did(
     window = parse_within(within)
     require_columns(transactions, ["customer_id", "order_id", "order_date", "amount"], purpose="for the comparison")
     treated_all = _treated(campaigns, control)
+    ids = _aligned(treated_all, transactions, comparison=comparison)
+    treated_all, transactions, comparison = ids["campaigns"], ids["transactions"], ids["comparison"]
     rows, id_dtype = [], treated_all.schema["campaign_id"]
     for (campaign_id,), treated in treated_all.group_by("campaign_id", maintain_order=True):
         sent = treated["sent_date"][0]
@@ -268,6 +271,9 @@ def matched(
     if not caliper > 0:
         raise CustlabError(f"caliper must be positive, got {caliper!r}.")
     treated_all = _treated(campaigns, control)
+    ids = _aligned(treated_all, transactions, comparison=comparison, customers=customers)
+    treated_all, transactions = ids["campaigns"], ids["transactions"]
+    comparison, customers = ids["comparison"], ids["customers"]
     rng = np.random.default_rng(seed)
     rows, notes, id_dtype = [], ["weaker_evidence"], treated_all.schema["campaign_id"]
     kept_all, balances = [], []

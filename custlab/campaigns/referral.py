@@ -24,6 +24,7 @@ import polars as pl
 
 from custlab._i18n import t
 from custlab._types import Frame, Language
+from custlab.campaigns.design import _aligned
 from custlab.campaigns.stats import check_ci, wilson_interval, z_value
 from custlab.data.schema import check_frame, require_columns, validate
 from custlab.exceptions import CustlabError
@@ -141,6 +142,8 @@ def _referrers(data: pl.DataFrame, transactions: Frame, clv: Frame | None, steps
     share, click, order = steps
     check_frame(transactions, argument="transactions")
     require_columns(transactions, ["customer_id", "order_date", "amount"], purpose="to find new customers")
+    ids = _aligned(data, transactions, "referrals", clv=clv)
+    data, transactions, clv = ids["referrals"], ids["transactions"], ids["clv"]
     per = data.group_by("referrer_id").agg(
         *[(pl.col("event") == s).sum().cast(pl.Int64).alias(name)
           for s, name in ((share, "shares"), (click, "clicks"), (order, "orders"))])

@@ -31,7 +31,8 @@ from custlab._i18n import label as label_of
 from custlab._types import DateLike, Frame, Language
 from custlab.churn._common import ChurnDataWarning, _check_days, _check_per_customer, _collect
 from custlab.churn.frames import AGE_BINS
-from custlab.data.schema import check_frame, require_columns
+from custlab.data.ids import match_ids
+from custlab.data.schema import check_frame, naive_datetimes, require_columns
 from custlab.exceptions import CustlabError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -242,6 +243,10 @@ def early_warning(
     hi, mid = _check_bands(bands)
     if isinstance(reasons, bool) or not isinstance(reasons, int) or reasons < 0:
         raise CustlabError(f"reasons must be a whole number of 0 or more, got {reasons!r}.")
+    ids = match_ids({"transactions": naive_datetimes(transactions), "value": value, "customers": customers,
+                     "segments": segments})
+    transactions, value, customers, segments = (
+        ids[name] for name in ("transactions", "value", "customers", "segments"))
     frame = repurchase_frame(transactions, as_of=as_of, customers=customers, segments=segments,
                              segment_column=segment_column, age_bins=AGE_BINS)
     last = transactions.lazy().select(pl.col("order_date").max()).collect().item()

@@ -77,6 +77,10 @@ class ReadInfo:
         Other things reading did (trimmed or repeated header names, a zone
         conversion, ids read as text), as :data:`custlab.data.schema.Note`;
         :meth:`sentences` renders them.
+    null_markers
+        Words for a missing value (``"nan"``, ``"NULL"``, ...:
+        :data:`custlab.data.schema.NULL_MARKERS`) read as missing ids, as
+        ``(column, value as written, rows)``; a warning says so when reading.
     """
 
     source: str
@@ -89,6 +93,7 @@ class ReadInfo:
     skipped_sheets: tuple[tuple[str, str], ...] = ()
     timezone: str | None = None
     notes: tuple[Note, ...] = field(default=())
+    null_markers: tuple[tuple[str, str, int], ...] = field(default=())
 
     def sentences(self, language: str = "en") -> list[str]:
         """What was read, as short sentences for a report, in ``language``."""
@@ -120,6 +125,7 @@ class ReadInfo:
                                                         first=self.sheets[0][0] if self.sheets else "")}
                                for s, w in self.skipped_sheets],
             "timezone": self.timezone, "notes": [render_note(n) for n in self.notes],
+            "null_markers": [{"column": c, "value": v, "rows": n} for c, v, n in self.null_markers],
         }
 
     def __str__(self) -> str:
@@ -406,7 +412,7 @@ def validate_read(
         raise
     if isinstance(out, pl.DataFrame):
         info = replace(info, rows=out.height)
-    info = replace(info, timezone=found.timezone, notes=info.notes + found.notes)
+    info = replace(info, timezone=found.timezone, notes=info.notes + found.notes, null_markers=found.null_markers)
     return (out, info) if return_info else out
 
 

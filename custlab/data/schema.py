@@ -77,10 +77,12 @@ The events table may also carry ``utm_source``, ``utm_medium``,
 Columns outside the contract are kept as they are. Ids keep their integer or
 string type (a float id whose values are all whole numbers becomes Int64, as
 happens when pandas has stored an id column with nulls). Text ids are
-trimmed; blank or whitespace-only ids are missing (null), and a text id
-written like a float (``"12345.0"``) loses its ``.0``, so that ids exported
-by Excel or pandas match across tables (:func:`custlab.data.load_tables`
-turns integer ids into text where another table holds text ids).
+trimmed; blank or whitespace-only ids are missing (null), and so are words
+for a missing value (``"nan"``, ``"None"``, ``"NULL"``, ...: see
+:mod:`custlab.data.ids`), with a warning that counts them. A text id written
+like a float (``"12345.0"``) loses its ``.0``, so that ids exported by Excel
+or pandas match across tables (:func:`custlab.data.load_tables` turns integer
+ids into text where another table holds text ids).
 
 Dates are returned as naive ``Datetime("us")`` clock times. Text dates are
 read in one family of formats (``DATE_FORMATS``); two-digit years (``13/01/11``)
@@ -88,6 +90,8 @@ are read as 20xx. Time-zone-aware values (a Parquet column with a zone, or
 text ending in ``Z``, ``+08:00``, ``-0500``) are converted to one zone: the
 ``timezone=`` argument, else the data's own zone (the column's zone, or the
 one offset all values share), and :func:`validate_with_info` says which.
+Functions that take canonical tables without validating them read zone-aware
+dates the same way through :func:`naive_datetimes`.
 Numbers in a date column (Excel serial day numbers, Unix epoch seconds or
 milliseconds) are read with ``date_format="excel"``, ``"epoch_s"`` or
 ``"epoch_ms"``; without it the error says what they look like.
@@ -114,11 +118,12 @@ from custlab._i18n import t
 from custlab._types import Frame
 from custlab.data.bands import parse_bands
 from custlab.data.hints import SYNONYMS, suggest_mapping
+from custlab.data.ids import _blank_to_null, _id_text, _is_text, _null_markers, _warn_null_markers
 from custlab.exceptions import EmptyDataError, ParseError, SchemaError
 
 __all__ = ["DATE_FAMILIES", "DATE_FORMATS", "NUMERIC_DATE_FORMATS", "SYNONYMS", "TABLES", "Kind", "TableName",
-           "TableSpec", "ValidationInfo", "Note", "check_frame", "is_lazy", "make_note", "rename_columns",
-           "render_note", "require_columns", "validate", "validate_with_info"]
+           "TableSpec", "ValidationInfo", "Note", "check_frame", "is_lazy", "make_note", "naive_datetimes",
+           "rename_columns", "render_note", "require_columns", "validate", "validate_with_info"]
 
 TableName = Literal["transactions", "customers", "events", "marketing_spend", "reviews", "campaigns", "touches",
                     "referrals", "orders", "surveys"]
@@ -260,9 +265,6 @@ DATE_FAMILIES = {
 NUMERIC_DATE_FORMATS: tuple[str, ...] = ("excel", "epoch_s", "epoch_ms")
 
 _SAMPLE = 5
-
-
-_SAMPLE = 5
 #: A UTC offset after the time of a text date: ``Z``, ``UTC``, ``+08:00``, ``-0500``, ``+08``.
 _OFFSET_AFTER_TIME = r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$"
 _OFFSET_SUFFIX = r"\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$"
@@ -292,11 +294,13 @@ class ValidationInfo:
     ``timezone`` is the zone whose clock times the date columns now hold (the
     ``timezone=`` argument or the data's own zone), or None when the data carry
     no zone; ``notes`` (:data:`Note`) say what validation changed, for the
-    data-quality report.
+    data-quality report; ``null_markers`` lists the words for a missing value
+    read as missing ids, as ``(column, value as written, rows)``.
     """
 
     timezone: str | None = None
     notes: tuple[Note, ...] = field(default=())
+    null_markers: tuple[tuple[str, str, int], ...] = field(default=())
 
 
 def is_lazy(frame: Frame) -> bool:
@@ -340,11 +344,17 @@ def rename_columns(frame: Frame, columns: Mapping[str, str] | None, *, table: st
             f"columns= maps onto {unknown}, which are not {table} columns of the data contract. "
             f"Canonical {table} columns: {list(spec)}."
         )
-    mapping = {user: canon for user, canon in columns.items() if user != canon}
-    doubled = sorted({canon for canon in mapping.values() if list(mapping.values()).count(canon) > 1})
+    targets = list(columns.values())
+    doubled = sorted({canon for canon in targets if targets.count(canon) > 1})
     if doubled:
-        sources = sorted(user for user, canon in mapping.items() if canon in doubled)
-        raise SchemaError(f"columns= maps {sources} onto the same column(s) {doubled}; map one column onto each.")
+        sources = sorted(user for user, canon in columns.items() if canon in doubled)
+        hint = "".join(
+            f" Leave out {name!r}: {name!r} to use {other!r} (the table's own {name} is then kept as "
+            f"'{name}_original'), or leave out {other!r} to keep {name}."
+            for name in doubled if name in columns and columns[name] == name
+            for other in [next(user for user, canon in columns.items() if canon == name and user != name)])
+        raise SchemaError(f"columns= maps {sources} onto the same column(s) {doubled}; map one column onto each.{hint}")
+    mapping = {user: canon for user, canon in columns.items() if user != canon}
     # A canonical name the user maps another column onto: the column already called so steps aside.
     displaced = {canon: f"{canon}_original" for canon in mapping.values() if canon in present and canon not in mapping}
     taken = [new for new in displaced.values() if new in present]
@@ -387,28 +397,6 @@ def _raise_unparsed(column: str, values: pl.Series, bad: pl.Series, what: str, h
             f"e.g. {_sample(values.filter(bad))}. "
             f"{hint or 'Fix or remove them at the source, or map another column with columns=.'}"
         )
-
-
-def _blank_to_null(text: pl.Expr) -> pl.Expr:
-    return pl.when(text == "").then(None).otherwise(text)
-
-
-def _id_text(text: pl.Expr, values: pl.DataFrame | None) -> pl.Expr:
-    """Text ids trimmed, "12345.0" read as "12345", blanks as null; with the ``values`` in memory, only the steps that
-    change a value (a cheap scan decides: no id with a dot needs the pattern, none with a space at an end the trim,
-    none empty the blank check)."""
-    integral = r"^([+-]?\d+)\.0+$"
-    if values is None:
-        return _blank_to_null(text.str.strip_chars().str.replace(integral, "$1"))
-    dot, space, blank = values.select(
-        dot=text.str.contains(".", literal=True).any(), space=text.str.contains(r"^\s|\s$").any(),
-        blank=(text == "").any(),
-    ).row(0)
-    if space:
-        text = text.str.strip_chars()
-    if dot:
-        text = text.str.replace(integral, "$1")
-    return _blank_to_null(text) if blank or space else text
 
 
 def _date_text(expr: pl.Expr, kind: Kind) -> pl.Expr:
@@ -562,11 +550,13 @@ def _raise_numbers(column: str, numbers: pl.Series) -> None:
 class _Caster:
     """Builds each column's cast; remembers the zone dates are expressed in and notes for the report."""
 
-    def __init__(self, date_format: str | None, timezone: str | None):
+    def __init__(self, date_format: str | None, timezone: str | None, markers: frozenset[str] = frozenset()):
         self.date_format = date_format
         self.timezone = _check_zone(timezone)
         self.zone: str | None = None
         self.notes: list[Note] = []
+        self.markers = markers  # text id columns holding words of NULL_MARKERS
+        self.nan_ids: list[tuple[str, str, int]] = []  # float id columns holding NaN (read as null, like the words)
 
     def _target(self, own: str, column: str) -> str:
         target = self.timezone or self.zone or own
@@ -633,6 +623,9 @@ class _Caster:
         """Check the values that must be parsed, then return the expression that casts the column."""
         col = pl.col(column)
         if kind == "id":  # a float id column
+            n_nan = int(values.is_nan().sum())
+            if n_nan:  # "nan" in a text file read as a float: a missing id, said like the words of NULL_MARKERS
+                self.nan_ids.append((column, "NaN", n_nan))
             numbers = values.fill_nan(None).drop_nulls()
             bad = numbers.filter(~numbers.is_finite() | (numbers != numbers.round(0)))
             if bad.len():
@@ -676,8 +669,8 @@ class _Caster:
         if kind == "id":
             if dtype.is_integer() or dtype == pl.Null:
                 return col.cast(pl.Int64)
-            if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
-                return _id_text(col.cast(pl.String), values)
+            if _is_text(dtype):
+                return _id_text(col.cast(pl.String), values, markers=column in self.markers)
             raise SchemaError(f"Column '{column}' is an id but has dtype {dtype}; use integers or text.")
         if kind == "string":
             return col.cast(pl.String)
@@ -744,11 +737,13 @@ def validate(
     through unchanged. Transactions without ``amount`` but with ``quantity``
     and ``unit_price`` get ``amount = quantity * unit_price``.
     For a LazyFrame, only columns that must be parsed from text are read
-    (a single column scan each) and checked; every cast is an expression on
-    the frame itself, so rows keep their order. Emptiness and all-null
-    required columns are checked at once for a DataFrame, and for a
+    (a single column scan each) and checked, and text id columns are looked
+    through once for words for a missing value; every cast is an
+    expression on the frame itself, so rows keep their order. Emptiness and
+    all-null required columns are checked at once for a DataFrame, and for a
     LazyFrame only in the columns that had to be read.
-    :func:`validate_with_info` also returns the zone the dates are in.
+    :func:`validate_with_info` also returns the zone the dates are in and the
+    missing-value words found.
 
     Raises
     ------
@@ -760,6 +755,12 @@ def validate(
         Values cannot be read as dates or numbers (column, sample, count).
     EmptyDataError
         The table has no rows, or a required column is entirely null.
+
+    Warns
+    -----
+    CustlabWarning
+        Text ids that are words for a missing value (``"nan"`` from pandas'
+        ``astype(str)``, :data:`custlab.data.ids.NULL_MARKERS`), read as null.
 
     Examples
     --------
@@ -818,7 +819,8 @@ def validate_with_info(
     else:
         _check_not_empty(frame, table, spec, [])
         values = frame
-    caster = _Caster(date_format, timezone)
+    markers = _null_markers(frame, [c for c, k in to_cast.items() if k == "id" and _is_text(schema[c])])
+    caster = _Caster(date_format, timezone, frozenset(c for c, _, _ in markers))
     exprs = [
         (caster.checked(values[c], c, k) if c in parse else caster.plain(c, schema[c], k, values=None if lazy else frame)).alias(c)
         for c, k in to_cast.items()
@@ -833,7 +835,10 @@ def validate_with_info(
     notes = displaced + list(caster.notes)
     if caster.timezone and caster.zone is None:
         notes.append(make_note("zone_unused", zone=caster.timezone))
-    return out, ValidationInfo(caster.zone, tuple(notes))
+    markers += caster.nan_ids
+    if markers:
+        _warn_null_markers(markers, table, source)
+    return out, ValidationInfo(caster.zone, tuple(notes), tuple(markers))
 
 
 def _check_not_empty(frame: pl.DataFrame, table: str, spec: TableSpec, cols: list[str]) -> None:
@@ -856,3 +861,33 @@ def require_columns(frame: Frame, needed: list[str], *, table: str = "transactio
         raise SchemaError(_missing_message(table, missing, frame).replace(
             "is missing required column(s)", f"is missing column(s){why}"
         ))
+
+
+def naive_datetimes(frame: Frame, table: TableName = "transactions") -> Frame:
+    """``frame`` with the zone-aware date columns of ``table`` as naive clock times, as :func:`validate` reads them.
+
+    For functions that take canonical tables without validating them: a date
+    column with a zone (a Parquet ``Datetime("us", "UTC")``) becomes the clock
+    times of its own zone (the first such column's, for all), so that it can be
+    compared with a naive ``as_of``. Only the schema is read; a frame without
+    such columns, or anything but a polars frame (None), comes back as it is.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> tx = pl.DataFrame({"order_date": [dt.datetime(2024, 3, 1, 23, 30)]}).with_columns(
+    ...     pl.col("order_date").dt.replace_time_zone("Asia/Shanghai"))
+    >>> naive_datetimes(tx)["order_date"].to_list()
+    [datetime.datetime(2024, 3, 1, 23, 30)]
+    """
+    if not isinstance(frame, (pl.DataFrame, pl.LazyFrame)):
+        return frame
+    schema = frame.collect_schema()
+    kinds = TABLES[table].columns
+    caster = _Caster(None, None)
+    exprs = []
+    for column, dtype in schema.items():
+        if kinds.get(column) in ("datetime", "date") and isinstance(dtype, pl.Datetime) and dtype.time_zone:
+            clock = caster.aware(column, dtype)
+            exprs.append((clock.dt.date() if kinds[column] == "date" else clock).alias(column))
+    return frame.with_columns(exprs) if exprs else frame

@@ -27,7 +27,7 @@ import polars as pl
 from custlab._dates import as_datetime, as_of_after
 from custlab._i18n import check_language, label, t
 from custlab._types import DateLike, Frame
-from custlab.data.schema import check_frame, require_columns
+from custlab.data.schema import check_frame, naive_datetimes, require_columns
 from custlab.exceptions import CustlabError
 from custlab.forecast.alerts import Alerts, heat_alerts, stock_alerts
 from custlab.forecast.backtest import Backtest
@@ -196,6 +196,7 @@ def demand_outlook(
     """
     check_language(language)
     check_frame(transactions, argument="transactions")
+    transactions = naive_datetimes(transactions)  # a zone-aware order_date as validate reads it
     if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
         raise CustlabError(f"top_n must be a whole number >= 1, got {top_n!r}.")
     columns = transactions.collect_schema().names()

@@ -29,6 +29,8 @@ import polars as pl
 
 from custlab._i18n import check_language, t
 from custlab._types import DateLike, Frame, Language
+from custlab.data.ids import match_ids
+from custlab.data.schema import naive_datetimes
 from custlab.exceptions import CustlabError, CustlabWarning
 from custlab.recommend.base import Recommender, TopK, _check_novelty, check_k
 from custlab.recommend.baselines import BuyAgain, Popularity, RandomItems
@@ -78,6 +80,18 @@ def make_model(model: str | Recommender, *, segments: Frame | None = None, by: s
         raise CustlabError("model='segment_popularity' needs segments= (customer_id and a segment column, e.g. "
                            "the output of custlab.segments.rfm_segments).")
     return MODELS[model](segments=segments, by=by, seed=seed, lists=lists)
+
+
+def _matched(transactions: Frame, customers, segments: Frame | None) -> tuple[Frame, object, Frame | None]:
+    """The tables with customer ids of one kind (:func:`custlab.data.schema.match_ids`); a sequence of ids as a Series."""
+    if customers is not None and not isinstance(customers, (pl.DataFrame, pl.LazyFrame, pl.Series)):
+        try:
+            customers = pl.Series("customer_id", list(customers))
+        except (TypeError, pl.exceptions.PolarsError):
+            raise CustlabError(f"customers must hold ids of one kind (all integers or all text), got "
+                               f"{list(customers)[:5]!r}.") from None
+    ids = match_ids({"transactions": transactions, "customers": customers, "segments": segments})
+    return ids["transactions"], ids["customers"], ids["segments"]
 
 
 def _who(data: Interactions, customers, by: str) -> tuple[pl.Series, list | None]:
@@ -174,6 +188,8 @@ def recommend(
     check_language(language)
     k = check_k(k)
     _check_novelty(novelty)
+    transactions, events = naive_datetimes(transactions), naive_datetimes(events, "events")
+    transactions, customers, segments = _matched(transactions, customers, segments)
     recommender = make_model(model, segments=segments, by=by, seed=seed, lists="new" if exclude_bought else "both")
     data = interaction_matrix(transactions, events=events, as_of=as_of)
     if k > data.shape[1]:

@@ -24,7 +24,8 @@ from custlab._dates import as_datetime
 from custlab._i18n import check_language, t
 from custlab._plotting import PALETTE, figure_axes, in_language_font
 from custlab._types import DateLike, Frame, Language
-from custlab.data.schema import check_frame, require_columns
+from custlab.data.ids import match_ids
+from custlab.data.schema import check_frame, naive_datetimes, require_columns
 from custlab.exceptions import CustlabError, EmptyDataError
 from custlab.recommend.api import make_model
 from custlab.recommend.base import Recommender, check_k
@@ -185,6 +186,9 @@ def evaluate(
     check_frame(transactions, argument="transactions")
     require_columns(transactions, ["customer_id", "order_date", "product_id"], table="transactions",
                     purpose="for evaluating recommendations")
+    transactions, events = naive_datetimes(transactions), naive_datetimes(events, "events")
+    ids = match_ids({"transactions": transactions, "segments": segments})
+    transactions, segments = ids["transactions"], ids["segments"]
     split = as_datetime(split_date, "split_date")
     end = as_datetime(test_end, "test_end")
     if end is not None and end <= split:

@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from custlab._dates import as_datetime, as_of_after
 from custlab._types import DateLike, Frame
-from custlab.data.schema import check_frame, require_columns
+from custlab.data.schema import check_frame, naive_datetimes, require_columns
 from custlab.exceptions import CustlabError, EmptyDataError
 
 __all__ = ["EVENT_WEIGHTS", "Interactions", "interaction_matrix"]
@@ -182,6 +182,7 @@ def interaction_matrix(
     check_frame(transactions, argument="transactions")
     require_columns(transactions, ["customer_id", "order_date", item], table="transactions",
                     purpose="for recommendations")
+    transactions, events = naive_datetimes(transactions), naive_datetimes(events, "events")
     present = transactions.collect_schema().names()
     extra = [c for c in ("product_name", "category") if c in present and c != item]
     lines = transactions.lazy().select("customer_id", "order_date", item, *extra).collect()

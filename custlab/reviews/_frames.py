@@ -63,11 +63,28 @@ def _numbers(frame: pl.DataFrame, column: str, low: float, high: float, table: s
     elif not values.dtype.is_numeric():
         raise SchemaError(f"Column '{column}' of {table} must hold {what}, but has dtype {values.dtype}.")
     values = values.cast(pl.Float64)
-    outside = values.filter(values.is_not_null() & (values.is_nan() | (values < low) | (values > high)
-                                                    | ((values.round(0) != values) if whole else False)))
+    present = values.is_not_null()
+    span = f"{low:g} to {high:g}"
+    problems = []
+    nan = values.filter(present & values.is_nan())
+    if nan.len():
+        problems.append(f"{nan.len()} value(s) are NaN (not a number)")
+    outside = values.filter(present & ~values.is_nan() & ((values < low) | (values > high)))
     if outside.len():
-        raise ParseError(f"Column '{column}' of {table} must hold {what}; {outside.len()} value(s) are outside, "
-                         f"e.g. {_sample(outside)}. Rescale them or set them to null.")
+        problems.append(f"{outside.len()} value(s) are outside {span}, e.g. {_sample(outside)}")
+    fractions = values.filter(present & values.is_finite() & (values >= low) & (values <= high)
+                              & (values.round(0) != values)) if whole else values.clear()
+    if fractions.len():
+        problems.append(f"{fractions.len()} value(s) are not whole numbers, e.g. {_sample(fractions)}")
+    if problems:
+        fixes = ["rescale values outside the scale"] if outside.len() else []
+        if fractions.len():
+            fixes.append(f"each answer is a whole number {span}: fractions come from averaging answers or from "
+                         f"another scale, so use the answers themselves")
+        fixes.append("set what cannot be fixed to null")
+        whole_text = f"whole numbers {span}" if whole else f"numbers {span}"
+        raise ParseError(f"Column '{column}' of {table} must hold {what} ({whole_text}); {'; '.join(problems)}. "
+                         f"{'; '.join(fixes).capitalize()}.")
     return frame.with_columns(values.alias(column))
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import warnings
 
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custlab.exceptions import EmptyDataError, ParseError, SchemaError
+from custlab.exceptions import CustlabWarning, EmptyDataError, ParseError, SchemaError
+from custlab.data.ids import NULL_MARKERS
 from custlab.data.schema import TABLES, render_note, validate, validate_with_info
 
 
@@ -365,10 +367,98 @@ def test_blank_ids_are_missing_and_float_text_ids_match_integers():
     out = validate(_tx(customer_id=["12345.0", "  ", " 77 "], order_id=["", "A2", "A3"]))
     assert out["customer_id"].to_list() == ["12345", None, "77"]
     assert out["order_id"].to_list() == [None, "A2", "A3"]
-    floats = validate(_tx(customer_id=[12345.0, float("nan"), None]))
+    with pytest.warns(CustlabWarning, match=re.escape("1 customer_id value(s) of the transactions table are words "
+                                                      "for a missing value ('NaN': 1")):
+        floats = validate(_tx(customer_id=[12345.0, float("nan"), None]))
     assert floats["customer_id"].to_list() == [12345, None, None]
     with pytest.raises(ParseError, match=re.escape("is an id but holds 1 fractional or infinite number(s), e.g. [inf]")):
         validate(_tx(customer_id=[1.0, float("inf"), 2.0]))
+
+
+#: Text ids as pandas' astype(str) and database exports write a missing value (audit: "nan" became a customer).
+_MARKED = ["12346", "nan", " NULL ", "None", "null", "N/A", "NaN", "#N/A", "12347.0", "", "<NA>", "na"]
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["DataFrame", "LazyFrame"])
+def test_words_for_a_missing_value_are_missing_ids_and_said(lazy):
+    raw = _tx(customer_id=_MARKED, order_id=["nan", *(f"A{i}" for i in range(len(_MARKED) - 1))],
+              order_date=["2024-01-05"] * len(_MARKED), amount=[1.0] * len(_MARKED))
+    with pytest.warns(CustlabWarning) as caught:
+        out, info = validate_with_info(raw.lazy() if lazy else raw)
+    out = out.collect() if lazy else out
+    assert out["customer_id"].to_list() == ["12346"] + [None] * 7 + ["12347", None, None, None]
+    assert out["order_id"].to_list()[:2] == [None, "A0"]
+    assert sorted((c, v, n) for c, v, n in info.null_markers) == sorted(
+        [("customer_id", v, 1) for v in ("nan", "NULL", "None", "null", "N/A", "NaN", "#N/A", "<NA>", "na")]
+        + [("order_id", "nan", 1)])
+    said = [str(w.message) for w in caught]
+    assert len(said) == 2  # one per column
+    assert said[0].startswith("9 customer_id value(s) of the transactions table are words for a missing value (")
+    assert "('#N/A': 1, '<NA>': 1, 'N/A': 1, 'NULL': 1, 'NaN': 1, ...;" in said[0]  # five shown, the rest announced
+    assert "read as missing (null), not as a customer_id. clean_transactions counts those lines under " \
+           "missing_customer" in said[0]
+    assert said[1].startswith("1 order_id value(s) of the transactions table are words for a missing value ('nan': 1;")
+    assert all(w.filename == __file__ for w in caught)  # the warning points at the user's line
+
+
+def test_missing_id_words_are_counted_by_cleaning():
+    from custlab.data import clean_transactions
+
+    raw = _tx(customer_id=["1", "nan", "None", "2"], order_id=["A1", "A2", "A3", "A4"],
+              order_date=["2024-01-05"] * 4, amount=[1.0] * 4)
+    with pytest.warns(CustlabWarning, match="2 customer_id value"):
+        clean, report = clean_transactions(raw, rules=("missing_customer",))
+    assert clean["customer_id"].to_list() == ["1", "2"]
+    assert report.removed.filter(pl.col("reason") == "missing_customer")["rows"].to_list() == [2]
+
+
+def test_ids_that_only_look_like_missing_words_are_kept():
+    ids = ["nana", "n/a/b", "nan1", "NONE-7", "#NA2", "null_user", "-", "0"]
+    raw = _tx(customer_id=ids, order_id=[str(i) for i in range(len(ids))], order_date=["2024-01-05"] * len(ids),
+              amount=[1.0] * len(ids))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CustlabWarning)
+        out, info = validate_with_info(raw)
+    assert out["customer_id"].to_list() == ids and info.null_markers == ()
+    assert {"nan", "none", "null", "n/a", "#n/a", "<na>"} <= set(NULL_MARKERS)
+
+
+def test_missing_id_words_in_files_are_read_and_said_alike(tmp_path):
+    from custlab.data import read_transactions
+
+    lines = ["customer_id,order_id,order_date,amount", "17850.0,1,2024-01-01,1", "nan,2,2024-01-02,2",
+             "NULL,3,2024-01-03,3", "A7,4,2024-01-04,4"]
+    (tmp_path / "tx.csv").write_text("\n".join(lines) + "\n")
+    pl.read_csv(tmp_path / "tx.csv", infer_schema=False).write_parquet(tmp_path / "tx.parquet")
+    for name, lazy in (("tx.csv", False), ("tx.csv", True), ("tx.parquet", True)):
+        with pytest.warns(CustlabWarning, match=re.escape(f"{name}: 2 customer_id value(s) of the transactions table")):
+            out, info = read_transactions(tmp_path / name, lazy=lazy, return_info=True)
+        out = out.collect() if lazy else out
+        assert out["customer_id"].to_list() == ["17850", None, None, "A7"]
+        assert sorted(info.null_markers) == [("customer_id", "NULL", 1), ("customer_id", "nan", 1)]
+        assert info.to_dict()["null_markers"][0]["rows"] == 1
+
+
+def test_online_retail_through_pandas_astype_str_has_no_nan_customer(online_retail_file):
+    # The audit: Online Retail read with pandas and astype(str) made "nan" the top RFM customer with 1.5M.
+    import pandas as pd
+
+    from custlab.data import clean_transactions
+    from custlab.segments import rfm_table
+
+    raw = pd.read_parquet(online_retail_file).astype({"CustomerID": str, "InvoiceNo": str})
+    frame = pl.from_pandas(raw)
+    assert frame["CustomerID"].value_counts().filter(pl.col("CustomerID") == "nan")["count"].to_list() == [135_080]
+    columns = {"CustomerID": "customer_id", "InvoiceNo": "order_id", "InvoiceDate": "order_date",
+               "Quantity": "quantity", "UnitPrice": "unit_price", "StockCode": "product_id"}
+    with pytest.warns(CustlabWarning, match=re.escape("135,080 customer_id value(s) of the transactions table are "
+                                                      "words for a missing value ('nan': 135,080;")):
+        tx = validate(frame, columns=columns)
+    clean, report = clean_transactions(tx, rules=("cancelled", "returned", "missing_customer"))
+    assert report.removed.filter(pl.col("reason") == "missing_customer")["rows"].item() > 130_000
+    top = rfm_table(clean).sort("monetary", descending=True)
+    assert "nan" not in top["customer_id"].to_list()
+    assert top["customer_id"].n_unique() == 4_339  # the README's customers: "12346.0" is "12346" again
 
 
 def test_an_all_blank_id_column_is_empty():
@@ -432,6 +522,17 @@ def test_mappings_that_would_collide():
         "columns= maps ['a', 'b'] onto the same column(s) ['product_id']; map one column onto each."
     )):
         validate(_tx(a=["x"] * 3, b=["y"] * 3), columns={"a": "product_id", "b": "product_id"})
+    # A column named already as its target, kept by an identity entry, and another column mapped onto it (audit:
+    # cid2 silently replaced customer_id, which moved to customer_id_original).
+    for columns in ({"customer_id": "customer_id", "cid2": "customer_id"},
+                    {"cid2": "customer_id", "customer_id": "customer_id"}):
+        with pytest.raises(SchemaError, match=re.escape(
+            "columns= maps ['cid2', 'customer_id'] onto the same column(s) ['customer_id']; map one column onto each. "
+            "Leave out 'customer_id': 'customer_id' to use 'cid2' (the table's own customer_id is then kept as "
+            "'customer_id_original'), or leave out 'cid2' to keep customer_id."
+        )):
+            validate(_tx(cid2=[7, 8, 9]), columns=columns)
+    assert validate(_tx(cid2=[7, 8, 9]), columns={"customer_id": "customer_id"})["customer_id"].to_list() == [1, 2, 3]
     out, info = validate_with_info(_tx(gross=[1.0, 2.0, 3.0]), columns={"gross": "amount"})
     assert out["amount"].to_list() == [1.0, 2.0, 3.0] and out["amount_original"].to_list() == [10.0, 20.0, 30.0]
     assert [render_note(n) for n in info.notes] == [

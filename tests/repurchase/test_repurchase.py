@@ -8,6 +8,7 @@ import re
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from custlab import repurchase
 from custlab.churn import ChurnDataWarning
@@ -48,6 +49,36 @@ def test_repurchase_cycles_quartiles_match_numpy():
     assert (row["median_days"], row["q1_days"], row["q3_days"]) == (
         np.median(gaps), np.quantile(gaps, 0.25), np.quantile(gaps, 0.75))
     assert row["mean_days"] == pytest.approx(gaps.mean())
+
+
+def test_the_default_grouping_falls_back_to_the_product_without_a_category():
+    # Audit: Online Retail has no category, and the defaults failed with "by='category' is neither ... Pass
+    # customers= or segments=" although the user never passed by=.
+    tx = _cycle_tx().rename({"category": "product_id"})
+    cycles = repurchase.repurchase_cycles(tx)
+    assert_frame_equal(cycles, repurchase.repurchase_cycles(tx, by="product_id"))
+    assert cycles.columns[0] == "product_id" and set(cycles["product_id"]) == {"cream", "food"}
+    due = repurchase.next_purchase_due(tx, as_of="2024-03-01")
+    assert_frame_equal(due, repurchase.next_purchase_due(tx, by="product_id", as_of="2024-03-01"))
+    # with a category (in the transactions, or a customer attribute of that name) the default is the category
+    assert repurchase.repurchase_cycles(_cycle_tx()).columns[0] == "category"
+    people = pl.DataFrame({"customer_id": [1, 2, 3], "category": ["vip", "new", "new"]})
+    assert repurchase.repurchase_cycles(tx, customers=people).columns[0] == "category"
+    # without a product either, the message says what to pass
+    with pytest.raises(SchemaError, match=re.escape(
+            "Pass by=None for one cycle over all purchases, another column of the transactions, or customers= / "
+            "segments= to group by customer attributes.")):
+        repurchase.next_purchase_due(tx.drop("product_id"))
+    with pytest.raises(SchemaError, match=re.escape('Pass by="product_id" for the cycle of each product, by=None')):
+        repurchase.repurchase_cycles(tx, by="colour")
+
+
+def test_the_default_grouping_on_online_retail(online_retail_clean):
+    assert "category" not in online_retail_clean.columns
+    due = repurchase.next_purchase_due(online_retail_clean)
+    assert due.columns[:2] == ["customer_id", "product_id"] and due.height > 0
+    cycles = repurchase.repurchase_cycles(online_retail_clean)
+    assert cycles.columns[0] == "product_id" and cycles["gaps"].sum() == due["own_gaps"].sum()
 
 
 def test_repurchase_cycles_by_customer_group():

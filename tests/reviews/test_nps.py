@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import polars as pl
 import pytest
@@ -61,6 +63,22 @@ def test_a_star_rating_is_csat_never_nps():
         nps(pl.DataFrame({"nps_score": [3.0, 11.0, 7.5]}))
     with pytest.raises(ParseError, match="1 to 5"):
         csat(pl.DataFrame({"rating": [0, 6]}))
+
+
+def test_answers_that_are_not_whole_numbers_are_called_so():
+    # Audit: 7.5 among 0-10 answers was reported as "outside", though it is inside the scale.
+    with pytest.raises(ParseError, match=re.escape(
+            "Column 'nps_score' of surveys must hold 0-10 recommendation scores (whole numbers 0 to 10); 1 value(s) "
+            "are not whole numbers, e.g. [7.5]. Each answer is a whole number 0 to 10: fractions come from averaging "
+            "answers or from another scale, so use the answers themselves; set what cannot be fixed to null.")):
+        nps(pl.DataFrame({"nps_score": [10.0, 9.0, 0.0, 7.5]}))
+    with pytest.raises(ParseError, match=re.escape(
+            "1 value(s) are NaN (not a number); 1 value(s) are outside 0 to 10, e.g. [11.0]; 1 value(s) are not whole "
+            "numbers, e.g. [7.5]. Rescale values outside the scale; each answer")):
+        nps(pl.DataFrame({"nps_score": [10.0, 11.0, 7.5, float("nan")]}))
+    with pytest.raises(ParseError, match=re.escape("1 value(s) are outside 1 to 5, e.g. [6.0]. Rescale values outside "
+                                                   "the scale; set what cannot be fixed to null.")):
+        csat(pl.DataFrame({"rating": [1.5, 6.0]}))  # stars may be averages: 1.5 is fine, 6 is not
 
 
 def test_recommend_flag_as_the_survey_answer_it_is(womens):
