@@ -212,7 +212,9 @@ def ranking_values(result: Any, history: pl.DataFrame, as_of: dt.datetime) -> pl
     others). There it is :func:`empirical_alive` (0.17 for those 2,181);
     otherwise a list would rank every one-time buyer above a loyal customer
     gone quiet. ``expected_spend`` is the model's expected order value, or the
-    customer's own average order where it gives none.
+    customer's own average order where it gives none. ``modelled`` is True where
+    ``p_alive`` is the model's (a churn risk 1 - P(alive) can be read from it),
+    False where it is the observed return rate.
     """
     if result is None:
         values = history.select("customer_id").unique().with_columns(
@@ -224,7 +226,8 @@ def ranking_values(result: Any, history: pl.DataFrame, as_of: dt.datetime) -> pl
     observed = empirical_alive(history, as_of).rename({"p_alive": "_observed"})
     aov = history.group_by("customer_id").agg(_aov=pl.col("amount").sum() / pl.col("order_id").n_unique())
     return (values.join(observed, on="customer_id", how="left").join(aov, on="customer_id", how="left")
-            .with_columns(p_alive=pl.coalesce("p_alive", "_observed").fill_null(0.0),
+            .with_columns(modelled=pl.col("p_alive").is_not_null(),
+                          p_alive=pl.coalesce("p_alive", "_observed").fill_null(0.0),
                           expected_spend=pl.when(pl.col("expected_spend") > 0).then("expected_spend")
                           .otherwise("_aov").fill_null(0.0))
-            .select("customer_id", "clv", "p_alive", "expected_spend"))
+            .select("customer_id", "clv", "p_alive", "expected_spend", "modelled"))

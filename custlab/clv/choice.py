@@ -229,7 +229,7 @@ def choose_model(
     ModelChoice(MBG/NBD, trusted; holdout MAE 0.272 vs naive 0.337; as_of=1998-07-01)
     >>> print(choice.why())  # doctest: +NORMALIZE_WHITESPACE
     MBG/NBD is used: on the last 13 weeks inside the data it predicted each customer's repeat purchases with a
-    mean absolute error of 0.272, against 0.337 for the naive baseline (19% better). 73% of customers have been
+    mean absolute error of 0.272, against 0.337 for the naive baseline (19.3% better). 73% of customers have been
     silent for more than 237 days; the model gives them a mean P(alive) of 29%. Spend per purchase: Gamma-Gamma (p
     = 4.68, q = 4.19, v = 24.4).
     """

@@ -7,7 +7,10 @@
 * P(alive) and the expected spend per order (:mod:`custlab.clv`: the model
   :func:`custlab.clv.choose_model` picks; or the ``values`` you pass);
 * the churn risk (the ``risk`` you pass, e.g. ``p_churn`` of
-  :func:`custlab.churn.early_warning`; else 1 - P(alive));
+  :func:`custlab.churn.early_warning`; else 1 - P(alive)); where the P(alive)
+  is the observed return rate (no purchase model gives one), the reason says
+  so in those words: "of the customers silent 11 days or more, 0.2% bought
+  again", not "churn risk 100%";
 * repeat purchases due now (:func:`custlab.recommend.replenishment_due`);
 * the best product (:func:`custlab.recommend.recommend`);
 * the birthday month (``birth_date`` or ``birth_month`` in ``customers``).
@@ -38,7 +41,8 @@ from custlab._dates import as_datetime, as_of_after
 from custlab._i18n import check_language, label, t, translate_values
 from custlab._plotting import PALETTE, figure_axes, in_language_font
 from custlab._types import DateLike, Frame, Language
-from custlab.data.schema import check_frame, require_columns
+from custlab.data.ids import match_ids
+from custlab.data.schema import check_frame, naive_datetimes, require_columns
 from custlab.exceptions import CustlabError
 
 __all__ = ["NBA_COLUMNS", "RESPONSE_RATES", "NextBestActions", "nba_recommendations", "next_best_action",
@@ -135,7 +139,7 @@ def _values(history: pl.DataFrame, as_of: dt.datetime, notes: list[str]) -> pl.D
             notes.append("For one-time buyers, whom BG/NBD counts alive whatever their silence, P(alive) is the share "
                          "of past silences as long as theirs that ended in an order.")
     result = choice.clv(months=12, annual_discount_rate=0.0)
-    return ranking_values(result, history, as_of).select("customer_id", "p_alive", "expected_spend")
+    return ranking_values(result, history, as_of).select("customer_id", "p_alive", "expected_spend", "modelled")
 
 
 def _birth_months(customers: Frame | None) -> pl.DataFrame | None:
@@ -186,7 +190,7 @@ def _history(transactions: Frame, as_of: DateLike | None, language: str) -> tupl
     check_frame(transactions, argument="transactions")
     require_columns(transactions, ["customer_id", "order_id", "order_date", "amount", "product_id"],
                     table="transactions", purpose="for the next best action")
-    history = transactions.lazy().drop_nulls(["customer_id", "order_date"]).collect()
+    history = naive_datetimes(transactions).lazy().drop_nulls(["customer_id", "order_date"]).collect()
     end = as_datetime(as_of, "as_of") or as_of_after(history["order_date"].max())
     return history.filter(pl.col("order_date") < end), end
 
@@ -213,6 +217,9 @@ def nba_recommendations(
         ``customer_id, rank, product_id, product_name, score, reason``.
     """
     history, end = _history(transactions, as_of, language)
+    if customers is not None:
+        ids = match_ids({"transactions": history, "customers": customers})
+        history, customers = ids["transactions"], ids["customers"]
     return _lists(history, end, model, language, history["customer_id"] if customers is None else customers)
 
 
@@ -254,7 +261,8 @@ def next_best_action(
         ``customer_id``, ``p_alive``, ``expected_spend`` (e.g. a :class:`custlab.clv.CLVResult`'s ``values``);
         default from :func:`custlab.clv.choose_model`.
     risk : polars DataFrame, optional
-        ``customer_id``, ``p_churn`` (e.g. :func:`custlab.churn.early_warning` ``.to_frame()``); default
+        ``customer_id``, ``p_churn`` (e.g. :func:`custlab.churn.early_warning` ``.to_frame()``), optionally
+        ``observed`` (Boolean: the risk is 1 - the observed return rate, and the reason says so); default
         ``1 - p_alive``.
     recommendations : polars DataFrame, optional
         Output of :func:`custlab.recommend.recommend` (default: :func:`nba_recommendations` with ``model``).
@@ -280,6 +288,10 @@ def next_best_action(
 
     if not 0 <= risk_threshold <= 1:
         raise CustlabError(f"risk_threshold must be between 0 and 1, got {risk_threshold!r}.")
+    ids = match_ids({"transactions": transactions, "customers": customers, "values": values, "risk": risk,
+                     "recommendations": recommendations})
+    transactions, customers, values, risk, recommendations = (
+        ids[name] for name in ("transactions", "customers", "values", "risk", "recommendations"))
     rates = _rates(response_rates)
     history, end = _history(transactions, as_of, language)
     notes: list[str] = []
@@ -288,16 +300,18 @@ def next_best_action(
                             language="en").select("customer_id", pl.col("segment").cast(pl.String), "recency")
     people = tiers.join(sg.PLAYBOOK.select("segment", "action_id", "action"), on="segment", how="left")
     worth = _values(history, end, notes) if values is None else \
-        values.lazy().select("customer_id", "p_alive", "expected_spend").collect()
+        values.lazy().select("customer_id", "p_alive", "expected_spend").collect().with_columns(modelled=pl.lit(True))
     people = people.join(worth, on="customer_id", how="left").with_columns(
-        pl.col("p_alive").fill_null(0.0), pl.col("expected_spend").fill_null(0.0))
+        pl.col("p_alive").fill_null(0.0), pl.col("expected_spend").fill_null(0.0), pl.col("modelled").fill_null(False))
     if risk is None:
-        people = people.with_columns(p_churn=1.0 - pl.col("p_alive"))
+        people = people.with_columns(p_churn=1.0 - pl.col("p_alive"), _observed=~pl.col("modelled"))
         notes.append("Churn risk is 1 - P(alive); pass risk= (e.g. custlab.churn.early_warning) for the "
                      "repurchase model's risk.")
-    else:
-        people = people.join(risk.lazy().select("customer_id", "p_churn").collect(), on="customer_id",
-                             how="left").with_columns(pl.col("p_churn").fill_null(0.0))
+    else:  # an ``observed`` column marks risks that are 1 - the observed return rate (the reason then says so)
+        observed = pl.col("observed") if "observed" in risk.collect_schema().names() else pl.lit(False)
+        people = people.join(risk.lazy().select("customer_id", "p_churn", _observed=observed).collect(),
+                             on="customer_id", how="left").with_columns(pl.col("p_churn").fill_null(0.0),
+                                                                       pl.col("_observed").fill_null(False))
     if recommendations is None:
         recommendations = _lists(history, end, model, language, people["customer_id"])
     best = recommendations.filter(pl.col("rank") == 1).select("customer_id", "product_id", "product_name",
@@ -366,12 +380,15 @@ def _decide(people: pl.DataFrame, rates: dict[str, float], risk_threshold: float
                      spend=f"{row['expected_spend']:,.2f}")
         elif row["_due"]:
             text = row["_due_reason"] or ""
+        elif row["_at_risk"] and row["_observed"]:  # the risk is 1 - the observed return rate: say so
+            text = t("recommend.nba.reason.risk_observed", language, back=_share(1.0 - row["p_churn"]),
+                     segment=segment, days=f"{row['recency']:,}", product=product)
         elif row["_at_risk"]:
-            text = t("recommend.nba.reason.risk", language, p=f"{row['p_churn']:.0%}", segment=segment,
+            text = t("recommend.nba.reason.risk", language, p=_share(row["p_churn"]), segment=segment,
                      days=f"{row['recency']:,}", product=product)
         else:
             text = t("recommend.nba.reason.playbook", language, segment=segment, product=product,
-                     p=f"{row['p_alive']:.0%}")
+                     p=_share(row["p_alive"]))
         reasons.append(text)
     out = out.with_columns(reason=pl.Series(reasons, dtype=pl.String),
                            segment=translate_values(pl.col("segment"), language) if language != "en"
@@ -381,6 +398,18 @@ def _decide(people: pl.DataFrame, rates: dict[str, float], risk_threshold: float
         product_id=pl.col("_product_id").cast(pl.String), product_name=pl.col("_product_name").cast(pl.String))
     return out.select(NBA_COLUMNS).with_columns(
         pl.col("p_alive", "p_churn", "expected_spend", "expected_value").fill_nan(0.0).cast(pl.Float64))
+
+
+def _share(p: float) -> str:
+    """A probability as a whole percentage that never rounds to 0% or 100% unless it is: 0.9986 is "99.9%".
+
+    >>> _share(0.9986), _share(0.0016), _share(0.42), _share(1.0), _share(0.0)
+    ('99.9%', '0.2%', '42%', '100%', '0%')
+    """
+    for decimals in (0, 1, 2):
+        if p in (0.0, 1.0) or 0 < round(100 * p, decimals) < 100:
+            return f"{p:.{decimals}%}"
+    return f"{p:.2%}"
 
 
 @in_language_font

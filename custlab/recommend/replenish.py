@@ -23,7 +23,7 @@ import polars as pl
 from custlab._dates import as_datetime, as_of_after
 from custlab._i18n import t
 from custlab._types import DateLike, Frame, Language
-from custlab.data.schema import check_frame, require_columns
+from custlab.data.schema import check_frame, naive_datetimes, require_columns
 from custlab.exceptions import CustlabError
 
 __all__ = ["replenishable_items", "replenishment_due"]
@@ -33,7 +33,7 @@ def _history(transactions: Frame, as_of: DateLike | None, item: str) -> tuple[pl
     check_frame(transactions, argument="transactions")
     require_columns(transactions, ["customer_id", "order_id", "order_date", "amount", item], table="transactions",
                     purpose="for repeat-purchase reminders")
-    lines = transactions.lazy().drop_nulls(["customer_id", "order_date", item]).collect()
+    lines = naive_datetimes(transactions).lazy().drop_nulls(["customer_id", "order_date", item]).collect()
     if lines.height == 0:
         raise CustlabError("The transactions table has no line with a customer, date and product.")
     end = as_datetime(as_of, "as_of") or as_of_after(lines["order_date"].max())
@@ -165,9 +165,16 @@ def replenishment_due(
     due = (due.filter(pl.col("status").is_in(now), -pl.col("days_until_due") <= max_overdue * pl.col("cycle_days"))
            .join(items.select(item, "repeat_share"), on=item, how="left")
            .sort(["days_until_due", "customer_id", item]))
-    reason = [
-        t("recommend.reason.replenish", language, days=f"{cycle:.0f}", last=last.isoformat(), due=when.isoformat())
-        for cycle, last, when in due.select("cycle_days", "last_purchase", "due_date").iter_rows()
-    ]
+    reason = [_reason(cycle, source, last, when, until, language) for cycle, source, last, when, until in
+              due.select("cycle_days", "cycle_source", "last_purchase", "due_date", "days_until_due").iter_rows()]
     return due.select("customer_id", item, "last_purchase", "due_date", "cycle_days", "days_until_due",
                       "repeat_share").with_columns(reason=pl.Series(reason, dtype=pl.String))
+
+
+def _reason(cycle: float, source: str | None, last: dt.date, due: dt.date, until: int, language: Language) -> str:
+    """The reminder's reason: whose cycle it is (the customer's own, or the product's usual one when she has too
+    few repeat purchases of it: "Bought about every 48 days" read as hers), and "overdue since" a date already past
+    ("due again 2011-11-09" on 1 December read as a date to come)."""
+    when = t("recommend.reason.overdue" if until < 0 else "recommend.reason.due", language, due=due.isoformat())
+    key = "recommend.reason.replenish" if source == "customer" else "recommend.reason.replenish_product"
+    return t(key, language, days=f"{cycle:.0f}", last=last.isoformat(), when=when)

@@ -16,7 +16,7 @@ from custlab._i18n import t
 from custlab._plotting import PALETTE, figure_axes, new_figure
 from custlab.report import text as tx
 
-__all__ = ["bar_chart", "money_axis", "trend_chart"]
+__all__ = ["bar_chart", "count_axis", "money_axis", "trend_chart"]
 
 
 def money_axis(ax, currency: str | None, language: str, axis: str = "y") -> None:
@@ -36,7 +36,8 @@ def money_axis(ax, currency: str | None, language: str, axis: str = "y") -> None
     target.set_major_formatter(FuncFormatter(tick))
 
 
-def _count_axis(ax, language: str, axis: str = "y") -> None:
+def count_axis(ax, language: str, axis: str = "y") -> None:
+    """Write the ticks of ``axis`` as counts with thousands separators (10,500, not 10500)."""
     from matplotlib.ticker import FuncFormatter
 
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(FuncFormatter(lambda v, _: tx.fmt_count(v, language)))
@@ -69,7 +70,7 @@ def trend_chart(monthly: pl.DataFrame, *, currency: str | None = None, partial: 
     bottom.bar(x, returning, color=PALETTE[0], width=0.75, label=t("report.axis.returning", language))
     bottom.bar(x, new, bottom=returning, color=PALETTE[1], width=0.75, label=t("report.axis.new", language))
     bottom.set_ylabel(t("report.axis.customers", language))
-    _count_axis(bottom, language)
+    count_axis(bottom, language)
     tallest = max((r + n for r, n in zip(returning, new, strict=True) if r is not None and n is not None), default=0)
     if tallest > 0:  # room above the bars for the legend (Ta-Feng's first month, all new, ran under it)
         bottom.set_ylim(0, tallest * 1.3)
@@ -110,7 +111,7 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], *, kind: str = "co
     elif kind == "ratio":
         texts = [f"1:{tx.fmt_num(v, 1, language)}" for v in values]
     else:
-        _count_axis(ax, language, axis="x")
+        count_axis(ax, language, axis="x")
         texts = [tx.fmt_count(v, language) for v in values]
     if secondary is not None:
         texts = [f"{a}  ({secondary_label} {tx.fmt_pct(b, language)})" for a, b in zip(texts, secondary)]

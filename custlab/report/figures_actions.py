@@ -163,7 +163,7 @@ def actions(ctx: Context) -> SectionFigures:
                "response_rate": pl.Float64, "impact": pl.Float64, "export": pl.String})
     paragraphs = [Text("report.action.line", {"action": Label(_action_label(a.key)), "trigger": a.trigger,
                                               "impact": Money(a.impact), "rate": Pct(a.response_rate, 0)})
-                  for a in ranked[:6]]
+                  for a in ranked]  # every action of the table (six of seven left out Online Retail's win-back)
     unranked = no_impact(ctx) if ranked else None
     if unranked is not None:
         paragraphs.insert(0, unranked)
@@ -198,6 +198,9 @@ def _cleaning(ctx: Context) -> tuple[list[Any], Table | None]:
         return [Text("report.methods.no_quality", {})], None
     period = quality.for_period(ctx.start, ctx.as_of)
     month = MonthName(ctx.month.month)
+    if quality.rows_kept == quality.rows_in:  # nothing removed: one sentence, no empty table (the built-in shop)
+        return [Text("report.methods.clean_nothing", {"month": month, "kept": Count(period.rows_kept),
+                                                      "rows": Count(quality.rows_in)})], None
     month_removed = period.removed.filter(pl.col("rows") > 0).sort("rows", "reason", descending=[True, False])
     texts: list[Any] = []
     if period.rows_removed == 0:
@@ -257,9 +260,9 @@ def methods(ctx: Context) -> SectionFigures:
             ("reviews", ctx.reviews), ("campaigns", ctx.campaigns), ("touches", ctx.touches))
     present = [name for name, frame in side if frame is not None]
     absent = [name for name, frame in side if frame is None]
-    paragraphs.append(Text("report.methods.tables", {"present": Items([Label("transactions"), *map(Label, present)]),
-                                                     "absent": Items([Label(a) for a in absent]) if absent else
-                                                     Text("report.methods.nothing", {})}))
+    used = Items([Label("transactions"), *map(Label, present)])
+    paragraphs.append(Text("report.methods.tables", {"present": used, "absent": Items([Label(a) for a in absent])})
+                      if absent else Text("report.methods.tables_all", {"present": used}))  # not "not in the data: none"
     paragraphs.append(Text("report.methods.definitions", {
         "dormant": Count(ctx.setting("dormant_days")), "churn": Count(ctx.setting("inactivity_days")),
         "months": Count(ctx.setting("clv_months")), "rate": Pct(ctx.setting("annual_discount_rate"), 0),

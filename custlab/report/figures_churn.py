@@ -93,10 +93,10 @@ def survival_part(ctx: Context, km: Any, paragraphs: list, chart_list: list) -> 
     year = row.get(f"survival_{after}d") if after else None
     if year is not None:
         key = "report.retention.survival" if after == 365 else "report.retention.survival_days"
-        paragraphs.append(Text(key, {"share": Pct(year), "days": Count(ctx.setting("inactivity_days")),
-                                     "after": Count(after)}))
-        chart_list.append(Chart("survival", Text(f"{key.replace('survival', 'survival_title', 1)}",
-                                                 {"share": Pct(year), "after": Count(after)}),
+        fields = {"share": Pct(year), "days": Count(ctx.setting("inactivity_days")), "after": Count(after)}
+        paragraphs.append(Text(key, fields))
+        # the title says what the curve measures, not yet W days without an order ("still buying" it is not)
+        chart_list.append(Chart("survival", Text(f"{key.replace('survival', 'survival_title', 1)}", fields),
                                 partial(_draw_survival, km), height=4.6))
     return year, after
 
@@ -175,13 +175,29 @@ def _warning(ctx: Context) -> Any:
 
 
 def _cox_absent(err) -> Absent:
-    """The section left out, saying why the repurchase model cannot be fitted and what would fix it (in the
-    report's words when the data hold too few repeat purchases, the usual reason; else the model's own)."""
-    if err.events is not None and not err.retry_with:
-        return Absent(Text("report.warning.cox_few_events", {"events": Count(err.events), "need": Count(err.needed)}),
-                      Text("report.warning.cox_few_events_fix", {}))
-    return Absent(Text("report.warning.cox_failed", {"reason": Data(err.reason)}),
-                  Text("report.warning.cox_fix", {"fix": Data(err.fix)}))
+    """The section left out, saying in the report's words why the repurchase model cannot be fitted and what a
+    reader of the report can do about it.
+
+    The error's own ``reason`` and ``fix`` are English and speak to a Python caller ("Fit on all customers with
+    test_size=0", Olist 2018-05's Chinese page and command line): each known case has a catalogue text instead,
+    told apart by what the error carries (``events``, ``retry_with``) and, for the rest, by its reason.
+    """
+    later = Text("report.warning.cox_few_events_fix", {})
+    need = Count(err.needed)
+    if "test_size" in err.retry_with:  # enough repeat purchases in all, too few once some customers are held out
+        if err.events is None:
+            return Absent(Text("report.warning.cox_few_held_out_none", {"need": need}), later)
+        return Absent(Text("report.warning.cox_few_held_out", {"events": Count(err.events), "need": need}), later)
+    if err.events is not None:
+        return Absent(Text("report.warning.cox_few_events", {"events": Count(err.events), "need": need}), later)
+    reason = str(err.reason)
+    if "penalizer" in err.retry_with or "did not converge" in reason:  # even with the penalty the error asked for
+        return Absent(Text("report.warning.cox_not_converged", {}), later)
+    if "varies between" in reason or "constant or a combination" in reason:
+        return Absent(Text("report.warning.cox_same_inputs", {}), later)
+    if reason.startswith("no customer is active"):
+        return Absent(Text("report.warning.cox_none_active", {}), Text("report.warning.cox_none_active_fix", {}))
+    return Absent(Text("report.warning.cox_failed", {}), later)
 
 
 def _shown_reasons(ctx: Context, result, top: pl.DataFrame) -> pl.Series:

@@ -23,7 +23,7 @@ from custlab.report.exports_tables import finish_export
 from custlab.report.figures_actions import no_impact
 from custlab.report.figures_clv import customer_values
 from custlab.report.parts import Absent, SectionFigures, Table
-from custlab.report.text import Count, Data, Label, Money, Text
+from custlab.report.text import Count, Data, Label, Money, Text, tr
 
 __all__ = ["NBA_EXPORT", "nba", "nba_export", "nba_figures", "recommendations_call"]
 
@@ -38,18 +38,23 @@ def nba_inputs(ctx: Context) -> dict[str, Any]:
     """The keyword arguments the report passes to :func:`custlab.recommend.next_best_action`."""
     from custlab.report.figures_churn import warning_result
 
-    values = customer_values(ctx).select("customer_id", "p_alive", "expected_spend")
-    risk = values.select("customer_id", p_churn=1.0 - pl.col("p_alive"))  # customers the warning model does not score
+    ranked = customer_values(ctx)
+    values = ranked.select("customer_id", "p_alive", "expected_spend")
+    # customers the warning model does not score: 1 - P(alive); where that is the observed return rate (no purchase
+    # model gives a P(alive)) the reason says so (Olist: "of the customers silent 11 days or more, 0.2% bought
+    # again", where it had said "churn risk 100%")
+    risk = ranked.select("customer_id", p_churn=1.0 - pl.col("p_alive"), observed=~pl.col("modelled"))
     try:
         warning = warning_result(ctx)
-    except Exception:  # noqa: BLE001 - without the early-warning model the risk is 1 - P(alive) for everybody
+    except Exception:  # noqa: BLE001 - without the early-warning model the risk is 1 - P(alive) where a model gives it
         warned = None
     else:  # a model its section calls unreliable does not rank anybody here either
         warned = (warning.to_frame().select("customer_id", pl.col("p_churn").alias("_warned")) if warning.reliable
                   else None)
     if warned is not None:
         risk = (risk.join(warned, on="customer_id", how="left")
-                .select("customer_id", p_churn=pl.coalesce("_warned", "p_churn")))
+                .select("customer_id", p_churn=pl.coalesce("_warned", "p_churn"),
+                        observed=pl.col("observed") & pl.col("_warned").is_null()))
     return {"as_of": ctx.as_of, "customers": ctx.customers, "values": values, "risk": risk,
             "response_rates": dict(ctx.response_rates), "dormant_days": ctx.setting("dormant_days"),
             "language": ctx.language}
@@ -77,9 +82,16 @@ def nba_figures(ctx: Context) -> Any:
                                                                    **nba_inputs(ctx)))
 
 
-def nba_export(frame: pl.DataFrame) -> pl.DataFrame:
-    """The NBA table as the CRM list: ``rank`` for the package's priority, ``priority`` = expected value."""
+def nba_export(frame: pl.DataFrame, language: str = "en") -> pl.DataFrame:
+    """The NBA table as the CRM list: ``rank`` for the package's priority, ``priority`` = expected value, and each
+    ``action`` named as the page names it (the list said "专人挽回：客户经理致电或致信……" where the page says
+    "一对一挽回")."""
     out = frame.rename({"priority": "rank"}).rename({"expected_value": "priority"})
+    if "action_id" in out.columns:
+        names = {a: tr(f"action.{a}", language) for a in out["action_id"].unique().drop_nulls().to_list()}
+        names = {a: name for a, name in names.items() if name != f"action.{a}"}  # no page name: the list's own
+        out = out.with_columns(action=pl.col("action_id").replace_strict(names, default=pl.col("action"),
+                                                                         return_dtype=pl.String))
     return finish_export(out.select([c for c in EXPORT_COLUMNS if c in out.columns]),
                          money=("expected_spend", "priority"), shares=("p_alive", "p_churn", "response_rate"))
 
@@ -108,5 +120,5 @@ def nba(ctx: Context) -> SectionFigures:
                                    "response_rate": rates[r["action_id"]]} for r in summary.iter_rows(named=True)}
     values = {"customers": table.height, "expected_value": total, "actions": per_action}
     notes = (Text("report.nba.note", {"file": Data(NBA_EXPORT)}),)
-    return SectionFigures("nba", tuple(paragraphs), (shown,), (), values, exports={NBA_EXPORT: nba_export(table)},
-                          notes=notes)
+    return SectionFigures("nba", tuple(paragraphs), (shown,), (), values,
+                          exports={NBA_EXPORT: nba_export(table, ctx.language)}, notes=notes)

@@ -45,7 +45,7 @@ __all__ = ["cell_text", "chart_png", "draw_later", "draw_png", "render_html", "s
 
 _HTML_LANG = {"en": "en", "zh": "zh-CN"}
 _LATIN_STACK = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans"'
-_NUMERIC_FORMATS = {"money", "count", "pct", "pp", "change", "num0", "num1", "num2", "num3", "days"}
+_NUMERIC_FORMATS = {"money", "count", "pct", "pp", "change", "num0", "num1", "num2", "num3", "sig3", "days"}
 
 
 def _e(value: Any) -> str:
@@ -76,14 +76,15 @@ def cell_text(value: Any, fmt: str, language: str = "en", currency: str | None =
     if fmt == "count":
         return tx.fmt_count(value, language)
     if fmt == "pct":  # under 1%, two significant digits: "0.1%" for 0.064% broke a row's product (Olist's win-back)
-        small = 0 < abs(value) < 0.01
-        return tx.fmt_pct(value, language, max(1, 1 - math.floor(math.log10(abs(value) * 100))) if small else 1)
+        return tx.fmt_share(value, language)  # as the sentences write it
     if fmt == "pp":
         return tx.fmt_pp(value, language)
     if fmt == "change":
         return tx.fmt_change(value, language)
     if fmt in {"num0", "num1", "num2", "num3"}:
         return tx.fmt_num(value, int(fmt[-1]), language)
+    if fmt == "sig3":  # three significant digits: errors of 0.00123 and 0.00134 are not both "0.001"
+        return tx.fmt_sig(value, 3, language)
     if fmt == "days":
         return tx.fmt_num(value, 0, language)
     if fmt == "month":

@@ -9,7 +9,8 @@ the Chinese report and every number is written the same way everywhere:
 
 - money with the currency symbol or code, thousands separators, no decimals
   from 100 up, compact from a million (``£8.31M``, ``¥831.4万``);
-- shares as ``45.7%``, changes of shares in percentage points (``+3.2 pp``),
+- shares as ``45.7%`` (two significant digits under 1%: ``0.96%``, ``0.053%``,
+  in sentences as in tables), changes of shares in percentage points (``+3.2 pp``),
   relative changes as ``+12.3%`` and, from ten-fold on, ``+1,172%`` (never
   ``11.72``); nothing rounds to ``-0.0``;
 - ids as written in the data, without separators (``12346``, not ``12,346``);
@@ -33,7 +34,7 @@ from custlab._i18n import label, t
 __all__ = [
     "PP", "Change", "Count", "Data", "Day", "Days", "Field", "Id", "Items", "Label", "Lang", "Money", "MonthName", "Num", "Pct",
     "Text", "fmt_change", "fmt_count", "fmt_date", "fmt_id", "fmt_money", "fmt_month", "fmt_num", "fmt_pct",
-    "fmt_pp", "render", "render_rows", "render_value", "tr",
+    "fmt_pp", "fmt_share", "fmt_sig", "render", "render_rows", "render_value", "tr",
 ]
 
 #: Symbols of the currencies people most often report in; other ISO codes are written as the code.
@@ -63,9 +64,10 @@ class Money(Field):
 
 @dataclass(frozen=True)
 class Pct(Field):
-    """A share between 0 and 1, written as a percentage."""
+    """A share between 0 and 1, written as a percentage: as the tables write it (:func:`fmt_share`) unless
+    ``decimals`` fixes the places (``Pct(0.1, 0)`` for an assumed rate of 10%)."""
 
-    decimals: int = 1
+    decimals: int | None = None
 
 
 @dataclass(frozen=True)
@@ -227,6 +229,20 @@ def fmt_pct(value: float | None, language: str = "en", decimals: int = 1) -> str
     return _fixed(value * 100, decimals) + "%"
 
 
+def fmt_share(value: float | None, language: str = "en") -> str:
+    """A share as the report writes it in tables and sentences alike: one decimal from 1%, two significant digits
+    below (a sentence read "41 customers (1.0%)" beside a table's 0.96%).
+
+    >>> fmt_share(0.4567), fmt_share(0.0096), fmt_share(0.00053), fmt_share(0.0), fmt_share(-0.004)
+    ('45.7%', '0.96%', '0.053%', '0.0%', '-0.40%')
+    """
+    if not _finite(value):
+        return _na(language)
+    value = float(value)
+    small = 0 < abs(value) < 0.01
+    return fmt_pct(value, language, max(1, 1 - math.floor(math.log10(abs(value) * 100))) if small else 1)
+
+
 def fmt_pp(value: float | None, language: str = "en") -> str:
     """A change of a share in percentage points, signed.
 
@@ -260,6 +276,20 @@ def fmt_num(value: float | None, decimals: int = 1, language: str = "en", suffix
     if not _finite(value):
         return _na(language)
     return _fixed(float(value), decimals) + suffix
+
+
+def fmt_sig(value: float | None, digits: int = 3, language: str = "en") -> str:
+    """A small positive measure (an error per customer) to ``digits`` significant digits, so that two of them that
+    differ are not both written "0.001".
+
+    >>> fmt_sig(0.8664), fmt_sig(0.0012345), fmt_sig(0.00134), fmt_sig(12.345), fmt_sig(0.0)
+    ('0.866', '0.00123', '0.00134', '12.3', '0.000')
+    """
+    if not _finite(value):
+        return _na(language)
+    value = float(value)
+    decimals = digits if value == 0 else max(0, digits - 1 - math.floor(math.log10(abs(value))))
+    return _fixed(value, decimals)
 
 
 def fmt_id(value: Any) -> str:
@@ -325,6 +355,8 @@ def render_value(value: Any, language: str = "en", currency: str | None = None) 
     if isinstance(value, Count):
         return fmt_count(value.value, language)
     if isinstance(value, Pct):
+        if value.decimals is None:
+            return fmt_share(value.value, language)
         return fmt_pct(value.value, language, value.decimals)
     if isinstance(value, PP):
         return fmt_pp(value.value, language)
@@ -379,7 +411,7 @@ def render(text: Text | Lang | str, language: str = "en", currency: str | None =
 
     >>> render(Text("report.segments.line", {"segment": Label("High value"), "customers": Count(1),
     ...     "share": Pct(0.0002), "rev": Pct(0.001), "recency": Days(33)}))
-    'High value: 1 customer (<0.1%), 0.1% of revenue, last order a median 33 days ago.'
+    'High value: 1 customer (0.020%), 0.10% of revenue, last order a median 33 days ago.'
     """
     if isinstance(text, str):
         return text

@@ -185,3 +185,152 @@ def test_heat_alerts_say_what_they_count(shop):
     assert "units sold" in table_html(table) and "Counted in" in table_html(table)
     no_quantity = demand_outlook(shop.transactions.drop("quantity"), top_n=2)
     assert no_quantity.heat_measure == "revenue"
+
+
+# -- the report's section: every sentence follows from the page's own figures ------------------------------------
+def _page(result, language: str = "en", currency: str = "GBP") -> dict:
+    """The section's sentences, title, notes and table captions as the report renders them."""
+    from custlab.report.figures_outlook import section
+    from custlab.report.text import render
+
+    part = section(result)
+    return {"part": part, "text": [render(p, language, currency) for p in part.paragraphs],
+            "title": render(part.charts[0].title, language, currency),
+            "notes": [render(n, language, currency) for n in part.notes],
+            "captions": [render(t.caption, language, currency) for t in part.tables]}
+
+
+def _strict_json(values) -> None:
+    import json
+
+    from custlab.report.figures import json_ready
+
+    ready = json_ready(values)
+    assert ready == values  # nothing for json_ready to drop: no None, NaN or inf
+    json.dumps(ready, allow_nan=False)
+
+
+def _with_summary(result, **rows):
+    """``result`` whose backtest summary holds ``rows`` ({model: (mase, coverage_80)}), the rest kept."""
+    import dataclasses
+
+    summary = pl.DataFrame([{"model": m, "mase": mase, "wape": 0.2, "coverage_80": cover, "coverage_95": cover,
+                             "n_series": 6} for m, (mase, cover) in rows.items()],
+                           schema=result.backtest.summary.schema)
+    return dataclasses.replace(result, backtest=dataclasses.replace(result.backtest, summary=summary))
+
+
+@pytest.fixture(scope="module")
+def twelve_months():
+    # Online Retail 2011-11 in small: twelve months of history, so one 3-month backtest window, which picks the models
+    import datetime as dt
+
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    days = [dt.datetime(2010, 12, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 365, 3000)]
+    tx = pl.DataFrame({"order_date": days, "amount": rng.gamma(2.0, 20.0, 3000),
+                       "category": rng.choice(["a", "b", "c"], 3000)})
+    return tx, demand_outlook(tx, as_of="2011-12-01", top_n=2)
+
+
+def test_a_history_too_short_to_backtest_the_models_is_said_so_not_that_no_model_beat_the_baselines(twelve_months):
+    # Online Retail 2011-11 read "No model beats both naive baselines ... plan with the better baseline" beside a
+    # caption saying the models could not be backtested, with Theta's £3.49M as the headline and no baseline figure.
+    from custlab.report.figures_outlook import verdict
+    from custlab.report.text import fmt_money
+
+    tx, result = twelve_months
+    assert verdict(result) == "untested" and result.backtest.score("auto") is None
+    november = tx.filter(pl.col("order_date") >= pl.datetime(2011, 11, 1))["amount"].sum()
+    total = float(result.summary.filter(pl.col("series_id") == "total")["forecast"][0])
+    en, zh = _page(result, "en"), _page(result, "zh")
+    said = " ".join(en["text"])
+    chinese = " ".join(zh["text"])
+    assert "No model beat" not in said and "No model beat" not in en["title"] and "没有模型" not in chinese
+    assert "The history is too short to backtest the chosen models: its 12 months leave one 3-month window" in said
+    assert "The figures shown are the models' forecasts, untested: do not plan on them alone." in said
+    assert (f"For comparison, last month's value held (naive) gives {fmt_money(3 * november, 'GBP')} over the 3 months"
+            in said)
+    assert "历史太短，无法回测所选模型" in chinese and "作为对照，沿用上月值（朴素法）" in chinese
+    assert en["title"].startswith(f"About {fmt_money(total, 'GBP')} expected by the models")
+    assert "too short" in en["title"]
+    assert en["notes"] == ["The history is too short to backtest the chosen models: do not plan stock on these "
+                           "forecasts alone."]
+    table = en["part"].tables[0]
+    assert "baseline" in table.formats and "models the history is too short to backtest" in en["captions"][0]
+    baseline = dict(table.frame.select("series_id", "baseline").iter_rows())
+    assert baseline["total"] == pytest.approx(3 * november)
+    values = en["part"].values
+    assert values["verdict"] == "untested" and values["baseline"] == "naive" and "plan_with" not in values
+    assert values["groups"]["total"]["baseline"] == pytest.approx(3 * november)
+    assert {"by", "months", "first_period", "trusted", "groups", "accuracy", "alerts"} <= set(values)
+    _strict_json(values)
+
+
+def test_when_no_model_beats_the_baselines_the_page_plans_with_the_better_one(twelve_months, outlook, shop):
+    # The shop's page said "plan with the better baseline" under a headline and rows from ETS, and never gave the
+    # baseline's figure.
+    from custlab.report.text import fmt_money
+
+    tx = shop.transactions
+    as_of = outlook.as_of
+    month = lambda k: tx.filter((pl.col("order_date") >= pl.lit(as_of).dt.offset_by(f"-{k}mo"))  # noqa: E731
+                                & (pl.col("order_date") < pl.lit(as_of).dt.offset_by(f"-{k - 1}mo")))["amount"].sum()
+    for better, plan in (("naive", 3 * month(1)), ("seasonal_naive", month(12) + month(11) + month(10))):
+        scores = {"auto": (1.4, 0.8), "naive": (1.2 if better == "naive" else 1.3, 0.7),
+                  "seasonal_naive": (1.3 if better == "naive" else 1.2, 0.9)}
+        result = _with_summary(outlook, **scores)
+        assert not result.trusted
+        en, zh = _page(result, "en"), _page(result, "zh")
+        named = "last month's value held (naive)" if better == "naive" else "the same months last year (seasonal naive)"
+        model_total = float(result.summary.filter(pl.col("series_id") == "total")["forecast"][0])
+        assert en["title"] == (f"Plan with about {fmt_money(plan, 'GBP')} over the next 3 months, {named}: no model "
+                               f"beat it, so the models' {fmt_money(model_total, 'GBP')} is a rough guide only")
+        said = " ".join(en["text"])
+        assert f"Plan with the better baseline, {named}: {fmt_money(plan, 'GBP')} over the 3 months" in said
+        assert "No model beat both naive baselines in the backtest" in said and "within" not in said
+        assert en["text"][1].startswith(f"All sales: plan with {fmt_money(plan, 'GBP')}; the models expect")
+        assert sum("plan with" in line for line in en["text"]) == len(result.summary) + 1  # every row, and the advice
+        assert "请按约" in zh["title"] and "请以较好的基准为计划依据" in " ".join(zh["text"])
+        table = en["part"].tables[0]
+        assert list(table.formats)[:2] == ["series_id", "baseline"] and "baseline to plan with" in en["captions"][0]
+        assert table.frame.filter(pl.col("series_id") == "total")["baseline"][0] == pytest.approx(plan)
+        values = en["part"].values
+        assert values["plan_with"] == better and values["groups"]["total"]["baseline"] == pytest.approx(plan)
+        assert values["groups"]["total"]["forecast"] == pytest.approx(model_total)  # the model's figure is kept
+        _strict_json(values)
+
+
+def test_use_within_the_intervals_only_when_the_backtest_found_them_near_their_level(outlook):
+    # Olist 2018-05 said "the forecast can be used within its intervals" while its 80% intervals held 63.3% of the
+    # backtest's outcomes.
+    readings = {0.633: ("But their 80% intervals held only 63% of the backtest's outcomes, far below 80%: treat them "
+                        "as too narrow", "只覆盖了 63%", "narrow"),
+                0.78: ("Their 80% intervals held 78% of the backtest's outcomes, close to 80%: plan within them.",
+                       "可在区间范围内安排计划", "near"),
+                0.97: ("Their 80% intervals held 97% of the backtest's outcomes, more than 80%: they are wider than "
+                       "needed", "区间偏宽", "wide")}
+    for coverage, (english, chinese, reading) in readings.items():
+        result = _with_summary(outlook, auto=(0.9, coverage), naive=(1.2, 0.5), seasonal_naive=(1.5, 0.6))
+        assert result.trusted
+        en, zh = _page(result, "en", "BRL"), _page(result, "zh", "BRL")
+        said = " ".join(en["text"])
+        assert english in said and chinese in " ".join(zh["text"])
+        assert ("within them" in said) == (reading != "narrow")  # "plan within them" or "planning within them"
+        assert ("The chosen models beat both naive baselines in the backtest (3 windows of 3 months): weighted MASE "
+                "0.90, against 1.20 for last month's value and 1.50 for the same month last year") in said
+        assert en["title"].startswith("About R$") and "plan with" not in said.lower().replace("plan within", "")
+        assert "baseline" not in en["part"].tables[0].formats
+        values = en["part"].values
+        assert values["intervals"] == reading and values["coverage_80"] == coverage and values["plan_with"] == "model"
+        _strict_json(values)
+
+
+def test_money_in_the_outlook_sentences_carries_the_currency_like_its_tables(outlook):
+    # "全部销售：预计 3,486,584" stood beside tables in £.
+    for language, currency, sign in (("en", "GBP", "£"), ("zh", "GBP", "£"), ("zh", "BRL", "R$")):
+        page = _page(outlook, language, currency)
+        groups = page["text"][1:1 + outlook.summary.height]
+        assert all(line.count(sign) >= 3 for line in groups), groups  # the figure and both ends of its interval
+        assert sign in page["title"]

@@ -115,7 +115,7 @@ def test_without_a_trusted_model_no_bgnbd_is_forced_on_the_data(shop, monkeypatc
     from custlab.exceptions import ConvergenceError
 
     real = choosing._naive_errors
-    monkeypatch.setattr(choosing, "_naive_errors", lambda calhold: {**real(calhold), "mae": 0.0})  # a perfect baseline
+    monkeypatch.setattr(choosing, "_naive_errors", lambda calhold, freq: {**real(calhold, freq), "mae": 0.0})  # perfect
     choose = clv.choose_model
 
     def chosen_then_no_fit(*args, **kwargs):  # after the choice, BG/NBD fails as on Online Retail at 2011-12-01
@@ -135,6 +135,10 @@ def test_without_a_trusted_model_no_bgnbd_is_forced_on_the_data(shop, monkeypatc
     assert both.height == table.height and (both["p_alive"] - both["observed"]).abs().max() < 1e-12
     assert (table["expected_spend"] > 0).all()
     assert any("No purchase model beat the naive baseline" in note for note in got.notes)
+    # the risk of a retention offer is 1 - the observed return rate here, and the reason says it in those words
+    offers = table.filter(pl.col("action_id") == "retention_offer")
+    assert offers.height and offers["reason"].str.starts_with("Of the customers silent ").all()
+    assert not offers["reason"].str.contains("Churn risk").any()
 
 
 def test_reminders_stop_half_a_cycle_after_the_due_date(shop):

@@ -44,3 +44,21 @@ def test_portrait_shares_put_customers_without_a_value_last():
     table = with_shares(grouped)
     assert table["group"].to_list() == ["35-39", "<25", "60-64", None]
     assert abs(table["customer_share"].sum() - 1) < 1e-12
+
+
+def test_the_clv_tracking_chart_writes_thousands_with_separators():
+    """Online Retail's cumulative repeat purchases read 10500 on the axis of the CLV tracking chart."""
+    from custlab.report.figures_clv import _draw_tracking
+
+    weeks = list(range(1, 54))
+    table = pl.DataFrame({"week": weeks, "period": ["calibration"] * 39 + ["holdout"] * 14,
+                          "actual": [210.0] * 53, "expected": [180.0] * 53,
+                          "actual_cumulative": [210.0 * w for w in weeks],
+                          "expected_cumulative": [180.0 * w for w in weeks]})
+    for language in ("en", "zh"):
+        with mpl.rc_context(_chart_rc(language)):
+            fig = _draw_tracking(table, language)
+            FigureCanvasAgg(fig).draw()
+        ticks = [label.get_text() for label in fig.axes[0].get_yticklabels() if label.get_text()]
+        big = [t for t in ticks if len(t.replace(",", "").lstrip("-")) > 3]
+        assert big and all("," in t for t in big), ticks

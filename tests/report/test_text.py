@@ -113,3 +113,40 @@ def test_the_chinese_catalogue_has_every_english_sentence_with_the_same_fields()
     allowed = {"ROI", "CLV", "RFM", "NBD", "CAC", "UTF"}  # names of methods and encodings, written so in Chinese too
     allowed |= {"treatment", "control"}  # the values a campaigns table's group column must hold, as the data spell them
     assert {k: w for k, w in ascii_words.items() if set(w) - allowed} == {}
+
+
+@pytest.mark.parametrize("share", [41 / 4266, 4 / 7553, 6 / 7553, 0.0012, 0.005, 0.0099, 0.01, 0.4567, 0.0, -0.004])
+def test_a_share_in_a_sentence_is_written_as_its_table_writes_it(share):
+    """Online Retail's 41 Can't-lose-them customers were "(1.0%)" in the sentence and 0.96% in the table beside it;
+    Olist's 4 High-value customers "(0.1%)" against 0.053%."""
+    from custlab.report.html import cell_text
+
+    for language in ("en", "zh"):
+        assert tx.render_value(tx.Pct(share), language) == cell_text(share, "pct", language)
+
+
+def test_the_value_tier_sentence_gives_the_tables_share():
+    line = tx.Text("report.segments.line", {"segment": tx.Label("Can't lose them"), "customers": tx.Count(41),
+                                            "share": tx.Pct(41 / 4266), "rev": tx.Pct(0.0208), "recency": tx.Days(81)})
+    assert tx.render(line, "en").startswith("Can't lose them: 41 customers (0.96%), 2.1% of revenue")
+    assert "41 位客户（0.96%）" in tx.render(line, "zh")
+    assert tx.render_value(tx.Pct(0.1, 0)) == "10%" and tx.render_value(tx.Pct(0.08, 0), "zh") == "8%"  # rates as given
+
+
+def test_holdout_errors_that_differ_are_not_written_alike():
+    """Olist 2018-05: "MBG/NBD predicted the last 13 weeks better (mean absolute error 0.001, against 0.001)", and
+    0.001 in every row of the holdout table."""
+    from custlab._i18n import t
+    from custlab.report.html import cell_text
+
+    mae, naive = 0.000922, 0.00111
+    for language in ("en", "zh"):
+        for key in ("clv.choice_untrusted", "clv.choice_no_model", "clv.issue_holdout"):
+            sentence = t(key, language, model="MBG/NBD", weeks=13.0, mae=mae, naive=naive)
+            assert "0.000922" in sentence and "0.00111" in sentence, (key, language)
+        chosen = t("clv.choice_model", language, model="BG/NBD", weeks=13.0, mae=0.00111, naive=0.001113, gain=0.003)
+        assert "0.3%" in chosen  # errors a hair apart: how much better, not "0% better"
+    assert t("clv.choice_model", "en", model="BG/NBD", weeks=13.0, mae=0.365, naive=0.7, gain=0.479).endswith(
+        "a mean absolute error of 0.365, against 0.700 for the naive baseline (47.9% better).")
+    assert [cell_text(v, "sig3") for v in (0.000922, 0.00111, 0.0233, 0.866, 1.4, 12.345, 0.0)] == \
+        ["0.000922", "0.00111", "0.0233", "0.866", "1.40", "12.3", "0.000"]
