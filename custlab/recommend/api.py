@@ -83,7 +83,7 @@ def make_model(model: str | Recommender, *, segments: Frame | None = None, by: s
 
 
 def _matched(transactions: Frame, customers, segments: Frame | None) -> tuple[Frame, object, Frame | None]:
-    """The tables with customer ids of one kind (:func:`custlab.data.schema.match_ids`); a sequence of ids as a Series."""
+    """The tables with customer ids of one kind (:func:`custlab.data.ids.match_ids`); a sequence of ids as a Series."""
     if customers is not None and not isinstance(customers, (pl.DataFrame, pl.LazyFrame, pl.Series)):
         try:
             customers = pl.Series("customer_id", list(customers))

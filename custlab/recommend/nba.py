@@ -83,7 +83,8 @@ class NextBestActions:
     def to_frame(self) -> pl.DataFrame:
         """One row per customer, by priority: ``customer_id``, ``priority`` (Int64, 1 = first), ``action_id``,
         ``action``, ``product_id``, ``product_name``, ``channel``, ``reason`` (String), ``segment`` (value tier),
-        ``p_alive``, ``p_churn``, ``expected_spend``, ``response_rate``, ``expected_value`` (Float64)."""
+        ``p_alive``, ``p_churn``, ``expected_spend``, ``response_rate``, ``expected_value`` (Float64; ``p_churn`` is
+        null for a customer the ``values`` passed leave out, when no ``risk`` is passed)."""
         return self.table
 
     @property
@@ -301,17 +302,19 @@ def next_best_action(
     people = tiers.join(sg.PLAYBOOK.select("segment", "action_id", "action"), on="segment", how="left")
     worth = _values(history, end, notes) if values is None else \
         values.lazy().select("customer_id", "p_alive", "expected_spend").collect().with_columns(modelled=pl.lit(True))
+    # a customer without a values row has no P(alive) at all: her risk is not an observed return rate either
     people = people.join(worth, on="customer_id", how="left").with_columns(
-        pl.col("p_alive").fill_null(0.0), pl.col("expected_spend").fill_null(0.0), pl.col("modelled").fill_null(False))
-    if risk is None:
-        people = people.with_columns(p_churn=1.0 - pl.col("p_alive"), _observed=~pl.col("modelled"))
+        pl.col("p_alive").fill_null(0.0), pl.col("expected_spend").fill_null(0.0),
+        _observed=(~pl.col("modelled")).fill_null(False), _valued=pl.col("modelled").is_not_null())
+    if risk is None:  # no risk (null) for a customer ``values`` leaves out, not 1 - a P(alive) of 0
+        people = people.with_columns(p_churn=pl.when("_valued").then(1.0 - pl.col("p_alive")))
         notes.append("Churn risk is 1 - P(alive); pass risk= (e.g. custlab.churn.early_warning) for the "
                      "repurchase model's risk.")
     else:  # an ``observed`` column marks risks that are 1 - the observed return rate (the reason then says so)
         observed = pl.col("observed") if "observed" in risk.collect_schema().names() else pl.lit(False)
-        people = people.join(risk.lazy().select("customer_id", "p_churn", _observed=observed).collect(),
-                             on="customer_id", how="left").with_columns(pl.col("p_churn").fill_null(0.0),
-                                                                       pl.col("_observed").fill_null(False))
+        people = people.drop("_observed").join(
+            risk.lazy().select("customer_id", "p_churn", _observed=observed).collect(), on="customer_id", how="left",
+        ).with_columns(pl.col("p_churn").fill_null(0.0), pl.col("_observed").fill_null(False))
     if recommendations is None:
         recommendations = _lists(history, end, model, language, people["customer_id"])
     best = recommendations.filter(pl.col("rank") == 1).select("customer_id", "product_id", "product_name",
@@ -347,7 +350,8 @@ def _decide(people: pl.DataFrame, rates: dict[str, float], risk_threshold: float
             end: dt.datetime, language: str) -> pl.DataFrame:
     birthday = pl.col("_birthday")
     due = pl.col("due_id").is_not_null() & ~birthday
-    at_risk = (pl.col("p_churn") >= risk_threshold) & pl.col("segment").is_in(KEEP_TIERS) & ~birthday & ~due
+    at_risk = (pl.col("p_churn") >= risk_threshold).fill_null(False) & pl.col("segment").is_in(KEEP_TIERS) & ~birthday \
+        & ~due
     action_id = (pl.when(birthday).then(pl.lit("birthday_offer")).when(due).then(pl.lit("replenish_reminder"))
                  .when(at_risk).then(pl.lit("retention_offer")).otherwise(pl.col("action_id")))
     for column in ("gift_id", "gift_name"):
@@ -403,13 +407,15 @@ def _decide(people: pl.DataFrame, rates: dict[str, float], risk_threshold: float
 def _share(p: float) -> str:
     """A probability as a whole percentage that never rounds to 0% or 100% unless it is: 0.9986 is "99.9%".
 
-    >>> _share(0.9986), _share(0.0016), _share(0.42), _share(1.0), _share(0.0)
-    ('99.9%', '0.2%', '42%', '100%', '0%')
+    >>> _share(0.9986), _share(0.0016), _share(0.42), _share(1.0), _share(0.0), _share(0.99999), _share(1e-6)
+    ('99.9%', '0.2%', '42%', '100%', '0%', '>99.99%', '<0.01%')
     """
+    if not 0.0 <= p <= 1.0:  # NaN (a risk passed without a value) too
+        return "n/a"
     for decimals in (0, 1, 2):
         if p in (0.0, 1.0) or 0 < round(100 * p, decimals) < 100:
             return f"{p:.{decimals}%}"
-    return f"{p:.2%}"
+    return ">99.99%" if p > 0.5 else "<0.01%"
 
 
 @in_language_font

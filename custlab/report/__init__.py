@@ -2,7 +2,7 @@
 
 The flow, from raw file to HTML::
 
-    check_month (lazy scan: min/max order date)       custlab.report.months
+    check_month (lazy scan: lines per order day)      custlab.report.months
       -> load (read once, sample, clean at as_of)      custlab.report.sources
       -> compute_month -> MonthlyFigures (frozen)      custlab.report.figures
       -> render_html / section_html (pure functions)   custlab.report.html

@@ -35,15 +35,20 @@ if TYPE_CHECKING:
     from custlab._types import Frame
 
 __all__ = [
-    "COMPLETE_SLACK_DAYS", "STRAY_DAY_SHARE", "STRAY_GAP_DAYS", "MonthSpec", "StrayTail", "check_month", "last_complete_month", "month_end", "next_month",
+    "COMPLETE_SLACK_DAYS", "STRAY_DAY_SHARE", "STRAY_GAP_DAYS", "STRAY_GAP_IN_MONTH_DAYS", "MonthSpec", "StrayTail", "check_month", "last_complete_month", "month_end", "next_month",
     "parse_month", "previous_month", "same_month_last_year",
 ]
 
 #: A month counts as complete when the data's last order falls on its last day or on one of the
 #: two days before (a shop closed on 31 December still has a complete December).
 COMPLETE_SLACK_DAYS = 2
-#: Stray lines at the end of the data come after more than this many days without an order ...
-STRAY_GAP_DAYS = 7
+#: Stray lines at the end of the data come after more than this many days without an order (longer than a shop's
+#: holiday closure: Online Retail II closes from 24 December to 3 January, and a file that ends on its first day back
+#: still covers December) ...
+STRAY_GAP_DAYS = 14
+#: ... or after more than this many days within the month the other lines end in (where they would make that month
+#: look complete: one line on 30 December after orders that stop on 9 December) ...
+STRAY_GAP_IN_MONTH_DAYS = 7
 #: ... and are fewer than this share of the median day's lines (days with an order).
 STRAY_DAY_SHARE = 0.5
 
@@ -212,8 +217,9 @@ def stray_tail(days: pl.DataFrame) -> StrayTail | None:
     """The stray lines at the end of lines per day (``day``, ``rows``, sorted), or None.
 
     The last days are stray when, together, they hold fewer lines than :data:`STRAY_DAY_SHARE` of the median
-    day's and more than :data:`STRAY_GAP_DAYS` days without an order come before them; of such gaps the
-    earliest counts.
+    day's and more than :data:`STRAY_GAP_DAYS` days without an order come before them (more than
+    :data:`STRAY_GAP_IN_MONTH_DAYS` when they fall in the month the other lines end in); of such gaps the
+    earliest counts. A shop's holiday closure followed by a short first day back is not stray.
 
     >>> import polars as pl
     >>> days = pl.DataFrame({"day": [dt.date(2011, 11, d) for d in range(1, 31)] + [dt.date(2012, 9, 3)],
@@ -232,7 +238,9 @@ def stray_tail(days: pl.DataFrame) -> StrayTail | None:
         beyond += rows[i]
         if beyond >= limit:
             break
-        if (dates[i] - dates[i - 1]).days > STRAY_GAP_DAYS:
+        gap = (dates[i] - dates[i - 1]).days
+        same_month = (dates[i].year, dates[i].month) == (dates[i - 1].year, dates[i - 1].month)
+        if gap > STRAY_GAP_DAYS or (same_month and gap > STRAY_GAP_IN_MONTH_DAYS):
             start = i
     if start is None:
         return None
@@ -246,7 +254,7 @@ def check_month(transactions: Frame, month: str | None = None, *, partial: bool 
     ----------
     transactions
         Transactions (eager or lazy) with an ``order_date`` column; only its
-        minimum and maximum are read.
+        lines per day are counted (for :func:`stray_tail`).
     month
         ``"YYYY-MM"``; None means the last complete month (with ``partial=True``,
         the data's last month even if incomplete).
@@ -283,8 +291,8 @@ def check_month(transactions: Frame, month: str | None = None, *, partial: bool 
             start_date = previous_month(start_date)
             if start_date < dt.date(first.year, first.month, 1):
                 raise CustlabError(
-                    f"The data run from {first:%Y-%m-%d} to {last:%Y-%m-%d} and cover no complete month; "
-                    f"pass --partial to analyse {last:%Y-%m} up to {last:%Y-%m-%d}."
+                    f"The data run from {first:%Y-%m-%d} to {last:%Y-%m-%d}{_apart(stray)} and cover no complete "
+                    f"month; pass --partial to analyse {last:%Y-%m} up to {last:%Y-%m-%d}."
                 )
     else:
         start_date = parse_month(month)
@@ -306,11 +314,19 @@ def check_month(transactions: Frame, month: str | None = None, *, partial: bool 
         return MonthSpec(label, start, as_of, False, (as_of - start).days, last_day, stray)
     if not partial:
         raise CustlabError(
-            f"month {label} is incomplete: the data end on {last:%Y-%m-%d}. The last complete month is "
+            f"month {label} is incomplete: the data end on {last:%Y-%m-%d}{_apart(stray)}. The last complete month is "
             f"{last_complete_month(last_day)}; pass --partial to analyse {label} up to {last:%Y-%m-%d}."
         )
     as_of = as_of_after(last)
     return MonthSpec(label, start, as_of, True, (as_of - start).days, last_day, stray)
+
+
+def _apart(stray: StrayTail | None) -> str:
+    """What an error adds about stray lines set aside (nothing without them)."""
+    if stray is None:
+        return ""
+    return (f" (apart from {stray.lines:,} stray line(s) dated {_days_text(stray)}, {stray.gap_days} days later, "
+            f"set aside as too few to mark the end of the data)")
 
 
 def _days_text(stray: StrayTail) -> str:

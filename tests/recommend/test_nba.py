@@ -155,3 +155,17 @@ def test_reminders_stop_half_a_cycle_after_the_due_date(shop):
     assert (-whole["days_until_due"] <= whole["cycle_days"]).all()
     with pytest.raises(CustlabError, match="max_overdue"):
         replenishment_due(tx, as_of=as_of, max_overdue=-1)
+
+
+def test_a_customer_without_values_gets_no_observed_return_rate(shop):
+    """values= for some customers only: the others have no P(alive) at all, and no reason may quote an observed
+    return rate for them ("only 0% bought again")."""
+    tx = shop.transactions
+    ids = tx["customer_id"].unique().sort()
+    some = pl.DataFrame({"customer_id": ids.head(ids.len() // 2), "p_alive": 0.3, "expected_spend": 50.0})
+    table = next_best_action(tx, values=some, model="popularity").to_frame()
+    assert not table["reason"].str.starts_with("Of the customers silent").any()
+    assert not table["reason"].str.contains(r" 0% ").any()
+    left_out = table.filter(~pl.col("customer_id").is_in(some["customer_id"].implode()))
+    assert left_out.height and left_out["p_churn"].is_null().all()  # no risk, not a risk of 100%
+    assert not left_out["reason"].str.contains("Churn risk").any()

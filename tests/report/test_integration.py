@@ -566,4 +566,4 @@ def test_stray_lines_are_explained_in_the_methods_and_on_the_command_line(retail
     _say_done(run, "en")
     assert capsys.readouterr().err == (
         "custlab: 1 stray line(s) dated 2012-09-03, 269 days after the other orders (which end on 2011-12-09), were "
-        "set aside: the month was chosen as if the data ended on 2011-12-09.\n")
+        "set aside: the data are taken to end on 2011-12-09.\n")

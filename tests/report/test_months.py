@@ -89,6 +89,26 @@ def test_a_closure_followed_by_normal_days_is_not_stray(online_retail):
     assert (spec.month, spec.stray, spec.last_data_date) == ("2010-12", None, dt.date(2011, 1, 5))
 
 
+@pytest.mark.parametrize("end", [dt.datetime(2010, 1, 5), dt.datetime(2010, 1, 4, 10)])
+def test_the_first_day_back_after_a_holiday_closure_is_not_stray(end):
+    """Online Retail II closes from 2009-12-24 to 2010-01-03; a file that ends on its first day back (668 lines, or
+    the 6 of its first hours: fewer than half a median day) still covers December."""
+    from custlab.data import load_online_retail
+    from tests.conftest import shared_file
+
+    raw = load_online_retail(shared_file("online_retail_ii", "online_retail_ii_2009_2010.parquet"), lazy=True)
+    spec = check_month(raw.filter(pl.col("order_date") < end), None)
+    assert (spec.month, spec.stray, spec.last_data_date) == ("2009-12", None, end.date() - dt.timedelta(days=end.hour == 0))
+
+
+def test_errors_name_the_stray_lines_set_aside(online_retail):
+    lazy = _with_lines_on(online_retail, dt.datetime(2012, 1, 20, 9))  # 42 days after the end of the data
+    with pytest.raises(CustlabError, match=re.escape(
+            "month 2011-12 is incomplete: the data end on 2011-12-09 (apart from 1 stray line(s) dated 2012-01-20, "
+            "42 days later, set aside as too few to mark the end of the data)")):
+        check_month(lazy, "2011-12")
+
+
 def test_stray_lines_are_found_on_duckdb_too(online_retail):
     duckdb = pytest.importorskip("duckdb")
     lazy = _with_lines_on(online_retail, dt.datetime(2012, 9, 3, 10))
