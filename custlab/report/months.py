@@ -35,8 +35,9 @@ if TYPE_CHECKING:
     from custlab._types import Frame
 
 __all__ = [
-    "COMPLETE_SLACK_DAYS", "STRAY_DAY_SHARE", "STRAY_GAP_DAYS", "STRAY_GAP_IN_MONTH_DAYS", "MonthSpec", "StrayTail", "check_month", "last_complete_month", "month_end", "next_month",
-    "parse_month", "previous_month", "same_month_last_year",
+    "COMPLETE_SLACK_DAYS", "STRAY_DAY_SHARE", "STRAY_GAP_DAYS", "STRAY_GAP_IN_MONTH_DAYS", "MonthSpec", "StrayTail",
+    "check_month", "last_complete_month", "month_end", "next_month", "parse_month", "previous_month",
+    "same_month_last_year", "stray_tail",
 ]
 
 #: A month counts as complete when the data's last order falls on its last day or on one of the

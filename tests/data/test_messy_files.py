@@ -120,3 +120,25 @@ def test_messy_frames_never_lose_a_row(rows, order):
             continue
         kept = clean.collect() if isinstance(clean, pl.LazyFrame) else clean
         assert report.rows_in == len(rows) == kept.height + report.rows_removed and report.reconciles
+
+
+def test_numbers_with_commas_between_thousands_are_read_and_noted(tmp_path):
+    """'1,234.50' beside '12.00' (a US or UK spreadsheet's export) is 1234.5, said in the reading notes; '12,5' alone
+    stays a question of decimal commas, and '1,234' with no decimal point anywhere is refused with the fix."""
+    import pytest
+
+    from custlab.exceptions import ParseError
+
+    path = tmp_path / "us.csv"
+    path.write_text('cust,order,date,amount\n1,A1,2024-01-05,"1,234.50"\n2,A2,2024-01-06,"12.00"\n'
+                    '3,A3,2024-01-07,"12,000"\n')
+    columns = {"cust": "customer_id", "order": "order_id", "date": "order_date"}
+    tx, info = read_transactions(path, columns=columns, return_info=True)
+    assert tx["amount"].to_list() == [1234.5, 12.0, 12000.0]
+    assert ("Column 'amount' wrote 2 value(s) with commas between thousands (e.g. 1,234.50); they were read without "
+            "the commas.") in info.sentences("en")
+    path.write_text('cust,order,date,amount\n1,A1,2024-01-05,"1,234"\n2,A2,2024-01-06,"12"\n')
+    with pytest.raises(ParseError, match=r"Nothing says whether they have commas between thousands \(1,234.50\): "
+                                         r"write them without the commas .*; or decimal commas: read the file with "
+                                         r"decimal_comma=True"):
+        read_transactions(path, columns=columns)
