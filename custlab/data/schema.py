@@ -119,6 +119,7 @@ from custlab._types import Frame
 from custlab.data.bands import parse_bands
 from custlab.data.hints import SYNONYMS, suggest_mapping
 from custlab.data.ids import _blank_to_null, _id_text, _is_text, _null_markers, _warn_null_markers
+from custlab.data.sniff import number_writing
 from custlab.exceptions import EmptyDataError, ParseError, SchemaError
 
 __all__ = ["DATE_FAMILIES", "DATE_FORMATS", "NUMERIC_DATE_FORMATS", "SYNONYMS", "TABLES", "Kind", "TableName",
@@ -269,9 +270,6 @@ _SAMPLE = 5
 _OFFSET_AFTER_TIME = r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$"
 _OFFSET_SUFFIX = r"\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$"
 _FIXED_OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})?$")
-_COMMA_DECIMAL = r"^[+-]?\d[\d.]*,\d+$"
-#: A number written with commas between groups of three digits ("1,234.50", "12,000"): US and UK spreadsheets.
-_THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$"
 
 
 #: Something reading or validation did, for the report: a ``data.note.<key>`` text and its fields.
@@ -648,25 +646,12 @@ class _Caster:
         if kind == "band" and not bool((numbers.is_not_null() | ~present).all()):
             order = parse_bands(values, column).dtype
             return _blank_to_null(col.cast(pl.String).str.strip_chars()).cast(order)
-        hint = ""
         unread = text.filter(present & numbers.is_null())
-        dotted = (bool(unread.str.contains(r"\.").any())
-                  or bool(text.filter(numbers.is_not_null()).str.contains(r"\.").any()))
-        grouped = bool(unread.len()) and bool(unread.str.contains(_THOUSANDS).all())
-        if grouped and dotted:
-            # "1,234.50" beside "12.00": commas between thousands, never decimal commas (a dot is the decimal mark)
+        grouped, hint = number_writing(unread, text.filter(numbers.is_not_null()))
+        if grouped:  # "1,234.50" beside "12.00": commas between thousands (a dot is the decimal mark)
             self.notes.append(make_note("thousands", column=column, n=f"{unread.len():,}", example=unread[0]))
             return _blank_to_null(col.cast(pl.String).str.strip_chars().str.replace_all(",", "", literal=True)).cast(
                 pl.Float64, strict=False)
-        thousands = ("commas between thousands (1,234.50): write them without the commas at the source, or read the "
-                     "column as text and remove them (pl.col(...).str.replace_all(',', ''))")
-        decimal = "decimal commas: read the file with decimal_comma=True (--decimal-comma)"
-        if grouped and bool(unread.str.contains(_COMMA_DECIMAL).all()):
-            hint = f"Nothing says whether they have {thousands}; or {decimal}."  # "1,234": either, nothing tells
-        elif bool(unread.str.contains(_COMMA_DECIMAL).any()):
-            hint = f"They look like {decimal}."
-        elif unread.len() and bool(unread.str.contains(_THOUSANDS).any()):
-            hint = f"They look like numbers with {thousands}."
         _raise_unparsed(column, values, present & numbers.is_null(), "numbers", hint)
         return _blank_to_null(col.cast(pl.String).str.strip_chars()).cast(pl.Float64, strict=False)
 

@@ -29,8 +29,33 @@ from pathlib import Path
 
 from custlab.exceptions import EmptyDataError, ParseError, SchemaError
 
-__all__ = ["SEPARATORS", "TextLayout", "decode", "detect_encoding", "sniff_decimal_comma", "sniff_separator",
-           "sniff_text"]
+__all__ = ["SEPARATORS", "TextLayout", "decode", "detect_encoding", "number_writing", "sniff_decimal_comma",
+           "sniff_separator", "sniff_text"]
+
+_COMMA_DECIMAL = r"^[+-]?\d[\d.]*,\d+$"
+#: A number written with commas between groups of three digits ("1,234.50", "12,000"): US and UK spreadsheets.
+_THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$"
+
+
+def number_writing(unread, read) -> tuple[bool, str]:
+    """How the text values of a numeric column that did not read as numbers (``unread``, a polars String Series)
+    are written, beside those that did (``read``): ``(True, "")`` when they are numbers with commas between
+    thousands and a dot marks decimals in the column (read them without the commas), else ``(False, hint)``, the
+    hint an error gives (decimal commas, thousands, or either: "1,234" alone says nothing)."""
+    dotted = bool(unread.str.contains(r"\.").any()) or bool(read.str.contains(r"\.").any())
+    grouped = bool(unread.len()) and bool(unread.str.contains(_THOUSANDS).all())
+    if grouped and dotted:
+        return True, ""
+    thousands = ("commas between thousands (1,234.50): write them without the commas at the source, or read the "
+                 "column as text and remove them (pl.col(...).str.replace_all(',', ''))")
+    decimal = "decimal commas: read the file with decimal_comma=True (--decimal-comma)"
+    if grouped and bool(unread.str.contains(_COMMA_DECIMAL).all()):
+        return False, f"Nothing says whether they have {thousands}; or {decimal}."
+    if bool(unread.str.contains(_COMMA_DECIMAL).any()):
+        return False, f"They look like {decimal}."
+    if bool(unread.str.contains(_THOUSANDS).any()):
+        return False, f"They look like numbers with {thousands}."
+    return False, ""
 
 #: Separators tried, in order of preference when two split the lines equally well.
 SEPARATORS: tuple[str, ...] = (",", ";", "\t", "|")
