@@ -47,12 +47,33 @@ from custlab.forecast.models import (
 )
 from custlab.forecast.series import SEASON_LENGTH, check_series, short_series
 
-__all__ = ["Backtest", "backtest", "check_horizon", "series_profile"]
+__all__ = ["COVERAGE_LEVEL", "COVERAGE_SLACK", "Backtest", "backtest", "check_horizon", "coverage_reading",
+           "series_profile"]
 
 #: Fewest training periods before the first cutoff (below one year: models without a season only).
 MIN_TRAIN = 8
 #: Order in which equal scores are broken: the simpler model wins.
 PREFERENCE = ("naive", "seasonal_naive", "ets", "theta", "croston", "tsb", "adida", "arima", "ensemble")
+#: The interval level whose backtest coverage the sentences judge.
+COVERAGE_LEVEL = 80
+#: How far (in shares) that coverage may miss the level and still count as near it: 80% intervals that held 70% to
+#: 90% of the backtest's outcomes. The report's demand outlook judges by the same rule.
+COVERAGE_SLACK = 0.10
+
+
+def coverage_reading(coverage: float | None, level: int = COVERAGE_LEVEL) -> str | None:
+    """``"near"``, ``"narrow"`` or ``"wide"``: the backtest's interval coverage against the interval's ``level``.
+
+    Near within :data:`COVERAGE_SLACK` of it (0.70 to 0.90 for 80% intervals); None when there is no coverage.
+
+    >>> coverage_reading(0.633), coverage_reading(0.78), coverage_reading(0.95), coverage_reading(None)
+    ('narrow', 'near', 'wide', None)
+    """
+    if coverage is None:
+        return None
+    if coverage < level / 100 - COVERAGE_SLACK:
+        return "narrow"
+    return "wide" if coverage > level / 100 + COVERAGE_SLACK else "near"
 
 
 def check_horizon(horizon: object) -> int:
@@ -147,35 +168,88 @@ class Backtest:
         """Auto beats both baselines on weighted MASE."""
         return self.score("auto") is not None and self.beats_naive and self.beats_seasonal_naive
 
+    @property
+    def verdict(self) -> str:
+        """What the backtest allows one to say of the chosen models: ``"trusted"`` (they beat both baselines on
+        weighted MASE), ``"untrusted"`` (they were scored and did not) or ``"untested"`` (they could not be scored:
+        one window per series, which picked the models, or no series with a MASE)."""
+        if self.score("auto") is None:
+            return "untested"
+        return "trusted" if self.trusted else "untrusted"
+
+    @property
+    def better_baseline(self) -> str | None:
+        """The baseline with the lower weighted MASE (naive on a tie), None when neither was scored."""
+        return min((b for b in BASELINES if self.score(b) is not None), key=self.score, default=None)
+
+    def coverage(self, level: int = COVERAGE_LEVEL) -> float | None:
+        """The share of the backtest's outcomes inside the chosen models' ``level``% intervals (None if unknown)."""
+        column = f"coverage_{level}"
+        row = self.summary.filter(pl.col("model") == "auto")
+        if row.is_empty() or column not in row.columns or row[column][0] is None:
+            return None
+        return float(row[column][0])
+
+    @property
+    def by_wape(self) -> list[str]:
+        """Series whose model was chosen by WAPE: no model of theirs has a MASE (a window whose training data
+        never changed), so they are left out of the weighted MASE."""
+        rows = self.table.filter(pl.col("series_id").is_not_null() & pl.col("chosen") & pl.col("mase").is_null())
+        return sorted(rows["series_id"].to_list())
+
     def describe(self, language: str = "en") -> list[str]:
-        """Plain sentences: auto's accuracy against the baselines, and whether to trust it."""
+        """Plain sentences: auto's accuracy against the baselines, whether to plan with it, the models chosen."""
+        return self.describe_verdict(language) + self._choices(language)
+
+    def describe_verdict(self, language: str = "en") -> list[str]:
+        """The sentences on accuracy alone, by :attr:`verdict`.
+
+        * ``"untested"``: why the models could not be scored (one window per series, which chose them; or no series
+          with a MASE), and the better baseline's score for comparison; never "no model beats the baselines".
+        * ``"untrusted"``: the scores, and to plan with the better baseline.
+        * ``"trusted"``: the scores, and whether the 80% intervals can be planned within: only when they held 70%
+          to 90% of the backtest's outcomes (:func:`coverage_reading`), else that they are too narrow or wider
+          than needed.
+
+        Series without a MASE (chosen by WAPE) are counted, when some series have one.
+        """
         check_language(language)
-        auto, naive, snaive = self.score("auto"), self.score("naive"), self.score("seasonal_naive")
-        if auto is None:  # no model could be scored; a baseline that was is still the thing to plan with
-            base = min((b for b in BASELINES if self.score(b) is not None), key=self.score, default=None)
-            if base is not None:
-                return [t("forecast.backtest.no_better", language, baseline=t(f"forecast.baseline.{base}", language),
-                          mase=self.score(base))]
-            if self.chosen.is_empty():
+        unit = t(f"forecast.unit.{self.freq}", language)
+        base = self.better_baseline
+        wape_only = len(self.by_wape)
+        if self.verdict == "untested":
+            windows = int(self.chosen["n_windows"].max() or 0) if self.chosen.height else 0
+            if windows == 0:
                 return [t("forecast.backtest.none", language, unscored=self.unscored.height)]
-            # backtested, but no series has a MASE (training data that never changed): the models were chosen by
-            # WAPE, and there is no MASE verdict to give
-            return self._choices(language)
-        n_series = int(self.summary["n_series"][0])
-        na = t("forecast.backtest.na", language)
-        out = [t("forecast.backtest.headline", language, mase=auto, naive=_num(naive, na), snaive=_num(snaive, na),
-                 n_series=n_series, windows=self.n_windows, horizon=self.horizon,
-                 unit=t(f"forecast.unit.{self.freq}", language))]
-        if not self.trusted:
-            base = min((b for b in BASELINES if self.score(b) is not None), key=self.score, default=None)
-            if base is None:  # no baseline scored: nothing better to plan with
-                out.append(t("forecast.backtest.none", language, unscored=self.unscored.height))
+            if windows == 1:
+                out = [t("forecast.backtest.one_window", language, horizon=self.horizon, unit=unit)]
+            elif wape_only == self.chosen.height:
+                out = [t("forecast.backtest.no_mase", language)]
+                wape_only = 0  # said already
             else:
-                out.append(t("forecast.backtest.no_better", language, baseline=t(f"forecast.baseline.{base}", language),
-                             mase=self.score(base)))
+                out = [t("forecast.backtest.unscored_models", language)]
+            if base is not None:
+                out.append(t("forecast.backtest.compare", language,
+                             baseline=t(f"forecast.baseline.{base}", language), mase=self.score(base)))
         else:
-            out.append(t("forecast.backtest.better", language))
-        return out + self._choices(language)
+            auto, naive, snaive = self.score("auto"), self.score("naive"), self.score("seasonal_naive")
+            na = t("forecast.backtest.na", language)
+            out = [t("forecast.backtest.headline", language, mase=auto, naive=_num(naive, na), snaive=_num(snaive, na),
+                     n_series=int(self.summary["n_series"][0]), windows=self.n_windows, horizon=self.horizon,
+                     unit=unit)]
+            only_naive = "_naive" if snaive is None else ""
+            if self.verdict == "trusted":
+                out.append(t(f"forecast.backtest.better{only_naive}", language))
+                coverage = self.coverage()
+                reading = coverage_reading(coverage)
+                if reading is not None:
+                    out.append(t(f"forecast.backtest.coverage_{reading}", language, coverage=coverage * 100))
+            elif base is not None:  # auto is scored only beside naive, so a baseline is always there
+                out.append(t(f"forecast.backtest.no_better{only_naive}", language,
+                             baseline=t(f"forecast.baseline.{base}", language), mase=self.score(base)))
+        if wape_only:
+            out.append(t("forecast.backtest.by_wape", language, n=wape_only))
+        return out
 
     def _choices(self, language: str) -> list[str]:
         """The models chosen (the four most frequent) and the series too short to backtest."""

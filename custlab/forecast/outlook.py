@@ -9,7 +9,8 @@
 2. a forecast of each (the model each series' rolling-origin backtest picks)
    with 80%/95% intervals, reconciled (MinT) so the groups add up to the total;
 3. the backtest's accuracy against naive and seasonal naive, and ``trusted``:
-   True only when the chosen models beat both on weighted MASE;
+   True only when the chosen models beat both on weighted MASE (``verdict``
+   also tells "untrusted" from "untested": models that could not be scored);
 4. alerts: stock-out/overstock risk per group from the intervals, and "heat
    rising" for the best-selling products in the latest week (30% above the
    forecast and beyond its 95% interval; units when the data have ``quantity``).
@@ -32,6 +33,7 @@ from custlab.exceptions import CustlabError
 from custlab.forecast.alerts import Alerts, heat_alerts, stock_alerts
 from custlab.forecast.backtest import Backtest
 from custlab.forecast.hierarchy import hierarchy_series, reconcile
+from custlab.forecast.models import BASELINES
 from custlab.forecast.predict import Forecast, forecast
 from custlab.forecast.series import TOTAL, ForecastWarning, series, shift_periods
 
@@ -119,8 +121,43 @@ class DemandOutlook:
             return pl.DataFrame(schema={"model": pl.String, "mase": pl.Float64, "wape": pl.Float64})
         return self.backtest.summary
 
+    @property
+    def verdict(self) -> str:
+        """``"trusted"``, ``"untrusted"`` or ``"untested"`` (no backtest, or the models not scored): see
+        :attr:`custlab.forecast.Backtest.verdict`."""
+        return "untested" if self.backtest is None else self.backtest.verdict
+
+    def baseline_forecast(self, baseline: str) -> pl.DataFrame:
+        """A baseline's forecast of each month ahead: ``series_id``, ``period``, ``value`` (null when unknown).
+
+        ``"naive"`` holds each series' last month; ``"seasonal_naive"`` repeats the same month a year earlier.
+        """
+        if baseline not in BASELINES:
+            raise CustlabError(f"baseline must be one of {list(BASELINES)}, got {baseline!r}.")
+        months = self.forecast.table.select("series_id", "period")
+        history = self.forecast.history.select("series_id", "period", "value")
+        if baseline == "naive":
+            last = history.sort("period").group_by("series_id").agg(pl.col("value").last())
+            return months.join(last, on="series_id", how="left")
+        ago = months.with_columns(source=pl.col("period").dt.offset_by("-12mo"))
+        return (ago.join(history.rename({"period": "source"}), on=["series_id", "source"], how="left")
+                .select("series_id", "period", "value"))
+
+    def baseline_total(self, baseline: str) -> float | None:
+        """The baseline's forecast of the shop's total over the horizon (None when a month of it is unknown)."""
+        rows = self.baseline_forecast(baseline).filter(pl.col("series_id") == TOTAL)
+        if rows.height != self.forecast.horizon or rows["value"].null_count():
+            return None
+        return float(rows["value"].sum())
+
     def describe(self, language: str = "en") -> list[str]:
-        """Plain sentences for the report: the outlook per group, whether to trust it, and the alerts."""
+        """Plain sentences: the outlook per group, what its backtest allows, and the alerts.
+
+        The verdict follows :meth:`custlab.forecast.Backtest.describe_verdict`, as the report's page does: models
+        that cannot be backtested are said to be untested (with the better baseline's figure for comparison); when
+        no model beats both naive baselines, the better baseline's figure over the horizon is the one to plan with;
+        the 80% intervals are to plan within only when the backtest found them near 80%.
+        """
         check_language(language)
         first = self.forecast.first_period
         last = shift_periods(first, self.forecast.freq, self.forecast.horizon - 1)
@@ -134,14 +171,26 @@ class DemandOutlook:
                 out.append(t("forecast.outlook.group", language, name=name, value=row["forecast"], lo=lo, hi=hi))
             else:
                 out.append(t("forecast.outlook.group_change", language, name=name, value=row["forecast"], lo=lo, hi=hi,
-                             change=row["change"] * 100))
-        if self.backtest is None:
-            out.append(t("forecast.outlook.untested", language))
-        else:
-            out.extend(self.backtest.describe(language)[:2])
+                             change=round(row["change"] * 100) + 0))  # never "-0%"
+        out.extend(self._verdict(language))
         out.extend(self.alerts.describe(language, name_of=lambda series_id: self.name_of(series_id, language),
                                         heat_units=self.heat_measure == "units"))
         out.extend(t(f"forecast.note.{note}", language) for note in self.notes)
+        return out
+
+    def _verdict(self, language: str) -> list[str]:
+        """The backtest's verdict, and the better baseline's figure when the models are not the plan."""
+        if self.backtest is None:
+            return [t("forecast.outlook.untested", language)]
+        out = self.backtest.describe_verdict(language)
+        baseline = self.backtest.better_baseline
+        plan = self.baseline_total(baseline) if baseline is not None and self.verdict != "trusted" else None
+        if plan is not None:
+            totals = self.forecast.table.filter(pl.col("series_id") == TOTAL)
+            fields = {"baseline": t(f"forecast.baseline.{baseline}", language), "plan": plan,
+                      "months": self.forecast.horizon, "value": float(totals["mean"].sum())}
+            key = "forecast.outlook.plan" if self.verdict == "untrusted" else "forecast.outlook.compare"
+            out.append(t(key, language, **fields))
         return out
 
     def __repr__(self) -> str:

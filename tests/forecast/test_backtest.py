@@ -188,7 +188,13 @@ def test_a_window_with_a_zero_scale_leaves_the_series_without_a_mase_and_the_cho
     for language in ("en", "zh"):
         text = " ".join(result.describe(language))
         assert "0.00" not in text and "(0 " not in text and "（0 " not in text, text  # no MASE, no "0 series"
-    assert result.describe("en") == ["Models chosen per series: naive baseline 1."]
+    assert result.verdict == "untested" and result.by_wape == ["mug"]
+    assert result.describe("en") == [
+        "No series has a MASE: in a window of each, the training data never changed, so its errors have no scale. The "
+        "models were chosen by WAPE and cannot be judged against the naive baselines: the forecasts are untested, do "
+        "not plan on them alone.",
+        "Models chosen per series: naive baseline 1."]
+    assert result.describe("zh")[0].startswith("没有序列能计算 MASE") and "WAPE" in result.describe("zh")[0]
 
     # Beside a series with a MASE, the weighted figures are that series' alone; the mug's choice is still by WAPE.
     rng = np.random.default_rng(5)
@@ -197,3 +203,9 @@ def test_a_window_with_a_zero_scale_leaves_the_series_without_a_mase_and_the_cho
     tea = backtest(both.filter(pl.col("series_id") == "tea"), horizon=3, models=["naive", "theta"])
     assert mixed.summary.rows() == tea.summary.rows()
     assert mixed.chosen.filter(pl.col("series_id") == "mug")["model"].item() == "naive"
+    assert mixed.by_wape == ["mug"] and mixed.verdict != "untested"
+    said = {language: mixed.describe_verdict(language) for language in ("en", "zh")}
+    assert said["en"][0].startswith("Backtest over 1 series") and said["en"][-1] == (
+        "1 series have no MASE (in a window of each, the training data never changed): their models were chosen by "
+        "WAPE, and they are left out of the weighted MASE.")
+    assert said["zh"][-1].startswith("1 个序列没有 MASE") and len(said["zh"]) == len(said["en"])

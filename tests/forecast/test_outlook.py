@@ -37,8 +37,8 @@ def test_outlook_adds_up_reports_accuracy_and_reads_in_both_languages(outlook):
     for language in ("en", "zh"):
         text = outlook.describe(language)
         assert len(text) >= 7 and not any(w in " ".join(text).lower() for w in ("nan", "none", "inf"))
-    verdict = "No model beats" if not outlook.trusted else "beat both naive baselines"
-    assert any(verdict in line for line in outlook.describe("en"))
+    verdict = "No model beats" if outlook.verdict == "untrusted" else "beat both naive baselines"
+    assert outlook.verdict != "untested" and any(verdict in line for line in outlook.describe("en"))
     if not outlook.trusted:  # the advice names the better of the two baselines, with its score
         better = min(("naive", "seasonal_naive"), key=outlook.backtest.score)
         advice = "last period's value" if better == "naive" else "same period last year"
@@ -94,11 +94,17 @@ def test_a_year_of_months_scores_only_naive_and_says_to_plan_with_it():
     checks = cl.forecast.backtest(pl.DataFrame(rows, schema=["series_id", "period", "value"], orient="row"), horizon=3)
     assert checks.summary["model"].to_list() == ["naive"] and not checks.trusted
     naive = checks.score("naive")
-    assert checks.describe("en") == [
-        "No model beats both naive baselines on this history: treat the forecast as a rough guide only and plan with "
-        f"the better baseline, the last period's value (naive) (weighted MASE {naive:.2f})."
+    # the models were not scored: that is said, not "no model beats the baselines" (Online Retail 2011-11 said so)
+    assert checks.verdict == "untested" and checks.describe_verdict("en") == [
+        "The history is too short to backtest the chosen models: each series leaves one window of 3 months to test "
+        "on, and that window picked its model, so none is left to check the choice on. The forecasts are untested: "
+        "do not plan on them alone.",
+        f"For comparison, the last period's value (naive) scored a weighted MASE of {naive:.2f} in the backtest "
+        "(below 1 beats last period's value in-sample).",
     ]
-    assert "没有序列长到足以回测" not in checks.describe("zh")[0]
+    chinese = " ".join(checks.describe("zh"))
+    assert "没有序列长到足以回测" not in chinese and "没有模型" not in chinese
+    assert "历史太短，无法回测所选模型：每个序列只能留出一个 3 个月的检验窗口" in chinese and f"加权 MASE 为 {naive:.2f}" in chinese
 
 
 def test_products_are_shown_by_their_latest_name_in_sentences_charts_and_the_report_table(shop):
@@ -334,3 +340,135 @@ def test_money_in_the_outlook_sentences_carries_the_currency_like_its_tables(out
         groups = page["text"][1:1 + outlook.summary.height]
         assert all(line.count(sign) >= 3 for line in groups), groups  # the figure and both ends of its interval
         assert sign in page["title"]
+
+
+# -- the library's own sentences follow the same rules as the report's page ---------------------------------------
+def _said(result) -> dict[str, str]:
+    return {language: " ".join(result.describe(language)) for language in ("en", "zh")}
+
+
+@pytest.mark.parametrize(("coverage", "reading", "english", "chinese"), [
+    (0.633, "narrow", "But their 80% intervals held only 63% of the backtest's outcomes, far below 80%: treat them as "
+                      "too narrow", "但回测中其 80% 区间只覆盖了 63% 的实际结果，远低于 80%：区间过窄"),
+    (0.78, "near", "Their 80% intervals held 78% of the backtest's outcomes, close to 80%: plan within them.",
+     "回测中，其 80% 区间覆盖了 78% 的实际结果，接近 80%：可在区间范围内安排计划。"),
+    (0.97, "wide", "Their 80% intervals held 97% of the backtest's outcomes, more than 80%: they are wider than needed",
+     "回测中，其 80% 区间覆盖了 97% 的实际结果，高于 80%：区间偏宽"),
+    (None, None, "", ""),
+])
+def test_describe_plans_within_the_intervals_only_when_the_backtest_found_them_near_80(outlook, coverage, reading,
+                                                                                       english, chinese):
+    # describe() said "the forecast can be used, within its intervals" whatever the intervals held.
+    from custlab.forecast.backtest import COVERAGE_SLACK, coverage_reading
+    from custlab.report import figures_outlook
+
+    assert COVERAGE_SLACK == figures_outlook.COVERAGE_SLACK  # one rule for the library and the report
+    result = _with_summary(outlook, auto=(0.9, coverage), naive=(1.2, 0.5), seasonal_naive=(1.5, 0.6))
+    assert result.verdict == "trusted" == figures_outlook.verdict(result)
+    assert coverage_reading(coverage) == figures_outlook.coverage_reading(coverage) == reading
+    said = _said(result)
+    assert "The chosen models beat both naive baselines: plan with their forecast." in said["en"]
+    assert "所选模型优于两种朴素基准：可按其预测做计划。" in said["zh"]
+    assert english in said["en"] and chinese in said["zh"]
+    assert ("within them" in said["en"]) == (reading in ("near", "wide"))  # "plan within them", "planning within them"
+    assert "within its intervals" not in said["en"] and "在其区间范围内使用" not in said["zh"]
+    assert "No model" not in said["en"] and "baseline," not in said["en"] and "没有模型" not in said["zh"]
+    if reading is None:
+        assert "80% intervals held" not in said["en"] and "覆盖了" not in said["zh"]
+
+
+def test_describe_without_a_seasonal_naive_score_says_which_baseline_was_beaten_or_not(outlook):
+    beat = _with_summary(outlook, auto=(0.9, 0.8), naive=(1.2, 0.5))
+    said = _said(beat)
+    assert beat.verdict == "trusted" and "n/a (less than a year of history) for seasonal naive" in said["en"]
+    assert "The chosen models beat the naive baseline (the same period last year is not scored" in said["en"]
+    assert "所选模型优于朴素基准（回测起点之前的历史不足一年" in said["zh"] and "plan within them" in said["en"]
+    lost = _with_summary(outlook, auto=(1.4, 0.8), naive=(1.2, 0.5))
+    said = _said(lost)
+    assert lost.verdict == "untrusted" and "No model beats both" not in said["en"]
+    assert ("The chosen models do not beat the naive baseline on this history (the same period last year is not "
+            "scored") in said["en"] and "plan with the last period's value (naive) (weighted MASE 1.20)" in said["en"]
+    assert "所选模型未能优于朴素基准" in said["zh"] and "within" not in said["en"]
+
+
+@pytest.mark.parametrize("better", ["naive", "seasonal_naive"])
+def test_describe_plans_with_the_better_baselines_figure_when_no_model_beats_both(outlook, better):
+    from custlab.report.figures_outlook import baseline_months, better_baseline, verdict
+
+    scores = {"auto": (1.4, 0.8), "naive": (1.2 if better == "naive" else 1.3, 0.7),
+              "seasonal_naive": (1.3 if better == "naive" else 1.2, 0.9)}
+    result = _with_summary(outlook, **scores)
+    assert result.verdict == "untrusted" == verdict(result) and result.backtest.better_baseline == better_baseline(
+        result) == better
+    assert result.baseline_forecast(better).equals(baseline_months(result, better))  # the report's figure, as it
+    plan = result.baseline_total(better)
+    report_plan = baseline_months(result, better).filter(pl.col("series_id") == "total")["value"].sum()
+    assert plan == pytest.approx(report_plan) and plan > 0
+    model = float(result.summary.filter(pl.col("series_id") == "total")["forecast"][0])
+    named = {"naive": ("the last period's value (naive)", "沿用上期值（朴素法）"),
+             "seasonal_naive": ("the same period last year (seasonal naive)", "去年同期值（季节性朴素法）")}[better]
+    said = _said(result)
+    assert (f"No model beats both naive baselines on this history: treat the forecast as a rough guide only and plan "
+            f"with the better baseline, {named[0]} (weighted MASE 1.20).") in said["en"]
+    assert (f"Planned with {named[0]}, the next 3 months come to {plan:,.0f}, against the models' {model:,.0f}."
+            in said["en"])
+    assert f"按{named[1]}计划，未来 3 个月共 {plan:,.0f}，而模型预计为 {model:,.0f}。" in said["zh"]
+    assert "没有模型同时优于两种朴素基准" in said["zh"] and "within" not in said["en"] and "区间范围内" not in said["zh"]
+
+
+def test_describe_says_the_models_are_untested_when_the_history_leaves_one_window(twelve_months):
+    # Online Retail 2011-11 (twelve months): describe() said "No model beats both naive baselines".
+    from custlab.report.figures_outlook import verdict
+
+    _, result = twelve_months
+    assert result.verdict == "untested" == verdict(result)
+    said = _said(result)
+    assert "No model" not in said["en"] and "没有模型" not in said["zh"] and "within" not in said["en"]
+    assert ("The history is too short to backtest the chosen models: each series leaves one window of 3 months to "
+            "test on") in said["en"] and "The forecasts are untested: do not plan on them alone." in said["en"]
+    naive = result.backtest.score("naive")
+    assert f"For comparison, the last period's value (naive) scored a weighted MASE of {naive:.2f}" in said["en"]
+    plan, model = result.baseline_total("naive"), float(result.summary.filter(pl.col("series_id") == "total")["forecast"][0])
+    assert (f"Over the 3 months, the last period's value (naive) gives {plan:,.0f}, against the untested models' "
+            f"{model:,.0f}.") in said["en"]
+    assert "历史太短，无法回测所选模型" in said["zh"] and f"沿用上期值（朴素法）给出 {plan:,.0f}" in said["zh"]
+
+
+def test_describe_says_the_models_could_not_be_scored_when_the_baselines_alone_were(outlook):
+    # several windows, yet no score for the chosen models beside the baselines': untested, not "no model beats"
+    result = _with_summary(outlook, naive=(1.2, 0.5), seasonal_naive=(1.5, 0.6))
+    assert result.verdict == "untested" and int(result.backtest.chosen["n_windows"].max()) == 3
+    said = _said(result)
+    assert said["en"].count("The backtest could not score the chosen models against the naive baselines. The "
+                            "forecasts are untested: do not plan on them alone.") == 1
+    assert "回测无法把所选模型与朴素基准放在一起评分" in said["zh"] and "没有模型" not in said["zh"]
+    assert "For comparison, the last period's value (naive) scored a weighted MASE of 1.20" in said["en"]
+    assert "No model" not in said["en"] and "too short" not in said["en"] and "within" not in said["en"]
+
+
+def test_describe_without_a_backtest_says_the_history_is_too_short(outlook):
+    import dataclasses
+
+    result = dataclasses.replace(outlook, backtest=None)
+    assert result.verdict == "untested" and not result.trusted
+    said = _said(result)
+    assert "The history is too short to backtest" in said["en"] and "历史太短无法回测" in said["zh"]
+    assert "No model" not in said["en"] and "within" not in said["en"]
+    with pytest.raises(CustlabError, match="baseline must be one of .* got 'ets'"):
+        outlook.baseline_forecast("ets")
+
+
+def test_the_new_forecast_sentences_have_the_same_fields_in_both_languages():
+    import json
+    import string
+    from importlib import resources
+
+    def catalogue(language):
+        path = resources.files("custlab") / "locale" / language / "forecast.json"
+        return json.loads(path.read_text(encoding="utf-8"))["text"]
+
+    en, zh = catalogue("en"), catalogue("zh")
+    assert set(en) == set(zh)
+    fields = string.Formatter()
+    for key in en:
+        assert ({f for _, f, s, _ in fields.parse(en[key]) if f} == {f for _, f, _, _ in fields.parse(zh[key]) if f}), key
