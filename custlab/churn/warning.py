@@ -349,7 +349,7 @@ def _reasons(model, rows: pl.DataFrame, risk: pl.DataFrame, window: int, top: in
                 break
             name = names[j]
             parts.append(t("churn.reason_slower", language, what=_phrase(name, kinds[name], raw[name][i], language),
-                           factor=f"{math.exp(-effects[i, j]):.1f}"))
+                           factor=f"{math.exp(-effects[i, j]):.1f}", rate=f"{math.exp(effects[i, j]):.0%}"))
         texts.append(t("churn.reason_join", language).join(parts))
     return pl.DataFrame({"customer_id": rows["customer_id"], "reason": texts})
 

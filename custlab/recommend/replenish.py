@@ -175,6 +175,8 @@ def _reason(cycle: float, source: str | None, last: dt.date, due: dt.date, until
     """The reminder's reason: whose cycle it is (the customer's own, or the product's usual one when she has too
     few repeat purchases of it: "Bought about every 48 days" read as hers), and "overdue since" a date already past
     ("due again 2011-11-09" on 1 December read as a date to come)."""
-    when = t("recommend.reason.overdue" if until < 0 else "recommend.reason.due", language, due=due.isoformat())
+    from custlab.report.text import fmt_date  # dates as the report writes them: 2011年11月9日 / 9 Nov 2011
+
+    when = t("recommend.reason.overdue" if until < 0 else "recommend.reason.due", language, due=fmt_date(due, language))
     key = "recommend.reason.replenish" if source == "customer" else "recommend.reason.replenish_product"
-    return t(key, language, days=f"{cycle:.0f}", last=last.isoformat(), when=when)
+    return t(key, language, days=f"{cycle:.0f}", last=fmt_date(last, language), when=when)

@@ -26,6 +26,7 @@ import polars as pl
 
 from custlab._types import LANGUAGES
 from custlab.report.context import Context
+from custlab.report.figures_marketing import MOVE_SHARE, spend_window
 from custlab.report.parts import Absent, Chart, Finding, SectionFigures, Table
 from custlab.report.text import Count, Data, Label, Lang, Money, MonthName, Pct, Text
 
@@ -111,19 +112,44 @@ def attribution(ctx: Context) -> SectionFigures:
     touches = in_history(ctx.touches, "touch_time", ctx)
     if touches.height == 0:
         raise Absent(Text("report.absent.touches_period", {}), Text("report.absent.touches_fix", {}))
-    spend, notes = None, []
+    spend, notes, orders = None, [], ctx.history
     if ctx.spend is not None and not ctx.source.get("sample_size"):
-        first = touches["touch_time"].min()
-        start = dt.date(first.year, first.month, 1)
+        # the Channels section's window: both sections set the same months of spend beside their returns
+        start = spend_window(ctx)
         spend = ctx.spend.filter(pl.col("month") < ctx.as_of.date(), pl.col("month") >= start)
-        spend = spend if spend.height else None
-        if spend is not None:
-            notes.append(Text("report.attribution.spend_note", {"start": MonthName(start)}))
+        if spend.height:
+            start = max(start, spend["month"].min())
+            since = dt.datetime.combine(start, dt.time())
+            window_touches = touches.filter(pl.col("touch_time") >= since)
+            window_orders = ctx.history.filter(pl.col("order_date") >= since)
+            if window_touches.height and window_orders.height:
+                touches, orders = window_touches, window_orders
+                notes.append(Text("report.attribution.spend_note", {"start": MonthName(start)}))
+            else:
+                spend = None
+        else:
+            spend = None
     elif ctx.spend is not None:  # the spend is the whole budget, the touches a sample's
         notes.append(Text("report.attribution.spend_sampled", {"n": Count(ctx.source["sample_size"])}))
-    report = attribution_report(touches, ctx.history, spend=spend, incremental=None)
+    report = attribution_report(touches, orders, spend=spend, incremental=None, share=MOVE_SHARE)
     notes.append(Text("report.attribution.basis", {}))
     summary = report.summary
+    paragraphs = described(report.result.describe)
+    move = report.move
+    if move is not None and move.source is not None and spend is not None:
+        source_spend = float(spend.filter(pl.col("channel") == move.source)["spend"].sum())
+        fields = {"moved": Money(move.moved), "share": Pct(MOVE_SHARE, 0), "spend": Money(source_spend),
+                  "start": MonthName(start), "src": Label(move.source), "dst": Label(move.target),
+                  "gain": Money(move.gain)}
+        paragraphs += (Text("report.attribution.realloc", fields),)
+        other = ctx.value("channels", "reallocation")
+        if other and other.get("start") == start.isoformat():
+            same = other["from"] == move.source and other["to"] == move.target
+            paragraphs += (Text("report.attribution.realloc_vs_channels" if same else "report.attribution.realloc_other",
+                                {"gain": Money(move.gain), "channels_gain": Money(other["gain"]),
+                                 "src": Label(other["from"]), "dst": Label(other["to"])}),)
+    elif move is not None:
+        paragraphs += described(move.describe)
     best = summary.sort("markov_share", descending=True).row(0, named=True)
     tables = [Table(Text("report.attribution.table", {}), summary,
                     {"channel": "label", "removal_effect": "pct", "markov_share": "pct", "last_touch_share": "pct"})]
@@ -134,7 +160,7 @@ def attribution(ctx: Context) -> SectionFigures:
                              "cost_per_conversion": "money", "roas": "num2"}))
     title = Text("report.attribution.title", {"channel": Label(best["channel"]), "share": Pct(best["markov_share"], 0)})
     values = json_ready(report.key_figures())
-    return SectionFigures("attribution", described(report.describe), tuple(tables),
+    return SectionFigures("attribution", paragraphs, tuple(tables),
                           (Chart("attribution", title, partial(_draw_attribution, report)),), values,
                           notes=tuple(notes))
 

@@ -19,7 +19,7 @@ from custlab.report.figures_clv import clv_values
 from custlab.report.parts import Absent, Chart, Finding, SectionFigures, Table
 from custlab.report.text import Count, Data, Label, Money, MonthName, Num, Pct, Text
 
-__all__ = ["FUNNEL_STEPS", "channels", "funnel", "funnel_steps"]
+__all__ = ["FUNNEL_STEPS", "channels", "funnel", "funnel_steps", "spend_window"]
 
 #: Event sequences the report recognises as funnels, tried in order; the one with most steps present wins.
 FUNNEL_STEPS: tuple[tuple[str, ...], ...] = (
@@ -32,6 +32,21 @@ FUNNEL_STEPS: tuple[tuple[str, ...], ...] = (
 PAYMENT_STEPS = frozenset({"pay", "purchase"})
 #: Share of the budget the reallocation sentence moves.
 MOVE_SHARE = 0.25
+
+
+def spend_window(ctx: Context) -> dt.date:
+    """First month of the spend window the Channels and Channel attribution sections share.
+
+    The twelve months before the analysis date, starting no earlier than the
+    month of the first order (spend before any order has nothing to return).
+    Both sections measure spend, orders and touches from this month to
+    ``as_of``, so the same budget move is made on the same spend.
+    """
+    start = dt.date(ctx.as_of.year - 1, ctx.as_of.month, 1)
+    first = ctx.history["order_date"].min() if ctx.history is not None and ctx.history.height else None
+    if first is not None and dt.date(first.year, first.month, 1) > start:
+        start = dt.date(first.year, first.month, 1)
+    return start
 
 
 def funnel_steps(events: pl.DataFrame) -> list[str]:
@@ -104,10 +119,11 @@ def channels(ctx: Context) -> SectionFigures:
     if ctx.source.get("sample_size"):  # the spend is the whole budget; the orders are a sample's
         raise Absent(Text("report.absent.spend_sampled", {"n": Count(ctx.source["sample_size"])}),
                      Text("report.absent.spend_sampled_fix", {}))
-    start = dt.date(ctx.as_of.year - 1, ctx.as_of.month, 1)
+    start = spend_window(ctx)
     spend = ctx.spend.filter(pl.col("month") < ctx.as_of.date(), pl.col("month") >= start)
     if spend.height == 0:
         raise Absent(Text("report.absent.spend_period", {}), Text("report.absent.spend_fix", {}))
+    start = spend["month"].min()  # the window says where the spend starts, never before the data
     try:
         clv_frame = clv_values(ctx).values.select("customer_id", "clv")
     except Exception:  # noqa: BLE001 - channels do without CLV when the CLV section failed
@@ -117,23 +133,28 @@ def channels(ctx: Context) -> SectionFigures:
     paragraphs = [Text("report.channels.line", {"channel": Label(r["channel"]), "roi": Num(r["roi"], 1),
                                                 "cac": Money(r["cac"]), "new": Count(r["new_customers"])})
                   for r in paid.iter_rows(named=True)]
-    findings, chart_list = [], []
+    findings, chart_list, move = [], [], None
     if paid.height:
         best, worst = paid.row(0, named=True), paid.row(-1, named=True)
         chart_list.append(Chart("channels", Text("report.channels.title", {
             "best": Label(best["channel"]), "roi": Num(best["roi"], 1), "worst": Label(worst["channel"]),
             "worst_roi": Num(worst["roi"], 1)}), partial(_draw_roi, paid)))
         if paid.height >= 2 and best["roi"] > worst["roi"]:
-            gain = (best["roi"] - worst["roi"]) * worst["spend"] * MOVE_SHARE
-            sentence = Text("report.channels.realloc", {"share": Pct(MOVE_SHARE, 0), "src": Label(worst["channel"]),
-                                                        "dst": Label(best["channel"]), "gain": Money(gain)})
+            moved = worst["spend"] * MOVE_SHARE
+            gain = (best["roi"] - worst["roi"]) * moved
+            sentence = Text("report.channels.realloc", {
+                "share": Pct(MOVE_SHARE, 0), "src": Label(worst["channel"]), "dst": Label(best["channel"]),
+                "gain": Money(gain), "moved": Money(moved), "spend": Money(worst["spend"]), "start": MonthName(start)})
             paragraphs.append(sentence)
             findings.append(Finding(sentence, gain, "channels"))
+            move = {"basis": "acquisition", "from": worst["channel"], "to": best["channel"], "share": MOVE_SHARE,
+                    "moved": moved, "gain": gain, "start": start.isoformat()}
     table = Table(Text("report.channels.table", {}), perf.sort("roi", descending=True, nulls_last=True),
                   {"channel": "label", "spend": "money", "revenue": "money", "roi": "num1", "new_customers": "count",
                    "cac": "money", "clv_to_cac": "num1"})
     values = {"roi": {r["channel"]: r["roi"] for r in paid.iter_rows(named=True)},
-              "spend": math.fsum(spend["spend"].to_list())}  # exactly rounded: the same in any row order
+              "spend": math.fsum(spend["spend"].to_list()),  # exactly rounded: the same in any row order
+              "start": start.isoformat(), "reallocation": move}
     return SectionFigures("channels", tuple(paragraphs), (table,), tuple(chart_list), values, tuple(findings),
                           notes=(Text("report.channels.note", {"start": MonthName(start)}),))
 

@@ -13,6 +13,7 @@ The customers who wrote a negative review in the last 30 days are the
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import partial
 from typing import Any
 
@@ -132,8 +133,12 @@ def voice(ctx: Context) -> SectionFigures:
     values = json_ready({"figures": summary, "top_complaint": top, "trusted": dict(result.trusted),
                          "reviews": result.n_reviews})
     notes = (Text("report.voice.note", {}),)
-    return SectionFigures("voice", described(result.describe), tuple(tables), charts, values, exports=exports,
-                          notes=notes)
+    paragraphs = described(result.describe)
+    if result.dated and paragraphs:  # the package writes as_of as 2025-01-01; the report writes its own dates
+        last_day = result.as_of - dt.timedelta(days=1)  # reviews before as_of: up to and including its eve
+        paragraphs = (Text("report.voice.headline", {"reviews": Count(result.n_reviews), "day": Day(last_day)}),
+                      *paragraphs[1:])
+    return SectionFigures("voice", paragraphs, tuple(tables), charts, values, exports=exports, notes=notes)
 
 
 def _draw_voice(result: Any, language: str):

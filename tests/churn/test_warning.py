@@ -137,7 +137,7 @@ def test_value_at_risk_order_reasons_and_no_churn_date_before_as_of():
         gaps = repurchase.repurchase_frame(tx, as_of=as_of, customers=customers)
     factor = hr ** -(1 - (gaps["region"] == "slow").mean())
     with_region = table.join(customers, on="customer_id").with_columns(
-        shown=pl.col("reason").str.extract(r"region: slow \(returns (\d+\.\d)x slower than average\)").cast(float))
+        shown=pl.col("reason").str.extract(r"region: slow \(returns (\d+\.\d)x slower than average, i\.e\. at \d+% of the average customer's rate\)").cast(float))
     slow = with_region.filter(pl.col("region") == "slow")
     assert slow["shown"].null_count() == 0 and slow["shown"].mean() == pytest.approx(factor, abs=0.15)
     assert with_region.filter(pl.col("region") == "fast")["reason"].str.contains("region").sum() == 0
@@ -185,3 +185,23 @@ def test_a_shop_without_repeat_purchases_fails_with_a_clear_error():
     )) as caught:
         churn.early_warning(tx)
     assert caught.value.retry_with == {}
+
+
+def test_chinese_reasons_say_how_much_slower_without_ambiguity():
+    """The Chinese reasons read "累计购买 2 天次（回购比平均慢 1.9 倍）": "天次" is not a word, and "慢 1.9 倍" reads
+    as 1.9 or 2.9 times. The factor is the covariate's hazard ratio against the average customer's, inverted: the
+    customer comes back at 1/factor of the average rate, which the sentence now says as a share and a fraction."""
+    tx, customers = _planted_shop()
+    with pytest.warns(ChurnDataWarning):
+        warning = churn.early_warning(tx, as_of=dt.datetime(2023, 10, 1), customers=customers, language="zh",
+                                      reasons=3)
+    reasons = warning.to_frame()["reason"]
+    assert not reasons.str.contains("天次|慢 ").any()
+    found = reasons.str.extract_all(r"回购速度约为平均客户的 (\d+)%，即其 1/(\d+\.\d)）").explode().drop_nulls()
+    assert found.len() > 0
+    for match in found.to_list():
+        share, factor = re.match(r"回购速度约为平均客户的 (\d+)%，即其 1/(\d+\.\d)", match).groups()
+        assert int(share) / 100 == pytest.approx(1 / float(factor), abs=0.04)  # both rounded
+        assert float(factor) >= 1.2  # only covariates slowing the return by 1.25x or more are named
+    slow = warning.to_frame().join(customers, on="customer_id").filter(pl.col("region") == "slow")
+    assert slow["reason"].str.contains("回购速度约为平均客户的").all()

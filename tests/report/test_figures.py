@@ -522,12 +522,56 @@ def test_a_repeat_purchase_reminder_says_whose_cycle_and_whether_it_is_overdue()
                        "order_date": [dt.datetime(2024, 1, d) for d in (1, 21, 2, 12, 22)], "product_id": ["cream"] * 5})
     late = dict(replenishment_due(tx, as_of="2024-02-04", min_repeaters=2).select("customer_id", "reason").rows())
     assert late == {  # customer 1 has one gap of her own: the product's cycle; customer 2 has two: her own
-        1: "Bought about every 10 days by its regular buyers (the product's usual cycle); last bought 2024-01-21, "
-           "overdue since 2024-01-31.",
-        2: "Bought about every 10 days by this customer; last bought 2024-01-22, overdue since 2024-02-01."}
+        1: "Bought about every 10 days by its regular buyers (the product's usual cycle); last bought 21 Jan 2024, "
+           "overdue since 31 Jan 2024.",
+        2: "Bought about every 10 days by this customer; last bought 22 Jan 2024, overdue since 1 Feb 2024."}
     soon = replenishment_due(tx, as_of="2024-01-30", min_repeaters=2, language="zh")
     assert dict(soon.select("customer_id", "reason").rows()) == {
         1: "该商品的常客大约每10天复购一次（商品的常见周期）；"
-           "该客户上次购买于2024-01-21，应于2024-01-31再次购买。",
-        2: "该客户大约每10天购买一次；上次购买于2024-01-22，应于2024-02-01再次购买。"}
+           "该客户上次购买于2024年1月21日，应于2024年1月31日再次购买。",
+        2: "该客户大约每10天购买一次；上次购买于2024年1月22日，应于2024年2月1日再次购买。"}
 
+
+
+def test_channels_and_attribution_make_the_same_budget_move_on_the_same_spend(shop_figures, shop_tables):
+    """The shop's Channels section moved 25% of the SMS spend since January 2024 (163,267) while Channel
+    attribution moved 25% of 275,058 "from December 2022", before the first order: two answers to one question."""
+    channels, attribution = shop_figures.parts["channels"], shop_figures.parts["attribution"]
+    first_order = shop_tables["transactions"]["order_date"].min()
+    start = dt.date.fromisoformat(channels.values["start"])
+    assert start >= dt.date(first_order.year, first_order.month, 1)
+    assert start == dt.date(2024, 1, 1)  # the twelve months before the analysis date
+    move = channels.values["reallocation"]
+    spend = shop_tables["marketing_spend"].filter(pl.col("month") >= start, pl.col("month") < dt.date(2025, 1, 1))
+    source_spend = spend.filter(pl.col("channel") == move["from"])["spend"].sum()
+    assert move["moved"] == pytest.approx(0.25 * source_spend, rel=1e-9)
+    assert attribution.values["reallocation"]["moved"] == pytest.approx(move["moved"], rel=1e-9)
+    assert attribution.values["reallocation"]["from"] == move["from"]
+    for language in ("en", "zh"):
+        said, notes = _texts(attribution, language), [render(n, language) for n in attribution.notes]
+        month = "January 2024" if language == "en" else "2024年1月"
+        assert any(month in n for n in notes) and not any("2022" in n or "2023" in n for n in notes)
+        assert month in render(channels.notes[0], language)
+        assert month in _texts(channels, language)[-1] and month in said[-2]
+        # the relation sentence names both gains, so a reader sees one move counted two ways
+        relation = said[-1]
+        assert render_value_money(move["gain"], language) in relation
+        assert render_value_money(attribution.values["reallocation"]["gain"], language) in relation
+    assert "acquired" in _texts(channels)[-1] and "touches before it" in _texts(attribution)[-2]
+
+
+def render_value_money(amount: float, language: str) -> str:
+    from custlab.report.text import Money
+
+    return render_value(Money(amount), language, "GBP")
+
+
+def test_report_sentences_write_dates_as_the_report_does(shop_figures):
+    """The voice section opened "2025-01-01 之前共有 2,722 条评价" where the report writes 2024年12月31日."""
+    voice = shop_figures.parts["voice"]
+    assert _texts(voice, "zh")[0] == f"截至2024年12月31日共有 {voice.values['reviews']:,} 条评价。"
+    assert _texts(voice, "en")[0] == f"{voice.values['reviews']:,} reviews up to 31 Dec 2024."
+    iso = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+    for name, part in shop_figures.parts.items():
+        if name != "outlook":  # the outlook's sentences are the forecast package's
+            assert not [s for s in _texts(part, "zh") if iso.search(s)], name

@@ -10,6 +10,7 @@ are computed (the others are not needed and cost seconds).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import re
@@ -111,11 +112,15 @@ def test_attribution_is_the_package_report_beside_the_spend(figures, full_tables
     from custlab.attribution import attribution_report
 
     as_of = figures.month.as_of
-    touches = full_tables["touches"].filter(pl.col("touch_time") < as_of)
-    first = touches["touch_time"].min()
-    spend = full_tables["marketing_spend"].filter(pl.col("month") < as_of.date(),
-                                                  pl.col("month") >= first.date().replace(day=1))
-    expected = attribution_report(touches, history, spend=spend, incremental=None)
+    # the Channels section's window: the twelve months before as_of, not before the first order's month
+    first_order = history["order_date"].min()
+    start = max(dt.date(as_of.year - 1, as_of.month, 1), first_order.date().replace(day=1))
+    spend = full_tables["marketing_spend"].filter(pl.col("month") < as_of.date(), pl.col("month") >= start)
+    start = spend["month"].min()
+    since = dt.datetime.combine(start, dt.time())
+    touches = full_tables["touches"].filter(pl.col("touch_time") < as_of, pl.col("touch_time") >= since)
+    expected = attribution_report(touches, history.filter(pl.col("order_date") >= since), spend=spend,
+                                  incremental=None)
     part = figures.parts["attribution"]
     assert_same_figures(json_ready(part.values), json_ready(expected.key_figures()))
     assert part.values["reallocation"]["basis"] == "attributed"  # no incremental returns: said as such
