@@ -158,6 +158,7 @@ def early_warning(
     penalizer: float = 0.0,
     min_customers_per_level: int = 30,
     seed: int = 0,
+    test_size: float = 0.25,
     top_n: int | None = None,
     bands: tuple[float, float] = (0.8, 0.5),
     reasons: int = 2,
@@ -193,10 +194,13 @@ def early_warning(
         The column of ``value`` to use.
     customers, segments, segment_column
         Customer attributes for the model, as in :func:`~custlab.churn.survival_frame`.
-    penalizer, min_customers_per_level, seed
+    penalizer, min_customers_per_level, seed, test_size
         Settings of the repurchase model (:class:`~custlab.churn.CoxChurnModel`):
         a fit that does not converge raises :class:`~custlab.churn.CoxFitError`
-        whose ``retry_with`` names the setting that fixes it.
+        whose ``retry_with`` names the setting that fixes it (``test_size=0``
+        fits on all customers when too few repeat purchases are left once a
+        quarter of them are held out; the list is then not checked on held-out
+        customers, and ``reliable`` says so).
     top_n
         Keep the first ``top_n`` rows.
     bands
@@ -251,7 +255,8 @@ def early_warning(
                              segment_column=segment_column, age_bins=AGE_BINS)
     last = transactions.lazy().select(pl.col("order_date").max()).collect().item()
     moment = as_datetime(as_of) if as_of is not None else as_of_after(last)
-    model = RepurchaseModel(penalizer=penalizer, min_customers_per_level=min_customers_per_level, seed=seed)
+    model = RepurchaseModel(penalizer=penalizer, min_customers_per_level=min_customers_per_level, seed=seed,
+                            test_size=test_size)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ChurnDataWarning)  # counted in the result instead
         model.fit(frame)

@@ -205,3 +205,21 @@ def test_chinese_reasons_say_how_much_slower_without_ambiguity():
         assert float(factor) >= 1.2  # only covariates slowing the return by 1.25x or more are named
     slow = warning.to_frame().join(customers, on="customer_id").filter(pl.col("region") == "slow")
     assert slow["reason"].str.contains("回购速度约为平均客户的").all()
+
+
+def test_the_fix_a_fit_error_names_is_an_argument_of_early_warning():
+    """12 repeat purchases: too few once a quarter of the customers are held out, and the error says to fit on all
+    customers with test_size=0; early_warning takes that argument (it had none), and the list then says it is not
+    reliable and has no held-out concordance."""
+    rows = []
+    for c in range(300):
+        day = dt.datetime(2024, 1, 1) + dt.timedelta(days=c % 150)
+        rows.append((c, f"o{c}", day, 20.0 + c % 7))
+        if c < 12:
+            rows.append((c, f"r{c}", day + dt.timedelta(days=20 + c), 15.0))
+    tx = pl.DataFrame(rows, schema=["customer_id", "order_id", "order_date", "amount"], orient="row")
+    with pytest.raises(churn.CoxFitError) as caught:
+        churn.early_warning(tx, as_of="2024-07-01")
+    assert caught.value.retry_with == {"test_size": 0.0}
+    result = churn.early_warning(tx, as_of="2024-07-01", **caught.value.retry_with, penalizer=0.1)
+    assert not result.reliable and result.concordance is None and result.to_frame().height > 0
