@@ -34,6 +34,7 @@ import polars as pl
 
 from custlab._i18n import t
 from custlab._types import LANGUAGES
+from custlab.forecast.backtest import COVERAGE_LEVEL, COVERAGE_SLACK, coverage_reading
 from custlab.report.context import Context
 from custlab.report.parts import Absent, Chart, Finding, SectionFigures, Table
 from custlab.report.text import Change, Count, Day, Label, Lang, Money, MonthName, Num, Pct, Text, render, tr
@@ -45,12 +46,6 @@ __all__ = ["COVERAGE_SLACK", "HORIZON", "TOP_GROUPS", "baseline_months", "better
 HORIZON, TOP_GROUPS = 3, 5
 #: Months of history the backtest needs to judge a three-month forecast at all.
 MIN_MONTHS = 12
-#: How far (in shares) the backtest's 80% interval coverage may miss 80% and still count as near it.
-COVERAGE_SLACK = 0.10
-#: The level whose interval the page shows.
-LEVEL = 80
-#: The baselines, in the order a tie is broken (the simpler first).
-BASELINES = ("naive", "seasonal_naive")
 #: Alerts written out per kind (the alerts table holds them all).
 ALERTS_SAID = 5
 
@@ -81,32 +76,15 @@ def outlook(ctx: Context) -> SectionFigures:
 
 
 def verdict(result: Any) -> str:
-    """What the backtest allows the page to say: ``"trusted"`` (the chosen models beat both baselines),
-    ``"untrusted"`` (they were scored and did not) or ``"untested"`` (they could not be scored)."""
-    backtest = result.backtest
-    if backtest is None or backtest.score("auto") is None:
-        return "untested"
-    return "trusted" if result.trusted else "untrusted"
+    """What the backtest allows the page to say (:attr:`custlab.forecast.DemandOutlook.verdict`): ``"trusted"``,
+    ``"untrusted"`` or ``"untested"``."""
+    return result.verdict
 
 
 def better_baseline(result: Any) -> str | None:
-    """The baseline with the lower weighted MASE in the backtest (None when neither was scored)."""
-    backtest = result.backtest
-    scored = [b for b in BASELINES if backtest is not None and backtest.score(b) is not None]
-    return min(scored, key=backtest.score, default=None)
-
-
-def coverage_reading(coverage: float | None) -> str | None:
-    """``"near"``, ``"narrow"`` or ``"wide"``: the backtest's 80% interval coverage against 80%.
-
-    >>> coverage_reading(0.633), coverage_reading(0.78), coverage_reading(0.95), coverage_reading(None)
-    ('narrow', 'near', 'wide', None)
-    """
-    if coverage is None:
-        return None
-    if coverage < LEVEL / 100 - COVERAGE_SLACK:
-        return "narrow"
-    return "wide" if coverage > LEVEL / 100 + COVERAGE_SLACK else "near"
+    """The baseline with the lower weighted MASE in the backtest (:attr:`custlab.forecast.Backtest.better_baseline`),
+    None when neither was scored."""
+    return result.backtest.better_baseline if result.backtest is not None else None
 
 
 def section(result: Any) -> SectionFigures:
@@ -175,19 +153,8 @@ def _title(state: str, plans: bool, value: float, plan: float | None, baseline: 
 
 
 def baseline_months(result: Any, baseline: str) -> pl.DataFrame:
-    """The baseline's forecast of each forecast month: ``series_id``, ``period``, ``value`` (null when unknown).
-
-    Naive holds each series' last month; seasonal naive repeats the same month a year earlier.
-    """
-    forecast = result.forecast
-    months = forecast.table.select("series_id", "period")
-    history = forecast.history.select("series_id", "period", "value")
-    if baseline == "naive":
-        last = history.sort("period").group_by("series_id").agg(pl.col("value").last())
-        return months.join(last, on="series_id", how="left")
-    ago = months.with_columns(source=pl.col("period").dt.offset_by("-12mo"))
-    return (ago.join(history.rename({"period": "source"}), on=["series_id", "source"], how="left")
-            .select("series_id", "period", "value"))
+    """The baseline's forecast of each forecast month (:meth:`custlab.forecast.DemandOutlook.baseline_forecast`)."""
+    return result.baseline_forecast(baseline)
 
 
 def _group_formats(result: Any) -> dict[str, str]:
@@ -275,11 +242,7 @@ def _verdict_sentences(result: Any, state: str, baseline: str | None, named: Tex
 
 def _coverage(result: Any) -> float | None:
     """The share of the backtest's outcomes inside the chosen models' 80% intervals."""
-    rows = result.accuracy.filter(pl.col("model") == "auto")
-    column = f"coverage_{LEVEL}"
-    if rows.is_empty() or column not in rows.columns or rows[column][0] is None:
-        return None
-    return float(rows[column][0])
+    return result.backtest.coverage(COVERAGE_LEVEL) if result.backtest is not None else None
 
 
 def _alert_sentences(result: Any) -> list[Text]:
