@@ -72,9 +72,14 @@ def _outlying_cuts(frame: pl.LazyFrame) -> tuple[dt.datetime | None, dt.datetime
     Each end may hold at most 1% of the dated lines; of the gaps over a year
     within that share, the one leaving out the most lines is used.
     """
-    days = (frame.select(day=pl.col("order_date").dt.truncate("1d")).drop_nulls()
+    return _cuts_of_days(day_rows(frame))
+
+
+def day_rows(frame: pl.LazyFrame) -> pl.DataFrame:
+    """Lines per calendar day of ``order_date`` (``day``, ``rows``; sorted, undated lines left out), collected;
+    :func:`custlab.engine._nw.day_rows` on an engine."""
+    return (frame.select(day=pl.col("order_date").dt.truncate("1d")).drop_nulls()
             .group_by("day").agg(rows=pl.len()).sort("day").collect())
-    return _cuts_of_days(days)
 
 
 def _cuts_of_days(days: pl.DataFrame) -> tuple[dt.datetime | None, dt.datetime | None]:

@@ -35,8 +35,8 @@ from custlab._money import MICRO
 from custlab.exceptions import CustlabError, SchemaError
 
 __all__ = [
-    "EngineError", "accepts", "backend", "check_columns", "check_spark_time", "collect", "epoch_day", "epoch_micros",
-    "iso_weekday", "lazy", "money_sum", "round_half_even", "running", "scratch", "store", "upload",
+    "EngineError", "accepts", "backend", "check_columns", "check_spark_time", "collect", "day_rows", "epoch_day",
+    "epoch_micros", "iso_weekday", "lazy", "money_sum", "round_half_even", "running", "scratch", "store", "upload",
 ]
 
 _DAY_MICROS = 86_400_000_000
@@ -224,6 +224,12 @@ def money_sum(column: str = "amount") -> nw.Expr:
     to the in-memory report's sum; divide by :data:`custlab._money.MICRO` after collecting. A plain float sum of
     Online Retail's November 2011 on DuckDB read 1123691.4900000363 instead of 1123691.49."""
     return round_half_even(nw.col(column).cast(nw.Float64) * MICRO).cast(nw.Int64).sum()
+
+
+def day_rows(frame: nw.LazyFrame) -> pl.DataFrame:
+    """Lines per calendar day of ``order_date`` (``day``, ``rows`` Int64; sorted, undated lines left out), collected."""
+    return collect(frame.select(day=nw.col("order_date").dt.truncate("1d")).filter(~nw.col("day").is_null())
+                   .group_by("day").agg(rows=nw.len().cast(nw.Int64))).sort("day")
 
 
 def count_where(condition: nw.Expr) -> nw.Expr:

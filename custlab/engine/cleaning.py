@@ -44,7 +44,7 @@ from custlab.data.clean import (
 )
 from custlab.data.report import DataQualityReport
 from custlab.data.reversals import PAIR_COLUMNS
-from custlab.engine._nw import check_columns, collect, lazy, running, store
+from custlab.engine._nw import check_columns, collect, day_rows, lazy, running, store
 from custlab.exceptions import CustlabError
 
 __all__ = ["clean_transactions"]
@@ -67,9 +67,7 @@ def _conditions(frame: nw.LazyFrame, names: list[str], rules: Sequence[str], *, 
     """Each row-level rule asked for whose columns are present: custlab's rules (``_row_rules``) on narwhals."""
     cuts = (None, None)
     if "outlying_date" in rules:
-        days = collect(frame.select(day=nw.col("order_date").dt.truncate("1d")).filter(~nw.col("day").is_null())
-                       .group_by("day").agg(rows=nw.len())).sort("day")
-        cuts = _cuts_of_days(days)
+        cuts = _cuts_of_days(day_rows(frame))
     out = _row_rules(nw, names, as_of=as_of, cancel_pattern=cancel_pattern, non_product_ids=non_product_ids,
                     non_product_pattern=non_product_pattern, max_amount=max_amount, cuts=cuts,
                     any_of=lambda *conds: nw.any_horizontal(*conds, ignore_nulls=True))

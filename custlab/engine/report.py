@@ -21,7 +21,7 @@ from custlab._types import DateLike
 from custlab.exceptions import EmptyDataError
 
 from custlab.engine._nw import (
-    accepts, collect, count_where, day_number, epoch_day, lazy, money_sum, running, scratch, store, upload,
+    accepts, collect, count_where, day_number, day_rows, epoch_day, lazy, money_sum, running, scratch, store, upload,
 )
 from custlab.engine.counts import cohort_retention, series, weekday_hour
 from custlab.engine.customers import clv_patterns, gap_counts, spend_patterns, survival_counts
@@ -86,9 +86,7 @@ def day_counts(transactions: object) -> pl.DataFrame:
     """Lines per calendar day (``day``, ``rows``; sorted, undated lines left out), for :mod:`custlab.report.months`."""
     frame = lazy(transactions, function="report.day_counts")
     with running("report.day_counts", frame):
-        days = collect(frame.select(day=nw.col("order_date").dt.truncate("1d")).filter(~nw.col("day").is_null())
-                       .group_by("day").agg(rows=nw.len().cast(nw.Int64)))
-    return days.sort("day")
+        return day_rows(frame)
 
 
 def currencies(transactions: object) -> list[str]:

@@ -206,8 +206,9 @@ def _day_counts(transactions: Frame) -> pl.DataFrame:
         from custlab.engine.report import day_counts
 
         return day_counts(transactions)
-    return (transactions.lazy().select(day=pl.col("order_date").dt.truncate("1d")).drop_nulls()
-            .group_by("day").agg(rows=pl.len()).sort("day").collect())
+    from custlab.data.clean import day_rows
+
+    return day_rows(transactions.lazy())
 
 
 def _as_date(value) -> dt.date:
