@@ -44,6 +44,7 @@ from custlab._types import DateLike, Frame, Language
 from custlab.data.ids import match_ids
 from custlab.data.schema import check_frame, naive_datetimes, require_columns
 from custlab.exceptions import CustlabError
+from custlab.segments.kmeans import share_text
 
 __all__ = ["NBA_COLUMNS", "RESPONSE_RATES", "NextBestActions", "nba_recommendations", "next_best_action",
            "plot_next_best_actions"]
@@ -385,14 +386,14 @@ def _decide(people: pl.DataFrame, rates: dict[str, float], risk_threshold: float
         elif row["_due"]:
             text = row["_due_reason"] or ""
         elif row["_at_risk"] and row["_observed"]:  # the risk is 1 - the observed return rate: say so
-            text = t("recommend.nba.reason.risk_observed", language, back=_share(1.0 - row["p_churn"]),
+            text = t("recommend.nba.reason.risk_observed", language, back=share_text(1.0 - row["p_churn"]),
                      segment=segment, days=f"{row['recency']:,}", product=product)
         elif row["_at_risk"]:
-            text = t("recommend.nba.reason.risk", language, p=_share(row["p_churn"]), segment=segment,
+            text = t("recommend.nba.reason.risk", language, p=share_text(row["p_churn"]), segment=segment,
                      days=f"{row['recency']:,}", product=product)
         else:
             text = t("recommend.nba.reason.playbook", language, segment=segment, product=product,
-                     p=_share(row["p_alive"]))
+                     p=share_text(row["p_alive"]))
         reasons.append(text)
     out = out.with_columns(reason=pl.Series(reasons, dtype=pl.String),
                            segment=translate_values(pl.col("segment"), language) if language != "en"
@@ -402,20 +403,6 @@ def _decide(people: pl.DataFrame, rates: dict[str, float], risk_threshold: float
         product_id=pl.col("_product_id").cast(pl.String), product_name=pl.col("_product_name").cast(pl.String))
     return out.select(NBA_COLUMNS).with_columns(
         pl.col("p_alive", "p_churn", "expected_spend", "expected_value").fill_nan(0.0).cast(pl.Float64))
-
-
-def _share(p: float) -> str:
-    """A probability as a whole percentage that never rounds to 0% or 100% unless it is: 0.9986 is "99.9%".
-
-    >>> _share(0.9986), _share(0.0016), _share(0.42), _share(1.0), _share(0.0), _share(0.99999), _share(1e-6)
-    ('99.9%', '0.2%', '42%', '100%', '0%', '>99.99%', '<0.01%')
-    """
-    if not 0.0 <= p <= 1.0:  # NaN (a risk passed without a value) too
-        return "n/a"
-    for decimals in (0, 1, 2):
-        if p in (0.0, 1.0) or 0 < round(100 * p, decimals) < 100:
-            return f"{p:.{decimals}%}"
-    return ">99.99%" if p > 0.5 else "<0.01%"
 
 
 @in_language_font

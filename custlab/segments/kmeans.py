@@ -498,9 +498,16 @@ def feature_label(feature: str, language: Language = "en") -> str:
 
 
 def share_text(share: float) -> str:
-    """A customer share as a label: whole percent, two significant digits below 1% (0.32%, not 0%).
+    """A share as a label: whole percent, two significant digits below 1% (0.32%, not 0%), and as many decimals as
+    keep it below 100% above 99.5% (99.9%, not 100%): 0% and 100% only when they are exact.
 
-    >>> share_text(0.4), share_text(0.0032), share_text(0.0)
-    ('40%', '0.32%', '0%')
+    >>> share_text(0.4), share_text(0.0032), share_text(0.0), share_text(0.9986), share_text(0.99999), share_text(1.0)
+    ('40%', '0.32%', '0%', '99.9%', '>99.99%', '100%')
     """
-    return f"{share:.0%}" if share >= 0.01 or share == 0 else f"{share * 100:.2g}%"
+    if not 0.0 <= share <= 1.0:  # NaN too
+        return "n/a"
+    if share in (0.0, 1.0) or 0.01 <= share < 0.995:
+        return f"{share:.0%}"
+    if share < 0.01:
+        return f"{share * 100:.2g}%"
+    return next((f"{share:.{d}%}" for d in (1, 2) if round(100 * share, d) < 100), ">99.99%")
