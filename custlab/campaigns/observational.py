@@ -152,6 +152,8 @@ def did(
         is it over the treated group's counterfactual level (its pre level
         plus the comparison's change), its interval scaled alike.
     """
+    check_frame(campaigns, argument="campaigns")
+    check_frame(transactions, argument="transactions")
     check_ci(ci)
     window = parse_within(within)
     require_columns(transactions, ["customer_id", "order_id", "order_date", "amount"], purpose="for the comparison")

@@ -154,7 +154,8 @@ def interaction_matrix(
     events : polars DataFrame or LazyFrame, optional
         Canonical behaviour log (``customer_id``, ``event_time``, ``event``,
         ``product_id``). Events on products that nobody bought, and events of
-        kinds without a weight, are left out (counted in ``notes``).
+        kinds without a weight, are left out (counted in ``notes``, as are events
+        without a customer, product or time and events whose customer id cannot be read as the transactions').
     as_of : date, datetime or ISO text, optional
         The first instant not in the history (:mod:`custlab._dates`); default
         the midnight after the last order.
@@ -206,7 +207,14 @@ def interaction_matrix(
     notes: list[str] = []
     weighted = _event_rows(events, end, items, event_weights, notes)
     if weighted is not None:
-        weighted = weighted.with_columns(pl.col("customer_id").cast(customers.dtype, strict=False)).drop_nulls()
+        cast = pl.col("customer_id").cast(customers.dtype, strict=False)
+        unmatched = weighted.filter(cast.is_null())
+        if unmatched.height:
+            examples = unmatched["customer_id"].unique(maintain_order=True).head(3).to_list()
+            days = "day" if unmatched.height == 1 else "days"
+            notes.append(f"Left out {unmatched.height:,} customer-product-{days} of events whose customer_id cannot "
+                         f"be read as the transactions' {customers.dtype} ids (e.g. {examples}).")
+        weighted = weighted.with_columns(cast).filter(pl.col("customer_id").is_not_null())
         customers = pl.concat([customers, weighted["customer_id"]]).unique().sort()
     purchases = pl.DataFrame({
         "row": _positions(customers, lines["customer_id"]).astype(np.int32),
@@ -258,6 +266,10 @@ def _names(lines: pl.DataFrame, items: pl.Series, item: str) -> pl.Series:
     return named["product_name"].cast(pl.String).fill_null(named["_item"]).rename("product_name")
 
 
+def _events(n: int) -> str:
+    return "event" if n == 1 else "events"
+
+
 def _event_rows(events: Frame | None, end: dt.datetime, items: pl.Series, weights: Mapping[str, float] | None,
                 notes: list[str]) -> pl.DataFrame | None:
     """customer_id, _item, _w: the weighted events before ``end`` on catalogue items, one per customer, item, day."""
@@ -273,12 +285,23 @@ def _event_rows(events: Frame | None, end: dt.datetime, items: pl.Series, weight
     data = (events.lazy().select("customer_id", "event_time", pl.col("event").cast(pl.String).str.to_lowercase(),
                                  pl.col("product_id").cast(pl.String).alias("_item"))
             .filter(pl.col("event_time").cast(pl.Datetime("us")) < end).collect())
-    data = data.drop_nulls(["customer_id", "_item", "event_time"])
+    missing = data.select(pl.any_horizontal(pl.col("customer_id", "_item", "event_time").is_null()).sum()).item()
+    if missing:
+        notes.append(f"Left out {missing:,} {_events(missing)} without a customer_id, product_id or event_time.")
+        data = data.drop_nulls(["customer_id", "_item", "event_time"])
     weight = pl.col("event").replace_strict(table, default=0.0, return_dtype=pl.Float64)
-    data = data.with_columns(_w=weight).filter(pl.col("_w") > 0)
+    data = data.with_columns(_w=weight)
+    unweighted = data.filter(~pl.col("event").is_in(list(table)).fill_null(False))  # a weight of 0 is the caller's
+    if unweighted.height:
+        kinds = unweighted["event"].fill_null("(none)").value_counts(sort=True).head(5)
+        named = ", ".join(f"{k!r} {n:,}" for k, n in kinds.iter_rows())
+        notes.append(f"Left out {unweighted.height:,} {_events(unweighted.height)} of kinds without a weight "
+                     f"({named}); give them one with event_weights=.")
+        data = data.filter(pl.col("_w") > 0)
     known = data["_item"].is_in(items.implode())
-    if (~known).sum():
-        notes.append(f"{int((~known).sum()):,} events on products nobody bought before as_of were left out.")
+    unknown = int((~known).sum())
+    if unknown:
+        notes.append(f"Left out {unknown:,} {_events(unknown)} on products nobody bought before as_of.")
     data = data.filter(known).with_columns(_day=pl.col("event_time").dt.date().cast(pl.Int64))
     return (data.unique(["customer_id", "_item", "_day", "event"])
             .group_by("customer_id", "_item", "_day").agg(_w=pl.col("_w").sum()))

@@ -72,6 +72,13 @@ def test_did_recovers_the_effect_without_the_control_flag(campaign_shop, effect)
     assert "Weaker evidence" in result.describe()[0]
 
 
+def test_did_names_an_argument_that_is_not_a_frame(campaign_shop):
+    with pytest.raises(TypeError, match="transactions must be a polars DataFrame or LazyFrame, got list"):
+        did(campaign_shop.campaigns, [1, 2])
+    with pytest.raises(TypeError, match="campaigns must be a polars DataFrame or LazyFrame, got NoneType"):
+        did(None, campaign_shop.transactions)
+
+
 def test_matching_on_rfm_and_tier_is_weaker_but_covers_the_effect(campaign_shop):
     treated_only = campaign_shop.campaigns.filter(pl.col("group") == "treatment")
     result = matched(treated_only, campaign_shop.transactions, customers=campaign_shop.customers, seed=1)
