@@ -138,7 +138,21 @@ def suggest_mapping(frame: Frame, missing: Sequence[str], candidates: Sequence[s
     fitting = {target: [c for c in candidates if _fits(target, c, sample[c])] for target in missing}
     used: set[str] = set()
     out: dict[str, str] = {}
-    per_item = not any(_name_score("quantity", c) == 1.0 for c in frame.collect_schema().names())
+    names = frame.collect_schema().names()
+    per_item = not any(_name_score("quantity", c) == 1.0 for c in names)
+    if "amount" in missing and not per_item:
+        # a quantity and a unit price: amount is their product (read_transactions derives it), never the price alone
+        # (Online Retail II's Price as amount read revenue 6.6 times too low)
+        price = next((c for c in candidates if _name_score("unit_price", c) == 1.0 and _fits("unit_price", c, sample[c])),
+                     None)
+        quantity = next((c for c in names if _name_score("quantity", c) == 1.0), None)
+        if price is not None and quantity is not None:
+            used.add(price)
+            out[price] = "unit_price"
+            if quantity != "quantity":
+                used.add(quantity)
+                out[quantity] = "quantity"
+            missing = [m for m in missing if m != "amount"]
     for target in missing:
         options = [c for c in fitting[target] if c not in used]
         scored = sorted(((_name_score(target, c, per_item=per_item), c) for c in options), reverse=True)

@@ -380,6 +380,8 @@ def _missing_message(table: str, missing: list[str], frame: Frame) -> str:
         f"The {table} table is missing required column(s) {missing}. "
         f"Columns present: {present}. "
         f"Map yours with columns={suggestions!r}."
+        + (" The amount of each line is then quantity x unit_price." if "amount" in missing
+           and "unit_price" in suggestions.values() and "amount" not in suggestions.values() else "")
     )
 
 

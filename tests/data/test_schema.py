@@ -65,6 +65,23 @@ def test_missing_column_suggested_from_its_content():
         validate(raw)
 
 
+def test_price_beside_a_quantity_is_suggested_as_unit_price_not_amount():
+    # Online Retail II's layout: mapping Price onto amount read revenue 6.6 times too low
+    raw = pl.DataFrame({"Invoice": ["1", "2"], "Quantity": [12, 3], "InvoiceDate": [dt.datetime(2024, 1, 1)] * 2,
+                        "Price": [6.95, 2.5], "Customer ID": [1.0, 2.0]})
+    expected = ("Map yours with columns={'Price': 'unit_price', 'Quantity': 'quantity', 'Customer ID': 'customer_id', "
+                "'Invoice': 'order_id', 'InvoiceDate': 'order_date'}. The amount of each line is then quantity x "
+                "unit_price.")
+    with pytest.raises(SchemaError, match=re.escape(expected)):
+        validate(raw)
+    mapped = validate(raw, columns={"Price": "unit_price", "Quantity": "quantity", "Customer ID": "customer_id",
+                                    "Invoice": "order_id", "InvoiceDate": "order_date"})
+    assert mapped["amount"].to_list() == pytest.approx([83.4, 7.5])
+    alone = raw.drop("Quantity")  # without a quantity each line is one item: its price is the amount
+    with pytest.raises(SchemaError, match=re.escape("'Price': 'amount'")):
+        validate(alone)
+
+
 def test_missing_column_suggests_a_close_name():
     raw = _tx().rename({"customer_id": "customerid"})
     with pytest.raises(SchemaError, match=re.escape("Map yours with columns={'customerid': 'customer_id'}.")):
