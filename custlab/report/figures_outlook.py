@@ -135,6 +135,8 @@ def section(result: Any) -> SectionFigures:
     if state == "untrusted" and baseline:
         notes.append(Text("report.outlook.baseline", {"model": Label(baseline),
                                                       "mase": Num(result.backtest.score(baseline), 2)}))
+    if shows_baseline and _reconciled_away(summary, baseline):
+        notes.append(Text("report.outlook.reconciled", {"baseline": Label(baseline)}))
     findings = ()
     if alerts.height:
         findings = (Finding(Text("report.finding.outlook_alerts", {"n": Count(alerts.height)}), 0.0, "outlook"),)
@@ -161,6 +163,13 @@ def _group_formats(result: Any) -> dict[str, str]:
     # groups that are products read "Product code" (not "Category"), with their names beside
     return ({"product_id": "label", **({"product_name": "data"} if result.names else {})} if result.by == "product_id"
             else {"series_id": "label"})
+
+
+def _reconciled_away(summary: pl.DataFrame, baseline: str) -> bool:
+    """Whether a row whose method is ``baseline`` shows a figure apart from that baseline's (the reconciliation moved
+    it so the rows add up: the shop's home decor read naive baseline, 56,731 against a Baseline of 57,701)."""
+    rows = summary.filter((pl.col("model") == baseline) & pl.col("baseline").is_not_null())
+    return rows.filter((pl.col("forecast") - pl.col("baseline")).abs() > 0.005 * pl.col("baseline").abs()).height > 0
 
 
 def _forecast_table(result: Any, summary: pl.DataFrame, state: str, baseline: str | None) -> Table:

@@ -148,6 +148,28 @@ def test_demand_outlook_is_the_package_forecast_and_says_when_not_to_trust_it(fi
         assert "rough guide" in render(part.charts[0].title, "en")
 
 
+def test_outlook_says_why_a_baseline_row_differs_from_its_baseline_column():
+    from custlab.report.figures_outlook import _reconciled_away
+
+    # the shop's 2024-12 table: home decor chosen as the naive baseline shows 56,731 beside a Baseline of 57,701
+    summary = pl.DataFrame({"series_id": ["total", "home decor", "apparel"], "model": ["auto", "naive", "naive"],
+                            "forecast": [541_677.0, 56_731.0, 186_607.0], "baseline": [515_014.0, 57_701.0, 186_607.0]})
+    assert _reconciled_away(summary, "naive")
+    assert not _reconciled_away(summary.filter(pl.col("series_id") != "home decor"), "naive")
+    assert not _reconciled_away(summary, "seasonal_naive")  # a row of the other baseline is compared with nothing
+
+
+def test_outlook_table_and_its_notes_agree(figures):
+    part = figures.parts["outlook"]
+    table = part.tables[0].frame
+    notes = " ".join(render(n, "en") for n in part.notes)
+    if "baseline" in table.columns:
+        baseline = part.values.get("plan_with")
+        rows = table.filter((pl.col("model") == baseline) & pl.col("baseline").is_not_null())
+        moved = rows.filter((pl.col("forecast") - pl.col("baseline")).abs() > 0.005 * pl.col("baseline").abs())
+        assert ("reconciled so that the rows add up" in notes) == (moved.height > 0)
+
+
 def test_voice_of_the_customer_is_the_package_summary(figures, full_tables, history):
     from custlab.reviews import voice_of_customer
 
