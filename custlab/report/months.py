@@ -303,12 +303,12 @@ def check_month(transactions: Frame, month: str | None = None, *, partial: bool 
         raise CustlabError(
             f"month {label} is after the data: orders run from {first:%Y-%m-%d} to {last:%Y-%m-%d}, apart from "
             f"{stray.lines:,} stray line(s) dated {_days_text(stray)}, {stray.gap_days} days later, too few to "
-            f"report on. Choose a month between {first:%Y-%m} and {last:%Y-%m}, or correct the dates of those lines."
+            f"report on. {_choose(first, last_day)}, or correct the dates of those lines."
         )
     if start_date > last_day or next_month(start_date) <= first:
         raise CustlabError(
             f"month {label} is outside the data: orders run from {first:%Y-%m-%d} to {last:%Y-%m-%d}. "
-            f"Choose a month between {first:%Y-%m} and {last:%Y-%m}."
+            f"{_choose(first, last_day)}."
         )
     start = dt.datetime.combine(start_date, dt.time())
     if _complete(start_date, last_day):
@@ -321,6 +321,24 @@ def check_month(transactions: Frame, month: str | None = None, *, partial: bool 
         )
     as_of = as_of_after(last)
     return MonthSpec(label, start, as_of, True, (as_of - start).days, last_day, stray)
+
+
+def _choose(first: dt.date, last_day: dt.date) -> str:
+    """The months a report can be asked for: the complete ones, and the last one with --partial.
+
+    >>> _choose(dt.date(2009, 12, 1), dt.date(2010, 12, 9))
+    'Choose a month between 2009-12 and 2010-11 (or 2010-12 with --partial, up to 2010-12-09)'
+    >>> _choose(dt.date(2011, 1, 4), dt.date(2011, 1, 20))
+    'The data cover no complete month: choose 2011-01 with --partial (up to 2011-01-20)'
+    """
+    complete = last_complete_month(last_day)
+    if complete < f"{first:%Y-%m}":
+        return f"The data cover no complete month: choose {last_day:%Y-%m} with --partial (up to {last_day:%Y-%m-%d})"
+    span = (f"the month {complete}" if complete == f"{first:%Y-%m}"
+            else f"a month between {first:%Y-%m} and {complete}")
+    if complete == f"{last_day:%Y-%m}":
+        return f"Choose {span}"
+    return f"Choose {span} (or {last_day:%Y-%m} with --partial, up to {last_day:%Y-%m-%d})"
 
 
 def _apart(stray: StrayTail | None) -> str:

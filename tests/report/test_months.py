@@ -27,7 +27,7 @@ def test_online_retail_months(online_retail):
     assert check_month(lazy, "2011-11", partial=True).partial is False  # a complete month stays complete
     with pytest.raises(CustlabError, match=re.escape(
             "month 2012-02 is outside the data: orders run from 2010-12-01 to 2011-12-09. "
-            "Choose a month between 2010-12 and 2011-12.")):
+            "Choose a month between 2010-12 and 2011-11 (or 2011-12 with --partial, up to 2011-12-09).")):
         check_month(lazy, "2012-02")
 
 
@@ -65,7 +65,8 @@ def test_stray_lines_after_the_data_do_not_choose_the_month(online_retail):
         1, dt.date(2012, 9, 3), dt.date(2011, 12, 9), 269)
     with pytest.raises(CustlabError, match=re.escape(
             "month 2012-08 is after the data: orders run from 2010-12-01 to 2011-12-09, apart from 1 stray line(s) "
-            "dated 2012-09-03, 269 days later, too few to report on. Choose a month between 2010-12 and 2011-12")):
+            "dated 2012-09-03, 269 days later, too few to report on. Choose a month between 2010-12 and 2011-11 (or 2011-12 with --partial, up to "
+            "2011-12-09), or correct the dates of those lines.")):
         check_month(lazy, "2012-08")
     partial = check_month(lazy, "2011-12", partial=True)  # the partial month ends where the rest of the data end
     assert (partial.as_of, partial.days) == (dt.datetime(2011, 12, 10), 9)
