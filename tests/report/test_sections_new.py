@@ -264,3 +264,20 @@ def test_the_built_in_shop_and_folders_bring_the_new_tables(tmp_path):
     read = read_tables(tmp_path, with_new=True)
     assert read["campaigns"].height == shop["campaigns"].height and read["touches"].height == shop["touches"].height
     assert read["campaigns"]["sent_date"].dtype.is_temporal()
+
+
+def test_no_retention_offer_rests_on_a_return_rate_when_no_silence_can_have_reached_the_churn_window(full_tables):
+    # 3 months of the shop, as Ta-Feng's 92 days: the early warning is left out, and the next best actions had sent
+    # retention offers on "of the customers silent 19 days or more, only 50% bought again"
+    first = full_tables["transactions"]["order_date"].min()
+    start = dt.date(first.year, first.month, 1)
+    month = f"{start.year + (start.month + 1) // 12}-{(start.month + 1) % 12 + 1:02d}"
+    short = compute_sections(full_tables, ("segments", "clv", "early_warning", "nba"), month=month)
+    assert "early_warning" in {s.section for s in short.skipped}
+    part = short.parts["nba"]
+    export = part.exports["next_best_action.csv"]
+    assert "retention_offer" not in export["action_id"].to_list()
+    said = " ".join(render(p, "en") for p in part.paragraphs)
+    assert "No retention offer is based on a return rate" in said
+    assert "No retention offer" not in " ".join(render(p, "en") for p in compute_sections(
+        full_tables, ("segments", "clv", "early_warning", "nba")).parts["nba"].paragraphs)
