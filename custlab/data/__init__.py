@@ -10,7 +10,7 @@ found. :func:`clean_transactions` (:mod:`.clean`) removes what an analysis
 should not see, pairs cancellations with the purchases they undo
 (:mod:`.reversals`) and accounts for every row in a
 :class:`DataQualityReport` (:mod:`.report`), also per analysed period;
-:mod:`.quality` profiles tables; :mod:`.datasets` loads the public datasets
+:mod:`.quality` profiles tables, :mod:`.display` shows them to a reader; :mod:`.datasets` loads the public datasets
 (CDNOW, Online Retail) and the tables of a folder.
 """
 
@@ -28,6 +28,7 @@ from custlab.data.datasets import (
     online_retail_path,
     shared_data_dir,
 )
+from custlab.data.display import show
 from custlab.data.hints import check_column_mapping, suggest_mapping
 from custlab.data.io import (
     ReadInfo, read_customers, read_events, read_marketing_spend, read_reviews, read_table, read_transactions, scan,
@@ -42,5 +43,5 @@ __all__ = [
     "harmonise_ids", "headline", "load_cdnow", "load_online_retail", "load_tables", "looks_like_online_retail",
     "online_retail_path", "plot_removed", "profile", "read_customers", "read_events", "read_marketing_spend",
     "read_reviews", "read_table", "read_transactions", "require_columns", "scan", "shared_data_dir",
-    "suggest_mapping", "table_overview", "validate", "validate_with_info",
+    "show", "suggest_mapping", "table_overview", "validate", "validate_with_info",
 ]

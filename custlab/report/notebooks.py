@@ -523,15 +523,22 @@ def run_notebook(
                             label=f"{name}.ipynb", timeout=timeout)
 
 
-def to_html(notebook: dict, path: str | Path) -> Path:
-    """Render an executed notebook as HTML with code, prompts and cells tagged ``notebook-only`` hidden."""
+def to_html(notebook: dict, path: str | Path, title: str = "") -> Path:
+    """Render an executed notebook as HTML with code, prompts and cells tagged ``notebook-only`` hidden.
+
+    ``title`` is the page's title (default: the notebook's first heading; nbconvert's own is "Notebook")."""
     _, nbformat = _import_nbclient()
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
 
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={"notebook-only"}), enabled=True)
-    body, _ = exporter.from_notebook_node(nbformat.from_dict(notebook))
+    if not title:
+        first = next((c for c in notebook.get("cells", []) if c.get("cell_type") == "markdown"), None)
+        source = "".join(first["source"]) if first else ""
+        title = next((line.lstrip("#").strip() for line in source.splitlines() if line.startswith("#")), "")
+    body, _ = exporter.from_notebook_node(nbformat.from_dict(notebook),
+                                          resources={"metadata": {"name": title}} if title else None)
     path = Path(path)
     path.write_text(body, encoding="utf-8")
     return path

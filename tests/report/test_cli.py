@@ -178,6 +178,11 @@ def test_quality_report(tmp_path, capsys):
     assert stdout.startswith(f"Report written to {html} in ")
     text = html.read_text()
     assert "Cleaning" in text and "import custlab" not in text
+    # a page for readers: its own title, and tables without polars' dtype rows, quotes, nulls or 1.2e6
+    assert "<title>Data quality</title>" in text and "<title>Notebook</title>" not in text
+    assert "shape: (" not in text and "&quot;transactions&quot;" not in text and ">null<" not in text
+    assert not re.search(r">-?\d\.\d+e[+-]?\d+<", text)
+    assert re.search(r">\d{1,3}(,\d{3})+<", text)  # counts with thousands separators
 
 
 def test_the_command_runs_as_a_module_without_kernel_noise(tmp_path):
