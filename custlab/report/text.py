@@ -337,12 +337,16 @@ def tr(value: Any, language: str = "en") -> str:
 
     >>> tr("cancelled", "zh")
     '取消订单'
+    >>> tr("health_beauty", "en"), tr("health_beauty", "zh")
+    ('health beauty', 'health beauty')
     """
     out = label(value, language)
     if out is None:
         return ""
-    if language == "en" and out == value and isinstance(out, str) and _SNAKE.fullmatch(out):
-        return out.replace("_", " ")  # library codes such as "white_collar" read as words
+    if out == value and isinstance(out, str) and _SNAKE.fullmatch(out):
+        # library codes such as "white_collar" read as words, in every language (Olist's "health_beauty" had read
+        # "health beauty" on the English page and "health_beauty" on the Chinese one)
+        return out.replace("_", " ")
     return str(out)
 
 
