@@ -38,6 +38,19 @@ __all__ = ["HIGH_RISK", "cohort_part", "early_warning", "retention", "retention_
 HIGH_RISK = 0.8
 #: Rows of the list shown in the page (all of them are in ``early_warning.csv``).
 SHOWN = 10
+#: Fewest customers who came back for a second order whose median return day sets a reminder date (a finding,
+#: an action); below it the page gives the day with the count and says why it draws nothing from it.
+MIN_RETURNERS = 30
+
+
+def share_field(share: float) -> Pct | Data:
+    """A share that reads 0% or 100% only when it is exactly so (as :func:`custlab.segments.kmeans.share_text`):
+    Olist's silences that almost all never ended read 99.99%, not 100.0% (small shares already keep two
+    significant digits in :func:`custlab.report.text.fmt_share`)."""
+    if not 0.5 <= share < 1.0:
+        return Pct(share)
+    decimals = next((d for d in (1, 2, 3) if round(100 * share, d) < 100), None)
+    return Data(">99.999%") if decimals is None else Pct(share, decimals)
 
 
 def retention(ctx: Context) -> SectionFigures:
@@ -64,10 +77,14 @@ def retention_page(ctx: Context, diag: Any, km: Any, cohort_table: pl.DataFrame,
         paragraphs.append(Text("report.retention.short", {"days": Count(days)}))
     else:
         paragraphs.append(Text("report.retention.diagnostics", {
-            "days": Count(days), "never": Pct(diag.silent_never_return_share),
-            "early": Pct(diag.early_churn_share), "early_days": Count(diag.early_days)}))
+            "days": Count(days), "never": share_field(diag.silent_never_return_share),
+            "early": share_field(diag.early_churn_share), "early_days": Count(diag.early_days)}))
+    # the median return day rests on the customers who came back: too few of them set no reminder date
+    day = diag.intervention_day if diag.returners >= MIN_RETURNERS else None
     if diag.intervention_day is not None:
-        paragraphs.append(Text("report.retention.intervention", {"day": Count(diag.intervention_day)}))
+        fields = {"n": Count(diag.returners), "day": Count(diag.intervention_day)}
+        paragraphs.append(Text("report.retention.intervention_n", fields) if day is not None else
+                          Text("report.retention.intervention_few", {**fields, "min": Count(MIN_RETURNERS)}))
     churned = ctx.cached("churned_now", lambda: _churned_now(ctx))
     if churned is not None:
         paragraphs.append(Text("report.retention.churned", {"n": Count(churned), "days": Count(days),
@@ -76,11 +93,13 @@ def retention_page(ctx: Context, diag: Any, km: Any, cohort_table: pl.DataFrame,
     cohort_part(cohort_table, paragraphs, chart_list)
     if diag.early_churn_share is not None and diag.early_churn_share >= 0.5:
         money = month_spend * ctx.value("trend", "new_customers", 0) * diag.early_churn_share
-        findings.append(Finding(Text("report.finding.early_churn", {
-            "share": Pct(diag.early_churn_share), "early_days": Count(diag.early_days),
-            "day": Count(diag.intervention_day)}), money, "retention"))
+        fields = {"share": share_field(diag.early_churn_share), "early_days": Count(diag.early_days)}
+        findings.append(Finding(Text("report.finding.early_churn", {**fields, "day": Count(day)}) if day is not None
+                                else Text("report.finding.early_churn_no_day", fields), money, "retention"))
+    # intervention_day only when enough returns back it: the second-order action reminds by it
     values = {"silent_never_return_share": diag.silent_never_return_share,
-              "early_churn_share": diag.early_churn_share, "intervention_day": diag.intervention_day,
+              "early_churn_share": diag.early_churn_share, "intervention_day": day,
+              "intervention_returners": diag.returners,
               "churned_customers": churned, "survival": year, "survival_after_days": after}
     return SectionFigures("retention", tuple(paragraphs), (), tuple(chart_list), values, tuple(findings))
 

@@ -448,7 +448,8 @@ def test_early_churn_sentences_say_last_order_not_left(shop_html):
     action = re.search(r"([0-9.]+)% of churned customers made their last order soon after their first; [0-9,]+ of "
                        r"this month's new customers have not ordered again yet: remind them by day (\d+), when half of "
                        r"those who come back have done so", html.replace("&#x27;", "'").replace("&#39;", "'"))
-    retention = re.search(r"Half of the customers who come back on their own do so by day (\d+)", html)
+    retention = re.search(r"Half of the [\d,]+ customers who came back on their own made their second order by day (\d+)",
+                          html)
     assert action and retention and action.group(2) == retention.group(1)
     finding = render(Text("report.finding.early_churn", {"share": Pct(0.591), "early_days": Count(30),
                                                          "day": Count(37)}), "en")
