@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from custlab._dates import as_datetime
 from custlab._types import DateLike, Frame
 from custlab.data.schema import check_frame, require_columns
-from custlab.exceptions import CustlabError, EmptyDataError
+from custlab.exceptions import CustlabError, EmptyDataError, SchemaError
 from custlab.rules import engine
 
 __all__ = ["baskets"]
@@ -196,6 +196,32 @@ def _itemsets_frame(mined: engine.Mined, names: pl.Series, n: int) -> pl.DataFra
     return pl.concat(parts)
 
 
+#: Source names of product names, as a user may remember them from the raw file (Online Retail's Description).
+_NAME_SOURCES = ("description", "product", "name", "item_name", "productname", "商品名称")
+
+
+def _check_argument_columns(present: list[str], *, by: str, item: str) -> None:
+    """Refuse a ``by`` or ``item`` that names no column, with the columns to choose from (not a column mapping:
+    these are arguments, and the data's columns already have their canonical names)."""
+    import difflib
+
+    from custlab.data.hints import SYNONYMS
+
+    for argument, column in (("by", by), ("item", item)):
+        if column in present:
+            continue
+        norm = column.strip().lower().replace(" ", "_")
+        sources = {**{s: target for target, names in SYNONYMS.items() for s in names},
+                   **dict.fromkeys(_NAME_SOURCES, "product_name")}
+        guess = sources.get(norm, sources.get(norm.replace("_", "")))
+        if guess not in present:
+            close = difflib.get_close_matches(column, present, n=1, cutoff=0.5)
+            guess = close[0] if close else None
+        hint = f" Did you mean {argument}={guess!r}?" if guess else ""
+        raise SchemaError(f"{argument}={column!r} is not a column of the transactions; its columns are {present}."
+                          f"{hint}")
+
+
 def baskets(
     transactions: Frame, *, by: str = "order_id", item: str = "product_id", as_of: DateLike | None = None,
 ) -> pl.DataFrame:
@@ -253,6 +279,7 @@ def baskets(
     check_frame(transactions, argument="transactions")
     end_at = as_datetime(as_of, "as_of")
     present = transactions.collect_schema().names()
+    _check_argument_columns(present, by=by, item=item)
     extra = [c for c in ("customer_id", "order_date") if c in present and c not in (by, item)]
     needed = [by, item, *extra, *(["order_date"] if end_at is not None else [])]
     data = _collect(transactions, list(dict.fromkeys(needed)), table="transactions",

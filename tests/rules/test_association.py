@@ -185,6 +185,19 @@ def test_null_items_are_refused_with_count_and_fix():
         R.baskets(tx)
 
 
+def test_an_item_or_basket_argument_that_is_no_column_names_the_argument_and_a_likely_column():
+    # Online Retail's raw name: the message had said "Map yours with columns={'<your Description column>': ...}"
+    tx = pl.DataFrame({"order_id": [1, 1], "product_id": ["a", "b"], "product_name": ["A", "B"]})
+    with pytest.raises(SchemaError, match=r"item='Description' is not a column of the transactions; its columns are "
+                                          r"\['order_id', 'product_id', 'product_name'\]\. Did you mean "
+                                          r"item='product_name'\?"):
+        R.baskets(tx, item="Description")
+    with pytest.raises(SchemaError, match=r"by='InvoiceNo' .* Did you mean by='order_id'\?"):
+        R.baskets(tx, by="InvoiceNo")
+    with pytest.raises(SchemaError, match=r"item='colour' is not a column .*\]\.$"):
+        R.baskets(tx, item="colour")
+
+
 def test_missing_columns_and_wrong_types():
     with pytest.raises(SchemaError, match=r"missing column\(s\) to mine itemsets.*\['item'\]"):
         R.frequent_itemsets(pl.DataFrame({"basket_id": [1], "product": ["a"]}), min_support=0.5)
