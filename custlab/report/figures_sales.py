@@ -25,8 +25,8 @@ from custlab.report.text import (
     PP, Change, Count, Data, Day, Items, Label, Lang, Money, MonthName, Pct, Text,
 )
 
-__all__ = ["busiest", "geography_part", "kpis", "masthead", "monthly_series", "partial_note", "portrait", "trend",
-           "window_metrics", "with_shares"]
+__all__ = ["busiest", "geography_part", "kpis", "masthead", "monthly_series", "partial_note", "portrait", "restated",
+           "restated_note", "trend", "window_metrics", "with_shares"]
 
 #: Columns of transactions (or customers) read as geography, in order of preference.
 GEOGRAPHY = ("country", "region", "state", "province", "city")
@@ -156,15 +156,97 @@ def trend(ctx: Context) -> SectionFigures:
     # in the data's first month nobody can have bought before: its customers are all "new" to the data only
     starts = first is not None and ctx.first_date is not None and (first.year, first.month) == (
         ctx.first_date.year, ctx.first_date.month)
+    undone = restated(ctx, shown)
+    notes = [Text("report.trend.first_month", {"month": MonthName(first)})] if starts else []
+    if undone is not None and undone["months"]:
+        notes.append(restated_note(undone))
     table = Table(
         Text("report.trend.table", {}), shown,
         {"month": "month", "revenue": "money", "orders": "count", "active_customers": "count", "new_customers": "count",
          "returning_customers": "count", "aov": "money"}, top_n=13,
-        note=Text("report.trend.first_month", {"month": MonthName(first)}) if starts else None,
+        note=Text("report.trend.notes", {"first": notes[0], "second": notes[1]}) if len(notes) == 2
+        else (notes[0] if notes else None),
     )
     chart = Chart("trend", title, partial(_draw_trend, monthly, ctx.currency, ctx.month.partial), height=5.6)
     values = {**now, "revenue_change": revenue_change, "revenue_year_change": year_change}
+    if undone is not None:  # what later cancellations took off the earlier months since their own reports
+        values.update(restated_revenue=undone["revenue"], restated_orders=undone["orders"],
+                      restated_months=undone["months"])
     return SectionFigures("trend", tuple(paragraphs), (table,), (chart,), values, tuple(findings))
+
+
+def restated(ctx: Context, shown: pl.DataFrame) -> dict[str, Any] | None:
+    """The purchases of the earlier months of ``shown`` that cancellations dated in a later month undid.
+
+    Cleaning removes a purchase with the cancellation that reverses it once
+    the cancellation is dated before the analysis date
+    (:mod:`custlab.data.reversals`), so a month reads less here than in its
+    own report when a customer cancelled in a later month (Online Retail June
+    2011: 649,411 in June's report, 644,901 in September's). Both are right as
+    of their dates. Counted from the cleaning report's ``reversed_pairs``: a
+    purchase dated in an earlier month shown whose reversal is dated in a later
+    month before ``as_of``; lines its own report removed anyway are left out
+    (non-product lines, the second copy of a duplicated line). An order counts
+    when none of its lines is left.
+
+    Returns ``{"revenue", "orders", "months": {"YYYY-MM": {"revenue", "orders",
+    "own_revenue", "own_orders"}}}`` (months with nothing undone left out), or
+    None when the cleaning matched no reversals (no cleaning report, the rule
+    not applied, the lines on an engine).
+    """
+    pairs = getattr(ctx.quality, "reversed_pairs", None)
+    if not isinstance(pairs, pl.DataFrame) or ctx.engine is not None or shown.height == 0:
+        return None
+    first = dt.datetime.combine(shown["month"].min(), dt.time())
+    month_of = pl.col("order_date").dt.truncate("1mo")
+    undone = pairs.filter(pl.col("order_date") >= first, pl.col("order_date") < ctx.start,
+                          pl.col("reversal_date") < ctx.as_of,
+                          pl.col("reversal_date").dt.truncate("1mo") > month_of)
+    if "product_id" in undone.columns:  # postage and fees: removed from their own month's report too
+        from custlab.data.clean import NON_PRODUCT_IDS, NON_PRODUCT_PATTERN
+
+        product = pl.col("product_id")
+        undone = undone.filter(~(product.is_in(NON_PRODUCT_IDS) | product.str.contains(NON_PRODUCT_PATTERN))
+                               .fill_null(False))
+    keys = [c for c in ("order_id", "customer_id", "product_id", "quantity", "unit_price", "amount", "order_date")
+            if c in undone.columns and c in ctx.history.columns]
+    # a duplicated line counted once in its own month: its copy undone as well, or its twin still counted here
+    undone = undone.unique(keys).join(ctx.history.select(keys).unique(), on=keys, how="anti", nulls_equal=True)
+    orders_left = ctx.history.select("order_id").unique()
+    gone = undone.select("order_id", "order_date").join(orders_left, on="order_id", how="anti")
+    by_month = (undone.group_by(month=month_of.dt.date()).agg(revenue=pl.col("amount").sum())
+                .join(gone.group_by(month=month_of.dt.date()).agg(orders=pl.col("order_id").n_unique()),
+                      on="month", how="left")
+                .join(shown.select("month", shown_revenue="revenue", shown_orders="orders"), on="month", how="left")
+                .sort("month"))
+    months = {
+        f"{row['month']:%Y-%m}": {"revenue": row["revenue"], "orders": int(row["orders"] or 0),
+                                  "own_revenue": (row["shown_revenue"] or 0.0) + row["revenue"],
+                                  "own_orders": int(row["shown_orders"] or 0) + int(row["orders"] or 0)}
+        for row in by_month.iter_rows(named=True) if row["revenue"] > 0
+    }
+    return {"revenue": math.fsum(m["revenue"] for m in months.values()),
+            "orders": sum(m["orders"] for m in months.values()), "months": months}
+
+
+def restated_note(undone: dict[str, Any]) -> Text:
+    """The trend table's note on earlier months read net of the cancellations made since (:func:`restated`): the
+    total over the months shown, and the month most changed as it reads here and in its own report."""
+    key, most = max(undone["months"].items(), key=lambda item: (item[1]["revenue"], item[0]))
+    month = MonthName(key)
+    shown_revenue, shown_orders = most["own_revenue"] - most["revenue"], most["own_orders"] - most["orders"]
+    fields = {"month": month, "undone": Money(most["revenue"], compact=False),
+              "now": Money(shown_revenue, compact=False), "then": Money(most["own_revenue"], compact=False)}
+    if most["orders"]:
+        example = Text("report.trend.restated_example_orders", {
+            **fields, "orders_now": Count(shown_orders), "orders_then": Count(most["own_orders"])})
+    else:
+        example = Text("report.trend.restated_example", fields)
+    if len(undone["months"]) == 1:
+        return Text("report.trend.restated_one", {"example": example})
+    key = "report.trend.restated_many_orders" if undone["orders"] else "report.trend.restated_many"
+    return Text(key, {"amount": Money(undone["revenue"], compact=False), "months": Count(len(undone["months"])),
+                      "orders": Count(undone["orders"]), "example": example})
 
 
 def _draw_trend(monthly: pl.DataFrame, currency: str | None, is_partial: bool, language: str):
