@@ -187,6 +187,32 @@ class DataQualityReport:
             reversed_pairs=pairs, source=self.source, period=(lo_day, hi_day),
         )
 
+    def before(self, end: DateLike) -> DataQualityReport:
+        """The same accounting for every dated line before ``end`` (e.g. a report's analysis date).
+
+        The whole file's counts mix two scopes when cleaning ran with an
+        analysis date: a line after it is counted under the first rule it
+        meets, so a cancellation or a line without a customer counts under
+        its own reason, but a duplicate or an undone purchase only as
+        ``after_as_of``. Counting the lines before ``end`` only puts every
+        reason on the same lines. Lines without a date are in no period
+        (see ``undated``).
+
+        Examples
+        --------
+        >>> import polars as pl, datetime as dt
+        >>> from custlab.data import clean_transactions
+        >>> tx = pl.DataFrame({"customer_id": [1, None, None], "order_id": ["1", "2", "3"],
+        ...     "order_date": [dt.datetime(2024, 1, 5), dt.datetime(2024, 1, 6), dt.datetime(2024, 2, 6)],
+        ...     "amount": [5.0, 6.0, 7.0]})
+        >>> report = clean_transactions(tx, as_of="2024-02-01")[1].before("2024-02-01")
+        >>> report.rows_in, report.rows_kept, report.rows_removed
+        (2, 1, 1)
+        """
+        days = self.by_day["day"].drop_nulls()
+        first = days.min() if days.len() else None
+        return self.for_period(first if first is not None else end, end)
+
     def to_dict(self) -> dict:
         """Plain-Python summary, ready for (strict) JSON."""
         return {

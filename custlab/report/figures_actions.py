@@ -210,19 +210,23 @@ def _cleaning(ctx: Context) -> tuple[list[Any], Table | None]:
                          for r, n in month_removed.select("reason", "rows").iter_rows()])
         texts.append(Text("report.methods.clean_month", {"month": month, "removed": Count(period.rows_removed),
                                                          "lines": Count(period.rows_in), "reasons": reasons}))
+    # every count of the second column covers the same lines: those dated before the analysis date (the whole
+    # file's counts put a later cancellation under "cancelled" but a later duplicate under "after the analysis date")
+    before = quality.before(ctx.as_of)
     undated = quality.undated
-    later = int(quality.removed.filter(pl.col("reason") == "after_as_of")["rows"].sum())
-    key = "report.methods.clean_file_undated" if undated else "report.methods.clean_file"
-    texts.append(Text(key, {"rows": Count(quality.rows_in), "kept": Count(quality.rows_kept), "undated": Count(undated)}))
+    later = quality.rows_in - before.rows_in - undated  # dated on or after as_of, whatever else is wrong with them
+    key = "report.methods.clean_before_undated" if undated else "report.methods.clean_before"
+    texts.append(Text(key, {"rows": Count(before.rows_in), "kept": Count(before.rows_kept), "undated": Count(undated),
+                            "as_of": Day(ctx.as_of)}))
     if later:
         texts.append(Text("report.methods.clean_later", {"n": Count(later), "as_of": Day(ctx.as_of)}))
-    whole = quality.removed.filter(pl.col("rows") > 0).select("reason", "rows")
-    table = (whole.join(month_removed.select("reason", month_rows="rows", month_amount="amount"), on="reason",
-                        how="full", coalesce=True)
-             .with_columns(pl.col("month_rows", "rows").fill_null(0), pl.col("month_amount").fill_null(0.0))
-             .sort("rows", "reason", descending=[True, False]))
-    return texts, Table(Text("report.methods.clean_table", {"month": month}), table,
-                        {"reason": "label", "month_rows": "count", "month_amount": "money", "rows": "count"})
+    upto = before.removed.filter(pl.col("rows") > 0).select("reason", before_rows="rows")
+    table = (upto.join(month_removed.select("reason", month_rows="rows", month_amount="amount"), on="reason",
+                       how="full", coalesce=True)
+             .with_columns(pl.col("month_rows", "before_rows").fill_null(0), pl.col("month_amount").fill_null(0.0))
+             .sort("before_rows", "reason", descending=[True, False]))
+    return texts, Table(Text("report.methods.clean_table_before", {"month": month, "as_of": Day(ctx.as_of)}), table,
+                        {"reason": "label", "month_rows": "count", "month_amount": "money", "before_rows": "count"})
 
 
 def _reading(ctx: Context) -> list[Any]:
