@@ -34,9 +34,17 @@ VARIANT_WORDS: frozenset[str] = frozenset(
 )
 
 _RULE_COLUMNS = ("antecedent", "consequent", "support", "confidence", "lift", "count")
-#: Families whose names share at least this share of their words (Jaccard) are related products
-#: (one range or design, e.g. "FELTCRAFT CUSHION RABBIT" and "FELTCRAFT CUSHION BUTTERFLY").
-_RELATED = 0.4
+#: Families whose names share at least this share of the shorter name's words are related products
+#: (one range or design, e.g. "FELTCRAFT CUSHION RABBIT" and "FELTCRAFT CUSHION BUTTERFLY"; "KEY FOB ,
+#: GARAGE DESIGN" and "KEY FOB , BACK DOOR": 2 of 3), as are names that begin or end with the same word
+#: (the range or design, "POLKADOT PLATE" and "POLKADOT CUP", "3 STRIPEY MICE FELTCRAFT" and "FELTCRAFT
+#: BUTTERFLY HEARTS"; the product, "BRIGHT BLUES RIBBONS" and "LUSH GREENS RIBBONS"). Words of
+#: :data:`_COMMON_WORDS` and numbers do not count.
+_RELATED = 0.5
+#: Words too common in product names to make two names related ("SET OF 4 ..." and "SET OF 60 ...").
+_COMMON_WORDS: frozenset[str] = frozenset(
+    "A AN AND THE OF WITH IN ON FOR TO BY SET PACK DESIGN ASSORTED NEW".split()
+)
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,8 @@ class ManagerRules:
         baskets), ``across`` (String, in ``language``: "across categories", "across products" or
         "related products") and ``text`` (a sentence in ``language``). One rule per set of
         families; rules across categories come first, then across products, then between related
-        products (names sharing at least 40% of their words, e.g. two designs of one cushion),
+        products (one range or design: names sharing half the shorter one's words, or their first or
+        last word, e.g. two designs of one cushion),
         each by ``metric``.
     all_rules : pl.DataFrame
         Every family-level rule with the same columns, in the same order (no ``top_n`` cut).
@@ -164,8 +173,9 @@ def manager_rules(
     their families, rules inside one family are dropped and the rules that become the same keep
     their best ``metric``. A rule is *across categories* when the categories of its two
     sides differ (with a ``category`` column), else *across products*, or *related products* when
-    the names of its two sides share at least 40% of their words (one range or design: "FELTCRAFT
-    CUSHION RABBIT" and "FELTCRAFT CUSHION BUTTERFLY"). Rules are ranked in that order, then by
+    the names of its two sides are one range or design (:func:`_related`: they share half the words of
+    the shorter name, or a first or last word: "FELTCRAFT CUSHION RABBIT" and "FELTCRAFT
+    CUSHION BUTTERFLY", "POLKADOT PLATE" and "POLKADOT CUP"). Rules are ranked in that order, then by
     ``metric``; of the rules on one set of families (``A => B``, ``B => A``, the splits of ``{A, B, C}``)
     only the one with the highest confidence is kept.
 
@@ -294,15 +304,31 @@ def _one_per_itemset(found: pl.DataFrame) -> pl.DataFrame:
             .unique("_set", keep="first", maintain_order=True).drop("_set"))
 
 
-def _similarity(a: list[str], b: list[str], words: dict[str, frozenset[str]]) -> float:
-    """Largest Jaccard similarity of the word sets of a family on each side."""
-    best = 0.0
-    for x in a:
-        for y in b:
-            wx, wy = words.get(x, frozenset()), words.get(y, frozenset())
-            if wx or wy:
-                best = max(best, len(wx & wy) / len(wx | wy))
-    return best
+def _content(words: Iterable[str]) -> tuple[str, ...]:
+    """The words of a family name that can make it related to another (no common words, no "SET/6" counts)."""
+    return tuple(w for w in words if w not in _COMMON_WORDS and not any(c.isdigit() for c in w))
+
+
+def _related(x: Iterable[str], y: Iterable[str]) -> bool:
+    """Whether two family names (their words, in order) are one range or design: they share at least half
+    the words of the shorter one, or a word one begins or ends with begins or ends the other ("3 STRIPEY MICE
+    FELTCRAFT" and "FELTCRAFT BUTTERFLY HEARTS"); common words and numbers left out.
+
+    >>> _related("KEY FOB GARAGE DESIGN".split(), "KEY FOB BACK DOOR".split())
+    True
+    >>> _related("WHITE HANGING HEART T-LIGHT HOLDER".split(), "REGENCY CAKESTAND TIER".split())
+    False
+    """
+    wx, wy = _content(x), _content(y)
+    if not wx or not wy:
+        return False
+    shared = len(set(wx) & set(wy))
+    return shared / min(len(set(wx)), len(set(wy))) >= _RELATED or bool({wx[0], wx[-1]} & {wy[0], wy[-1]})
+
+
+def _similar(a: list[str], b: list[str], words: dict[str, tuple[str, ...]]) -> bool:
+    """Whether a family on one side is related to one on the other (:func:`_related`)."""
+    return any(_related(words.get(x, ()), words.get(y, ())) for x in a for y in b)
 
 
 def _annotate(found: pl.DataFrame, families: pl.DataFrame, language: str, variant_words: list[str]) -> pl.DataFrame:
@@ -315,7 +341,7 @@ def _annotate(found: pl.DataFrame, families: pl.DataFrame, language: str, varian
     cats = dict(zip(per_family["family"].to_list(), per_family["categories"].to_list()))
     names = pl.concat([found["antecedent"].explode(), found["consequent"].explode()]).drop_nulls().unique()
     split = names.to_frame("f").with_columns(w=_words(pl.col("f").str.to_uppercase(), variant_words))
-    words = {f: frozenset(w) for f, w in split.iter_rows()}
+    words = {f: tuple(w) for f, w in split.iter_rows()}
     levels = [t(f"rules.across_{what}", language) for what in ("related", "products", "categories")]
     rows = []
     for row in found.iter_rows(named=True):
@@ -325,7 +351,7 @@ def _annotate(found: pl.DataFrame, families: pl.DataFrame, language: str, varian
         if cat_a and cat_c and not cat_a & cat_c:
             level = 2
         else:
-            level = 0 if _similarity(ant, cons, words) >= _RELATED else 1
+            level = 0 if _similar(ant, cons, words) else 1
         rows.append({
             "antecedent_codes": sorted({c for f in ant for c in codes.get(f, [])}),
             "consequent_codes": sorted({c for f in cons for c in codes.get(f, [])}),
