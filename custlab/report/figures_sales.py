@@ -395,6 +395,7 @@ def attribute_parts(tables: dict[str, pl.DataFrame]) -> tuple[list[Text], list[T
         paragraphs.append(Text("report.portrait.attribute", {
             "attribute": Label(column), "top": Label(top["group"]), "cust": Pct(top["customer_share"]),
             "rev": Pct(top["revenue_share"])}))
+        table = table.with_columns(pl.col("group").fill_null("not_given"))  # Ta-Feng's 554 customers without an age
         shown.append(Table(Text("report.portrait.attr_table", {"attribute": Label(column)}), table,
                            {"group": "label", "customers": "count", "customer_share": "pct",
                             "revenue_share": "pct"}, top_n=MOST_GROUPS))

@@ -287,3 +287,15 @@ def test_a_small_share_in_a_table_keeps_two_significant_digits():
 
     assert [cell_text(v, "pct") for v in (0.00064, 0.005, 0.0099, 0.01, 0.4567, 0.0)] == \
         ["0.064%", "0.50%", "0.99%", "1.0%", "45.7%", "0.0%"]
+
+
+@pytest.mark.parametrize(("language", "said"), [("en", "not given"), ("zh", "未填写")])
+def test_customers_without_an_attribute_value_are_named_in_its_table(language, said):
+    # Ta-Feng's age table ended with an unlabelled "–" row of 554 customers
+    from custlab.report.figures_sales import attribute_parts, with_shares
+    from custlab.report.html import table_html
+
+    table = with_shares(pl.DataFrame({"group": ["35-39", None], "customers": [5838, 554], "revenue": [22.6, 2.7]}))
+    _, tables = attribute_parts({"age_band": table})
+    page = table_html(tables[0], language=language)
+    assert f"<td>{said}</td>" in page and "<td>–</td>" not in page
