@@ -47,6 +47,10 @@ HEAT_PRODUCTS = 20
 THRESHOLD = 0.30
 #: Longest product name shown (longer ones are cut, with an ellipsis).
 NAME_CHARS = 32
+#: Months of history a yearly season needs (two years); with fewer, :meth:`DemandOutlook.season_gap` applies.
+SEASON_MONTHS = 24
+#: How far from the same months last year the models' total may be before a short history's outlook says so.
+SEASON_GAP = 0.5
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,25 @@ class DemandOutlook:
             return None
         return float(rows["value"].sum())
 
+    def season_gap(self) -> dict[str, float] | None:
+        """When the models cannot have learned a yearly season and stray far from last year's same months.
+
+        With under :data:`SEASON_MONTHS` months of history no model can estimate a yearly season, so a shop with a
+        Christmas peak sees November carried into the new year (Online Retail II at 2010-12-01: +102% on the same
+        months of the year before). Returns ``history`` (months of the total's history), ``seasonal`` (the same
+        months last year, the seasonal naive forecast), ``value`` (the models' total) and ``change`` when the
+        models' total is more than :data:`SEASON_GAP` away from ``seasonal``; else None.
+        """
+        history = self.forecast.history.filter(pl.col("series_id") == TOTAL).height
+        seasonal = self.baseline_total("seasonal_naive")
+        if history >= SEASON_MONTHS or seasonal is None or seasonal <= 0:
+            return None
+        value = float(self.forecast.table.filter(pl.col("series_id") == TOTAL)["mean"].sum())
+        change = value / seasonal - 1
+        if abs(change) <= SEASON_GAP:
+            return None
+        return {"history": float(history), "seasonal": seasonal, "value": value, "change": change}
+
     def describe(self, language: str = "en") -> list[str]:
         """Plain sentences: the outlook per group, what its backtest allows, and the alerts.
 
@@ -173,6 +196,10 @@ class DemandOutlook:
                 out.append(t("forecast.outlook.group_change", language, name=name, value=row["forecast"], lo=lo, hi=hi,
                              change=round(row["change"] * 100) + 0))  # never "-0%"
         out.extend(self._verdict(language))
+        gap = self.season_gap()
+        if gap is not None:
+            out.append(t("forecast.outlook.no_season", language, history=int(gap["history"]),
+                         change=round(gap["change"] * 100) + 0, seasonal=gap["seasonal"]))
         out.extend(self.alerts.describe(language, name_of=lambda series_id: self.name_of(series_id, language),
                                         heat_units=self.heat_measure == "units"))
         out.extend(t(f"forecast.note.{note}", language) for note in self.notes)

@@ -127,8 +127,11 @@ def section(result: Any) -> SectionFigures:
     charts = (Chart("outlook", _title(state, shows_baseline, value, plan, named_baseline),
                     partial(_draw_outlook, result, drawn, named_baseline), height=7.0),)
 
+    gap = result.season_gap()  # a short history's models carry the season's peak on (Online Retail II: +102%)
+    season = ([Text("report.outlook.no_season", {"history": Count(int(gap["history"])), "change": Change(gap["change"]),
+                                                  "seasonal": Money(gap["seasonal"])})] if gap is not None else [])
     paragraphs = [*_group_sentences(result, summary, state == "untrusted" and shows_baseline, named_baseline),
-                  *_verdict_sentences(result, state, baseline, named_baseline, value, plan),
+                  *_verdict_sentences(result, state, baseline, named_baseline, value, plan), *season,
                   *_alert_sentences(result),
                   *(Lang({lang: t(f"forecast.note.{note}", lang) for lang in LANGUAGES}) for note in result.notes)]
     notes = [Text(f"report.outlook.{state}", {})]
@@ -141,6 +144,8 @@ def section(result: Any) -> SectionFigures:
     if alerts.height:
         findings = (Finding(Text("report.finding.outlook_alerts", {"n": Count(alerts.height)}), 0.0, "outlook"),)
     values = _values(result, summary, state, baseline if shows_baseline else None)
+    if gap is not None:
+        values["season_gap"] = gap
     return SectionFigures("outlook", tuple(paragraphs), tuple(tables), charts, values, findings, notes=tuple(notes))
 
 

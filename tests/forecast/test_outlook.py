@@ -472,3 +472,34 @@ def test_the_new_forecast_sentences_have_the_same_fields_in_both_languages():
     fields = string.Formatter()
     for key in en:
         assert ({f for _, f, s, _ in fields.parse(en[key]) if f} == {f for _, f, _, _ in fields.parse(zh[key]) if f}), key
+
+
+def test_a_short_history_carrying_a_seasons_peak_on_says_last_years_months_are_the_better_guide():
+    # Online Retail II at 2010-12-01: 12 months ending on the Christmas peak; the models expected +102% on the same
+    # months of the year before (3.42M against 1.69M; Online Retail's actual December to February was 1.48M)
+    import datetime as dt
+
+    import numpy as np
+
+    from custlab.report.text import fmt_money
+
+    rng = np.random.default_rng(3)
+    days = [dt.datetime(2009, 12, 1) + dt.timedelta(days=int(d)) for d in range(365)]
+    level = [3.0 if (d.month in (9, 10, 11) and d.year == 2010) or d.month == 12 else 1.0 for d in days]
+    tx = pl.DataFrame({"order_date": days, "amount": [100.0 * v * rng.uniform(0.9, 1.1) for v in level],
+                       "category": ["a"] * 365})
+    result = demand_outlook(tx, as_of="2010-12-01", top_n=1)
+    gap = result.season_gap()
+    seasonal = float(tx.filter(pl.col("order_date") < pl.datetime(2010, 3, 1))["amount"].sum())
+    assert gap is not None and gap["history"] == 12 and gap["seasonal"] == pytest.approx(seasonal)
+    assert gap["change"] > 0.5
+    said = _said(result)
+    assert (f"With 12 months of history the models cannot learn a yearly season (that takes two years), and they "
+            f"expect {round(gap['change'] * 100):+d}% on the same months last year: if the shop's sales follow the "
+            f"calendar, the same months last year ({seasonal:,.0f}) are the better guide.") in said["en"]
+    assert f"只有 12 个月的历史，模型无法学到一年一度的季节起伏" in said["zh"]
+    page = " ".join(_page(result, "en")["text"])
+    assert f"the same months last year ({fmt_money(seasonal, 'GBP')}) are the better guide" in page
+    assert _page(result, "en")["part"].values["season_gap"]["seasonal"] == pytest.approx(seasonal)
+    flat = tx.with_columns(amount=pl.lit(100.0))  # no season to miss: nothing said
+    assert demand_outlook(flat, as_of="2010-12-01", top_n=1).season_gap() is None
