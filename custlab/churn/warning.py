@@ -4,7 +4,10 @@ Risk comes from a model, not from the silence rule: a
 :class:`~custlab.repurchase.RepurchaseModel` (a Cox model of the days from
 each purchase to the next, fitted on the customers' own history) gives each
 active customer, silent for ``s`` days, the probability ``p_churn`` that the
-silence reaches W days, ``S(W) / S(s)``. A customer who buys every week and
+silence reaches W days, ``S(W) / S(s)``; the probability itself comes from
+the same design refitted with effects that change as the silence lengthens
+(:mod:`custlab.churn.silence`: a weekly buyer silent two months has most
+likely stopped, whatever her past rhythm). A customer who buys every week and
 has been silent a month is at risk; one who buys twice a year and was last
 seen a month ago is not, though both are 30 days silent. The list multiplies
 that risk by what the customer is worth (a CLV table passed as ``value``, or
@@ -31,6 +34,7 @@ from custlab._i18n import label as label_of
 from custlab._types import DateLike, Frame, Language
 from custlab.churn._common import ChurnDataWarning, _check_days, _check_per_customer, _collect
 from custlab.churn.frames import AGE_BINS
+from custlab.churn.silence import SilenceRisk, fit_silence_risk
 from custlab.data.ids import match_ids
 from custlab.data.schema import check_frame, naive_datetimes, require_columns
 from custlab.exceptions import CustlabError
@@ -80,8 +84,12 @@ class EarlyWarning:
     concordance : float or None
         Held-out concordance of the repurchase model.
     model : RepurchaseModel
-        The fitted model (hazard ratios for :func:`~custlab.churn.plot_hazard_ratios`).
+        The fitted model (hazard ratios for :func:`~custlab.churn.plot_hazard_ratios`, ``usual_gap_days``, the
+        held-out concordance and the reasons).
     language : str
+    silence_risk : SilenceRisk or None
+        The model that gives ``p_churn`` (:mod:`custlab.churn.silence`: effects that change as the silence
+        lengthens); None when it could not be fitted and ``p_churn`` is the single model's.
     """
 
     table: pl.DataFrame
@@ -97,6 +105,7 @@ class EarlyWarning:
     concordance: float | None
     model: RepurchaseModel
     language: str
+    silence_risk: SilenceRisk | None = None
 
     def to_frame(self) -> pl.DataFrame:
         """The ranked list (one row per listed customer)."""
@@ -261,6 +270,16 @@ def early_warning(
         warnings.simplefilter("ignore", ChurnDataWarning)  # counted in the result instead
         model.fit(frame)
         risk = model.churn_risk(frame, inactivity_days=window, within=horizon)
+        # the single model weighs a frequent buyer's fast return as much on day 70 of a silence as on day 5;
+        # p_churn comes from a model whose effects change with the silence (silence.py), when it can be fitted
+        silence = fit_silence_risk(frame, model)
+    if silence is not None:
+        active_rows = frame.filter(~pl.col("repurchased") & (pl.col("gap_days") < window))
+        p = pl.Series(silence.p_churn(active_rows, window)).fill_nan(None)
+        risk = risk.with_columns(p_churn=pl.when(pl.col("p_churn").is_not_null()).then(p))
+        if horizon is not None:
+            risk = risk.with_columns(p_churn_within=pl.when(pl.col("days_to_churn") <= horizon).then(pl.col("p_churn"))
+                                     .otherwise(pl.when(pl.col("p_churn").is_not_null()).then(0.0)))
     active = risk.height
     risk = risk.filter(pl.col("p_churn").is_not_null())
     left_out = active - risk.height
@@ -295,6 +314,7 @@ def early_warning(
         table=table, as_of=moment, inactivity_days=window, within=horizon, value_source=source,
         active_customers=active, left_out=left_out, without_value=without, reliable=model.reliable_,
         reliability=model.reliability_, concordance=model.concordance_test_, model=model, language=language,
+        silence_risk=silence,
     )
 
 
