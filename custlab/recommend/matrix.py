@@ -297,7 +297,7 @@ def _event_rows(events: Frame | None, end: dt.datetime, items: pl.Series, weight
         named = ", ".join(f"{k!r} {n:,}" for k, n in kinds.iter_rows())
         notes.append(f"Left out {unweighted.height:,} {_events(unweighted.height)} of kinds without a weight "
                      f"({named}); give them one with event_weights=.")
-        data = data.filter(pl.col("_w") > 0)
+    data = data.filter(pl.col("_w") > 0)  # and those of a kind weighted 0 (the caller's choice, not noted)
     known = data["_item"].is_in(items.implode())
     unknown = int((~known).sum())
     if unknown:

@@ -84,3 +84,14 @@ def test_every_event_left_out_is_counted_by_reason(tiny):
                and "'(none)' 1" in n for n in notes)  # a weight of 0 is the caller's choice: not listed
     assert "Left out 1 event on products nobody bought before as_of." in notes
     assert any(n.startswith("Left out 1 customer-product-day of events") and "'x'" in n for n in notes)
+
+
+def test_events_of_a_kind_weighted_zero_are_left_out_whatever_else_is_there(tiny):
+    day = dt.datetime(2024, 1, 1)
+    events = pl.DataFrame({"customer_id": [9, 1], "event_time": [day] * 2, "event": ["view"] * 2,
+                           "product_id": ["tea", "cup"]})
+    alone = interaction_matrix(tiny, events=events, event_weights={"view": 0.0})
+    with_click = interaction_matrix(tiny, events=pl.concat([events, events.head(1).with_columns(event=pl.lit("click"))]),
+                                    event_weights={"view": 0.0})
+    assert alone.customers.to_list() == with_click.customers.to_list() == [1, 2, 3, 4]  # no row for customer 9
+    assert np.array_equal(alone.strength.toarray(), interaction_matrix(tiny).strength.toarray())
