@@ -23,8 +23,9 @@ the risk set where it starts):
 - a gap that started in the last :data:`RECENT_DAYS` days before the
   analysis day is marked: the shop's current return rate (CDNOW's cohort
   buys less and less; Online Retail's first months count long-standing
-  customers as new) is taken from the early days of recent gaps, and every
-  active customer's open gap is recent.
+  customers as new) is taken from the early days of recent gaps; an active
+  customer's open gap is recent when she has been silent at most that long
+  (every one of them with the usual 90-day window).
 
 Interactions and the recent mark are lightly shrunk (ridge) so that a small
 shop keeps close to the single model. The hazard ratios, the usual gap, the
@@ -76,8 +77,9 @@ class SilenceRisk:
     def p_churn(self, active: pl.DataFrame, window: int) -> np.ndarray:
         """P(the open gap of each row reaches ``window`` days | it lasted ``gap_days`` so far); nan if unusable."""
         x, usable, _ = self.model._design(active, fitting=False)
-        x = np.column_stack([x, np.ones(active.height)]) - self.mean  # every open gap below W days is recent
         s = active["gap_days"].cast(pl.Float64).to_numpy()
+        # an open gap started gap_days before the analysis day: recent as in the fit (all of them when W <= 120)
+        x = np.column_stack([x, (s <= RECENT_DAYS).astype(float)]) - self.mean
         piece_of_time = np.searchsorted(np.asarray(self.pieces), self.times, side="left")
         lo = np.searchsorted(self.times, s - 0.5, side="right")  # first event time after s - 1/2
         hi = np.searchsorted(self.times, window - 0.5, side="right")

@@ -99,3 +99,43 @@ def test_the_delayed_entry_cox_fit_equals_lifelines_time_varying_fitter():
     frame = pd.DataFrame({"id": range(n), "start": start, "stop": stop, "e": event, "a": z[:, 0], "b": z[:, 1]})
     expected = CoxTimeVaryingFitter().fit(frame, id_col="id", start_col="start", stop_col="stop", event_col="e")
     assert beta == pytest.approx(expected.params_[["a", "b"]].to_numpy(), rel=1e-6)
+
+
+def test_an_open_gap_longer_than_the_recent_span_is_scored_as_fitted():
+    # with a churn window over 120 days an open gap of 150 days started before the "recent" span: fitted as not
+    # recent (0), it had been scored as recent (1)
+    from custlab.churn.silence import RECENT_DAYS, fit_silence_risk
+    from custlab.synthetic import make_shop
+
+    shop = make_shop(1500, seed=3)
+    frame = repurchase.repurchase_frame(shop.transactions, as_of="2024-12-01")
+    model = repurchase.RepurchaseModel()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(frame)
+    silence = fit_silence_risk(frame, model)
+    active = frame.filter(~pl.col("repurchased") & (pl.col("gap_days") < 240))
+    long = (active["gap_days"] > RECENT_DAYS).to_numpy()
+    assert silence is not None and long.any() and (~long).any()
+    p = silence.p_churn(active, 240)
+    as_fitted = _p_with_marks(silence, active, 240, (~long).astype(float))
+    all_recent = _p_with_marks(silence, active, 240, np.ones(active.height))
+    assert np.allclose(p, as_fitted, equal_nan=True)
+    assert not np.allclose(p[long], all_recent[long], equal_nan=True)
+
+
+def _p_with_marks(silence, active, window, marks):
+    """p_churn computed with the recent mark given, as SilenceRisk.p_churn does with its own."""
+    x, usable, _ = silence.model._design(active, fitting=False)
+    x = np.column_stack([x, marks]) - silence.mean
+    s = active["gap_days"].cast(pl.Float64).to_numpy()
+    piece_of_time = np.searchsorted(np.asarray(silence.pieces), silence.times, side="left")
+    lo = np.searchsorted(silence.times, s - 0.5, side="right")
+    hi = np.searchsorted(silence.times, window - 0.5, side="right")
+    total = np.zeros(active.height)
+    for k in range(len(silence.pieces) + 1):
+        cum = np.concatenate([[0.0], np.cumsum(np.where(piece_of_time == k, silence.hazard, 0.0))])
+        total += np.exp(silence._design(x, np.full(active.height, k)) @ silence.beta) * (cum[hi] - cum[lo])
+    p = np.exp(-total)
+    p[~usable] = np.nan
+    return p
