@@ -32,8 +32,10 @@ def cell_text(value: object, column: str = "") -> str:
 
     >>> [cell_text(v) for v in (1473900, 0.5, None, True, "C538164", dt.datetime(2010, 12, 9, 20, 1))]
     ['1,473,900', '0.50', '–', 'yes', 'C538164', '2010-12-09 20:01']
-    >>> [cell_text(v, "null_share") for v in (0.200654, 0.0, 0.00004, 1.0)]
-    ['20.07%', '0%', '<0.01%', '100%']
+    >>> [cell_text(v, "null_share") for v in (0.200654, 0.0, 0.00004, 1.0, 0.99996, 0.9999999, -0.00003)]
+    ['20.07%', '0%', '<0.01%', '100%', '99.996%', '>99.99%', '>-0.01%']
+    >>> cell_text(0.0012), cell_text(-1234.5)
+    ('0.0012', '-1,234.50')
     """
     if value is None:
         return MISSING
@@ -45,17 +47,29 @@ def cell_text(value: object, column: str = "") -> str:
         if not math.isfinite(value):
             return MISSING
         if _is_share(column):
-            if value in (0.0, 1.0):
-                return f"{value:.0%}"
-            if 0 < abs(value) < 0.0001:
-                return "<0.01%"
-            return f"{value:.2%}"
+            return _share(value)
+        if value != 0 and abs(value) < 0.01:  # 0.0012, not 0.00
+            return f"{value:.2g}"
         return f"{value:,.2f}"
     if isinstance(value, dt.datetime):
         return f"{value:%Y-%m-%d %H:%M}" if value.second == 0 and value.microsecond == 0 else f"{value:%Y-%m-%d %H:%M:%S}"
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
+
+
+def _share(value: float) -> str:
+    """A share that reads 0% or 100% only when it is exactly so (a column with a few values left is not "100%
+    null"), small ones with their sign."""
+    if value in (0.0, 1.0):
+        return f"{value:.0%}"
+    if 0 < abs(value) < 0.0001:
+        return "<0.01%" if value > 0 else ">-0.01%"
+    for decimals in (2, 3, 4):
+        text = f"{value:.{decimals}%}"
+        if not text.startswith(("100.", "-100.")) or abs(value) > 1:
+            return text
+    return ">99.99%" if value > 0 else "<-99.99%"
 
 
 def _header(column: str) -> str:
