@@ -73,7 +73,16 @@ class Reach:
             return t("campaigns.reach.none", language, **fields)
         return t("campaigns.reach.smallest", language, **fields, n_t=f"{self.n_treatment:,}",
                  n_c=f"{self.n_control:,}", smallest=f"{self.smallest_lift:+.0%}",
-                 target=f"{plan.baseline * (1 + self.smallest_lift):.2%}")
+                 target=_level(plan.baseline * (1 + self.smallest_lift), plan.kind))
+
+
+def _level(value: float, kind: str) -> str:
+    """A rate as a percentage, a mean (revenue per customer) as a number, as :meth:`TestPlan.describe` writes them.
+
+    >>> _level(0.0601, "rate"), _level(45.3, "mean")
+    ('6.01%', '45.30')
+    """
+    return f"{value:.2%}" if kind == "rate" else f"{value:,.2f}"
 
 
 def reach(plan: TestPlan, reachable: int, *, ratio: float = 1.0) -> Reach:

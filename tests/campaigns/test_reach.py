@@ -40,3 +40,14 @@ def test_the_next_step_says_the_lift_cannot_be_detected_at_this_shops_size(small
     big = campaign_results(small_campaign_shop.campaigns, small_campaign_shop.transactions,
                            reachable=results.plan.n_total)
     assert big.reach.fits and len(big.describe("en")) == len(en) - 1
+
+
+def test_a_mean_plans_smallest_target_reads_as_money_not_a_percentage():
+    from custlab.campaigns.power import sample_size
+    from custlab.campaigns.report import reach
+
+    plan = sample_size(40.0, lift=0.02, kind="mean", sd=60.0)
+    r = reach(plan, 2000)
+    said = r.describe(plan)
+    assert not r.fits and r.smallest_lift is not None
+    assert f"{40.0 * (1 + r.smallest_lift):,.2f}" in said and "00%" not in said.split("(")[-1]
