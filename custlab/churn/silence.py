@@ -37,7 +37,7 @@ risk is kept.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -57,7 +57,7 @@ _RIDGE = 1.0
 _MAX_STEPS = 40
 
 
-@dataclass
+@dataclass(frozen=True)
 class SilenceRisk:
     """Cox model with per-piece effects of the numeric covariates; see the module docstring.
 
@@ -66,16 +66,18 @@ class SilenceRisk:
     centred covariates.
     """
 
-    model: RepurchaseModel
-    mean: np.ndarray
-    numeric: list[int]
-    beta: np.ndarray
-    times: np.ndarray
-    hazard: np.ndarray
+    model: RepurchaseModel = field(repr=False)
+    mean: np.ndarray = field(repr=False)
+    numeric: tuple[int, ...]
+    beta: np.ndarray = field(repr=False)
+    times: np.ndarray = field(repr=False)
+    hazard: np.ndarray = field(repr=False)
     pieces: tuple[float, ...] = PIECES
 
-    def p_churn(self, active: pl.DataFrame, window: int) -> np.ndarray:
-        """P(the open gap of each row reaches ``window`` days | it lasted ``gap_days`` so far); nan if unusable."""
+    def p_churn(self, active: pl.DataFrame, inactivity_days: int) -> np.ndarray:
+        """P(the open gap of each row reaches ``inactivity_days`` days | it lasted ``gap_days`` so far); nan if
+        unusable."""
+        window = inactivity_days
         x, usable, _ = self.model._design(active, fitting=False)
         s = active["gap_days"].cast(pl.Float64).to_numpy()
         # an open gap started gap_days before the analysis day: recent as in the fit (all of them when W <= 120)
@@ -98,10 +100,10 @@ class SilenceRisk:
         return _design(x, piece, self.numeric, len(self.pieces))
 
 
-def _design(x: np.ndarray, piece: np.ndarray, numeric: list[int], pieces: int) -> np.ndarray:
+def _design(x: np.ndarray, piece: np.ndarray, numeric: tuple[int, ...] | list[int], pieces: int) -> np.ndarray:
     """``x`` (with the recent mark last), the numeric columns per piece after the first."""
     base, recent = x[:, :-1], x[:, -1:]
-    blocks = [base] + [base[:, numeric] * (piece == k)[:, None] for k in range(1, pieces + 1)] + [recent]
+    blocks = [base] + [base[:, list(numeric)] * (piece == k)[:, None] for k in range(1, pieces + 1)] + [recent]
     return np.hstack(blocks)
 
 
@@ -140,7 +142,7 @@ def fit_silence_risk(frame: pl.DataFrame, model: RepurchaseModel, pieces: tuple[
     if fitted is None:
         return None
     beta, times, hazard = fitted
-    return SilenceRisk(model=model, mean=mean, numeric=numeric, beta=beta, times=times, hazard=hazard,
+    return SilenceRisk(model=model, mean=mean, numeric=tuple(numeric), beta=beta, times=times, hazard=hazard,
                        pieces=tuple(pieces))
 
 
