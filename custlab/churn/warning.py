@@ -107,6 +107,14 @@ class EarlyWarning:
     language: str
     silence_risk: SilenceRisk | None = None
 
+    @property
+    def trust_key(self) -> str:
+        """The catalogue key of the sentence saying where the risk comes from and how far its ranking can be trusted
+        (the concordance is the single model's: the risk's own model is named when it gives the risk)."""
+        if not self.reliable:
+            return "churn.warning_unreliable"
+        return "churn.warning_reliable_silence" if self.silence_risk is not None else "churn.warning_reliable"
+
     def to_frame(self) -> pl.DataFrame:
         """The ranked list (one row per listed customer)."""
         return self.table
@@ -134,8 +142,7 @@ class EarlyWarning:
         text = t("churn.warning_sentence", lang, customers=f"{self.table.height:,}", high=f"{high.height:,}",
                  days=self.inactivity_days, at_risk=f"{self.value_at_risk:,.0f}",
                  total=f"{float(self.table['value'].sum()):,.0f}", source=self._source(lang))
-        trust = t("churn.warning_reliable" if self.reliable else "churn.warning_unreliable", lang,
-                  concordance="n/a" if self.concordance is None else f"{self.concordance:.2f}")
+        trust = t(self.trust_key, lang, concordance="n/a" if self.concordance is None else f"{self.concordance:.2f}")
         return text + t("churn.sentence_join", lang) + trust
 
     def _source(self, language: str) -> str:

@@ -250,8 +250,7 @@ def early_warning(ctx: Context) -> SectionFigures:
         "p": Pct(HIGH_RISK, 0), "days": Count(days), "value": Money(at_risk), "total": Money(result.value_at_risk),
         "soon": Count(soon), "window": Count(ctx.setting("warning_days"))})]
     concordance = "n/a" if result.concordance is None else f"{result.concordance:.2f}"
-    key = "churn.warning_reliable" if result.reliable else "churn.warning_unreliable"
-    paragraphs.append(Lang({lang: t(key, lang, concordance=concordance) for lang in LANGUAGES}))
+    paragraphs.append(Lang({lang: t(result.trust_key, lang, concordance=concordance) for lang in LANGUAGES}))
     retry = ctx.notes.get("early_warning_retry")
     if retry:
         paragraphs.append(Text("report.warning.retried", {"settings": Data(", ".join(f"{k}={v}" for k, v in retry.items()))}))
