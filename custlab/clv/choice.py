@@ -15,12 +15,6 @@ rate). The method used is
   sentence saying that no model beats the naive baseline, or that none could
   be trusted.
 
-The holdout table also holds a row "historical": the historical formula as it
-values customers (the naive baseline, with one-time buyers at the pooled rate
-fitted on the calibration period), so that the page can say how far the
-method it uses missed the weeks held out. The choice itself compares the
-models with the naive baseline.
-
 The result, a :class:`ModelChoice`, says why in plain words (English or
 Chinese), holds the holdout table, the week-by-week tracking data of the
 model it judged, and values customers with :meth:`ModelChoice.clv`.
@@ -40,7 +34,7 @@ from custlab._dates import as_datetime, as_of_after, last_day_included, parse_wi
 from custlab._i18n import label, t
 from custlab._types import DateLike, Frame, Language
 from custlab.clv.checks import FitCheck, Issue, check_fit
-from custlab.clv.estimate import CLVResult, estimate_clv, historical_rate, pooled_rate
+from custlab.clv.estimate import CLVResult, estimate_clv
 from custlab.clv.models import BetaGeo, GammaGamma, ModifiedBetaGeo, ObservedSpend, ParetoNBD
 from custlab.clv.models.base import _PurchaseModel
 from custlab.clv.summary import (
@@ -74,8 +68,7 @@ class ModelChoice:
         formula when no model beat the baseline. False when the historical
         formula stands in for models that could not be trusted.
     holdout
-        One row per candidate, one for the naive baseline and one for the historical formula
-        (see :meth:`to_frame`).
+        One row per candidate and one for the naive baseline (see :meth:`to_frame`).
     tracking
         Week-by-week repeat purchases of the calibration cohort, actual and
         expected by ``tracking_model`` fitted on the calibration period
@@ -250,8 +243,6 @@ def choose_model(
     weeks = round(window.days / 7, 1)
     calhold = calibration_holdout(transactions, calibration_end=cal_end, observation_end=end, freq=freq)
     naive = _naive_errors(calhold, freq)
-    historical = _baseline_errors(calhold, historical_rate(calhold["frequency"].to_numpy(), calhold["T"].to_numpy(),
-                                                           freq, pooled_rate(calhold)))
     rows, fitted, checks = [], {}, []
     if int((calhold["frequency"] > 0).sum()):
         for cls in candidates:
@@ -261,8 +252,6 @@ def choose_model(
             if model is not None:
                 fitted[model.name] = model
     rows.append({"model": "naive", "status": "baseline", **naive, "beats_naive": None, "trusted": None, "issues": ""})
-    rows.append({"model": "historical", "status": "baseline", **historical, "beats_naive": None, "trusted": None,
-                 "issues": ""})
     table = pl.DataFrame(rows, schema=_SCHEMA)
     ranked = sorted((r for r in rows if r["status"] == "ok"), key=lambda r: r["mae"])
     summary = clv_summary(transactions, as_of=end, freq=freq)
@@ -315,11 +304,7 @@ def choose_model(
 
 def _naive_errors(calhold: pl.DataFrame, freq: str) -> dict[str, float | None]:
     """The naive baseline's holdout errors (each customer keeps her calibration rate, :func:`naive_rate`)."""
-    return _baseline_errors(calhold, naive_rate(calhold["frequency"].to_numpy(), calhold["T"].to_numpy(), freq))
-
-
-def _baseline_errors(calhold: pl.DataFrame, rate) -> dict[str, float | None]:
-    """Holdout errors of fixed rates of repeat purchases per model unit (one per customer of ``calhold``)."""
+    rate = naive_rate(calhold["frequency"].to_numpy(), calhold["T"].to_numpy(), freq)
     predicted = pl.lit(pl.Series(rate, dtype=pl.Float64)) * pl.col("holdout_duration")
     actual = pl.col("holdout_purchases").cast(pl.Float64)
     row = calhold.select(

@@ -9,29 +9,18 @@ change between two months' totals into the part a refit explains (last month's
 customers valued again with this month's model) and the part that comes from
 the customers themselves.
 
-The historical formula values each repeat customer at her own past rate of
-repeat purchases (frequency / T, with T at least 13 weeks:
-:func:`custlab.clv.summary.naive_rate`) and her mean repeat spend, discounted
-month by month like the models: the naive baseline of the holdout check turned
-into money, what to use when no model predicts better than it. A customer
-without a repeat purchase has no past rate of her own (frequency / T is 0,
-although many such customers do order again: 787 of Online Retail II's 1,139
-one-time buyers at 2010-04-01, for about £937k), so she is valued at the rate
-pooled over all customers of her age: the empirical-Bayes (Gamma-Poisson)
-posterior mean r / (alpha + T), with r and alpha fitted by maximum likelihood
-to every customer's repeat purchases over her T (:func:`pooled_rate`), never
-above the rate one repeat purchase would give her (1 / T, T at least 13
-weeks), and at the population's mean spend per purchase. On the holdout weeks
-of :func:`custlab.clv.choose_model` this cut the error of the total from
--43.1% to -11.3% (Online Retail II, 2010-04-01), -22.8% to +8.4% (Online
-Retail, 2011-07-01) and -47.6% to -30.9% (Ta-Feng, 2001-02-01).
+The historical formula values each customer at her own past rate of repeat
+purchases (frequency / T, with T at least 13 weeks: :func:`custlab.clv.summary.naive_rate`) and her mean
+repeat spend, discounted month by month
+like the models: this is the naive baseline of the holdout check turned into
+money, so it is what to use when no model predicts better than it. Customers
+without a repeat purchase are worth 0 under it.
 
 Intervals: for a model, the delta method on the total with the covariance of
 the fitted log parameters (purchase and spend models fitted separately, so
 their uncertainties add), on the log scale, total x exp(+-1.645 se / total);
-for the historical formula, the Poisson uncertainty of each repeat customer's rate
-(var(frequency / T) = frequency / T^2, T at least 13 weeks) plus, by the delta
-method, that of the pooled rate's r and alpha for the one-time buyers. Both cover the estimation of the rates,
+for the historical formula, the Poisson uncertainty of each customer's rate
+(var(frequency / T) = frequency / T^2, T at least 13 weeks). Both cover the estimation of the rates,
 not the randomness of the customers' future purchases.
 """
 
@@ -95,9 +84,6 @@ class CLVResult:
     clv_summary
         The :func:`~custlab.clv.clv_summary` the customers were valued from
         (one row per customer; :meth:`to_frame` is the valued table).
-    pooled
-        The historical formula's :class:`PooledRate` for one-time buyers (None for a model, or when no
-        customer has a repeat purchase).
     """
 
     values: pl.DataFrame = field(repr=False)
@@ -113,7 +99,6 @@ class CLVResult:
     clv_summary: pl.DataFrame = field(default=None, repr=False)  # type: ignore[assignment]
     purchase_model: _PurchaseModel | None = field(default=None, repr=False)
     spend_model: GammaGamma | ObservedSpend | None = field(default=None, repr=False)
-    pooled: PooledRate | None = field(default=None, repr=False)
 
     @property
     def basis(self) -> str:
@@ -146,7 +131,7 @@ class CLVResult:
         """The total for another summary (e.g. last month's customers) with this result's model and settings."""
         frame = _summary_arrays(summary)
         return float(_values(frame, self.purchase_model, self.spend_model, self.freq, self.months,
-                             self.annual_discount_rate, self.margin, self.pooled)["clv"].sum())
+                             self.annual_discount_rate, self.margin)["clv"].sum())
 
     def __repr__(self) -> str:
         interval = f", 90% {_money(self.interval[0])}-{_money(self.interval[1])}" if self.interval else ""
@@ -155,88 +140,15 @@ class CLVResult:
                 f"{self.customers:,} customers{interval}{trust})")
 
 
-@dataclass(frozen=True)
-class PooledRate:
-    """Gamma-Poisson (NBD) fit to all customers' repeat purchases: a customer's rate is Gamma(r, alpha).
-
-    ``log_covariance`` is the covariance of (log r, log alpha) (inverse Hessian of the log-likelihood), or None
-    when it cannot be computed. The posterior mean rate of a customer of age T without a repeat purchase is
-    r / (alpha + T).
-    """
-
-    r: float
-    alpha: float
-    log_covariance: np.ndarray | None = field(default=None, repr=False, compare=False)
-
-
-def _nbd_loglik(log_params: np.ndarray, x: np.ndarray, T: np.ndarray, w: np.ndarray) -> float:
-    from scipy.special import gammaln
-
-    r, alpha = np.exp(log_params)
-    return float(np.sum(w * (gammaln(r + x) - gammaln(r) + r * np.log(alpha / (alpha + T))
-                             + x * np.log(T / (alpha + T)))))
-
-
-def pooled_rate(summary: Frame) -> PooledRate | None:
-    """Fit r and alpha of the Gamma-Poisson model to the repeat purchases ``frequency`` over ``T`` of every customer
-    of age T > 0 (maximum likelihood on the distinct (frequency, T) pairs); None when no customer has a repeat
-    purchase (there is no rate to pool)."""
-    from scipy.optimize import minimize
-
-    frame = _summary_arrays(summary)
-    x, T = (frame[c].cast(pl.Float64).to_numpy() for c in ("frequency", "T"))
-    keep = T > 0
-    if not np.any(x[keep] > 0):
-        return None
-    pairs, weights = np.unique(np.column_stack([x[keep], T[keep]]), axis=0, return_counts=True)
-    px, pT, w = pairs[:, 0], pairs[:, 1], weights.astype(np.float64)
-    objective = lambda p: -_nbd_loglik(p, px, pT, w)  # noqa: E731
-    start = np.array([0.0, math.log(float(np.sum(w * pT)) / float(np.sum(w * px)))])  # r 1, mean rate observed
-    found = minimize(objective, start, method="L-BFGS-B", bounds=[(-12.0, 12.0)] * 2)
-    best = found.x
-    if not np.all(np.isfinite(best)):
-        return None
-    h = 1e-3
-    hessian = np.empty((2, 2))
-    for i in range(2):
-        for j in range(2):
-            ei, ej = np.eye(2)[i] * h, np.eye(2)[j] * h
-            hessian[i, j] = (objective(best + ei + ej) - objective(best + ei - ej) - objective(best - ei + ej)
-                             + objective(best - ei - ej)) / (4 * h * h)
-    covariance = None
-    if np.all(np.isfinite(hessian)) and np.all(np.linalg.eigvalsh(hessian) > 0):
-        covariance = np.linalg.inv(hessian)
-    r, alpha = (float(v) for v in np.exp(best))
-    return PooledRate(r, alpha, covariance)
-
-
-def _span(T: np.ndarray, freq: str) -> np.ndarray:
-    return np.maximum(np.asarray(T, dtype=np.float64), NAIVE_MIN_SPAN_DAYS / UNIT_DAYS[freq_unit(freq)])
-
-
-def historical_rate(x: np.ndarray, T: np.ndarray, freq: str, pooled: PooledRate | None) -> np.ndarray:
-    """The historical formula's rate of repeat purchases per model unit: a repeat customer's own (frequency / T,
-    T at least 13 weeks: :func:`custlab.clv.summary.naive_rate`); a one-time buyer's the pooled r / (alpha + T),
-    at most 1 / T (T at least 13 weeks: what one repeat purchase would give her); 0 for her without ``pooled``.
-    """
-    x = np.asarray(x, dtype=np.float64)
-    T = np.asarray(T, dtype=np.float64)
-    own = naive_rate(x, T, freq)
-    if pooled is None:
-        return own
-    once = np.minimum(pooled.r / (pooled.alpha + T), 1.0 / _span(T, freq))
-    return np.where(x > 0, own, once)
-
-
 def _historical(frame: pl.DataFrame, spend, freq: str, months: int, annual_discount_rate: float,
-                margin: float | None, pooled: PooledRate | None = None) -> pl.DataFrame:
-    """Each customer at :func:`historical_rate` and her expected spend, discounted month by month."""
+                margin: float | None) -> pl.DataFrame:
+    """Each customer at her own past rate (frequency / T, T at least 13 weeks) and spend, discounted month by month."""
     monthly, month_units, factor = _clv_settings(freq, months, annual_discount_rate, margin)
     x, T = (frame[c].cast(pl.Float64).to_numpy() for c in ("frequency", "T"))
-    rate = historical_rate(x, T, freq, pooled)  # repeat purchases per model unit
+    rate = naive_rate(x, T, freq)  # repeat purchases per model unit
     per_month = rate * month_units
     spend_values = spend.expected_spend(x, frame["monetary_value"].to_numpy()) if spend is not None else np.zeros_like(x)
-    spend_values = np.where((x > 0) | (rate > 0), spend_values, 0.0)  # one-time buyers: the population's mean
+    spend_values = np.where(x > 0, spend_values, 0.0)
     return frame.with_columns(
         p_alive=pl.lit(None, dtype=pl.Float64),
         expected_purchases=pl.Series(per_month * months, dtype=pl.Float64),
@@ -245,10 +157,9 @@ def _historical(frame: pl.DataFrame, spend, freq: str, months: int, annual_disco
     ).with_columns(clv=factor * pl.col("expected_spend") * pl.col("discounted_purchases"))
 
 
-def _values(frame, purchase_model, spend_model, freq, months, annual_discount_rate, margin,
-            pooled: PooledRate | None = None) -> pl.DataFrame:
+def _values(frame, purchase_model, spend_model, freq, months, annual_discount_rate, margin) -> pl.DataFrame:
     if purchase_model is None:
-        return _historical(frame, spend_model, freq, months, annual_discount_rate, margin, pooled)
+        return _historical(frame, spend_model, freq, months, annual_discount_rate, margin)
     return predict_clv(frame, purchase_model, spend_model, months=months, annual_discount_rate=annual_discount_rate,
                        margin=margin)
 
@@ -297,22 +208,12 @@ def _model_interval(frame: pl.DataFrame, values: pl.DataFrame, purchase_model: _
 
 
 def _historical_variance(values: pl.DataFrame, freq: str, months: int, annual_discount_rate: float,
-                         margin: float | None, pooled: PooledRate | None) -> float:
-    """Poisson variance of the repeat customers' rates plus the delta-method variance of the pooled rate."""
+                         margin: float | None) -> float:
     monthly, month_units, factor = _clv_settings(freq, months, annual_discount_rate, margin)
-    x, T = values["frequency"].cast(pl.Float64).to_numpy(), values["T"].cast(pl.Float64).to_numpy()
+    x, T = values["frequency"].cast(pl.Float64).to_numpy(), values["T"].to_numpy()
     per_rate = factor * values["expected_spend"].to_numpy() * month_units * _discount_factors(months, monthly).sum()
-    span = _span(T, freq)
-    variance = float(np.sum(per_rate**2 * x / span**2))  # var(x / span) = x / span^2 (Poisson)
-    if pooled is None:
-        return variance
-    if pooled.log_covariance is None:
-        return math.nan
-    rate = pooled.r / (pooled.alpha + T)
-    free = (x == 0) & (rate < 1.0 / span)  # not held at the cap
-    gradient = np.array([np.sum(np.where(free, per_rate * rate, 0.0)),  # d / d log r
-                         np.sum(np.where(free, -per_rate * rate * pooled.alpha / (pooled.alpha + T), 0.0))])
-    return variance + float(gradient @ pooled.log_covariance @ gradient)
+    span = np.maximum(T.astype(np.float64), NAIVE_MIN_SPAN_DAYS / UNIT_DAYS[freq_unit(freq)])
+    return float(np.sum(per_rate**2 * x / span**2))  # var(x / span) = x / span^2 (Poisson)
 
 
 def estimate_clv(
@@ -365,11 +266,10 @@ def estimate_clv(
     unit = purchase_model.freq if purchase_model is not None else freq
     if spend_model is None:
         raise CustlabError("spend_model is needed: a fitted GammaGamma or ObservedSpend.")
-    pooled = pooled_rate(frame) if purchase_model is None else None
-    values = _values(frame, purchase_model, spend_model, unit, months, annual_discount_rate, margin, pooled)
+    values = _values(frame, purchase_model, spend_model, unit, months, annual_discount_rate, margin)
     total = float(values["clv"].sum())
     if purchase_model is None:
-        variance, note = _historical_variance(values, unit, months, annual_discount_rate, margin, pooled), ""
+        variance, note = _historical_variance(values, unit, months, annual_discount_rate, margin), ""
     else:
         variance, note = _model_interval(frame, values, purchase_model, spend_model, months, annual_discount_rate,
                                          margin)
@@ -384,7 +284,7 @@ def estimate_clv(
         note = "flat"
     return CLVResult(values, total, interval, "historical" if purchase_model is None else purchase_model.name,
                      bool(trusted), months, float(annual_discount_rate), margin, unit, note, frame, purchase_model,
-                     spend_model, pooled)
+                     spend_model)
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,7 @@ def test_online_retail_no_model_beats_the_naive_baseline(online_retail_clean, as
     rows = {r["model"]: r for r in choice.to_frame().iter_rows(named=True)}
     # Which model comes closest is not pinned: on 2011-12-10 BG/NBD and MBG/NBD sit at the NBD edge (a -> 0),
     # where the optimizer converges on some processors and gives up on others; the best error is the same.
-    fitted = {m: r["mae"] for m, r in rows.items() if r["status"] == "ok"}
+    fitted = {m: r["mae"] for m, r in rows.items() if m != "naive" and r["mae"] is not None}
     best = min(fitted, key=fitted.get)
     assert fitted[best] == pytest.approx(best_mae, abs=5e-4)
     assert rows["naive"]["mae"] == pytest.approx(naive_mae, abs=5e-4)

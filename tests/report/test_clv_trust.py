@@ -33,3 +33,16 @@ def test_key_figures_do_not_trust_the_historical_formula():
                                  freq="W", trusted=False)
     out = figures_clv._key_values(untrusted, None, None, values)
     assert out["trusted"] is False and out["checks_passed"] is False
+
+
+def test_the_page_says_how_many_one_time_buyers_the_historical_formula_values_at_zero():
+    from custlab.report.text import render
+
+    summary = _summary()  # b and d bought once
+    result = clv.estimate_clv(summary, None, clv.ObservedSpend().fit(summary), annual_discount_rate=0.1, freq="W")
+    zero = result.values.filter(pl.col("frequency") == 0)
+    assert zero.height == 2 and (zero["clv"] == 0).all()
+    said = figures_clv.one_time_zero(result)
+    assert render(said, "en") == ("Under this formula the 2 one-time buyers (50.0% of the customers) have no past rate of "
+                                  "their own and are valued at 0: the total leaves out what they will buy.")
+    assert "2 位只下过一单的客户（占客户的 50.0%）" in render(said, "zh")
