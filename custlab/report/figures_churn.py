@@ -82,7 +82,7 @@ def retention_page(ctx: Context, diag: Any, km: Any, cohort_table: pl.DataFrame,
     # the median return day rests on the customers who came back: too few of them set no reminder date
     day = diag.intervention_day if diag.returners >= MIN_RETURNERS else None
     if diag.intervention_day is not None:
-        fields = {"n": Count(diag.returners), "day": Count(diag.intervention_day)}
+        fields = {"n": Count(diag.returners), "day": Count(diag.intervention_day), "window": Count(days)}
         paragraphs.append(Text("report.retention.intervention_n", fields) if day is not None else
                           Text("report.retention.intervention_few", {**fields, "min": Count(MIN_RETURNERS)}))
     churned = ctx.cached("churned_now", lambda: _churned_now(ctx))
@@ -94,7 +94,8 @@ def retention_page(ctx: Context, diag: Any, km: Any, cohort_table: pl.DataFrame,
     if diag.early_churn_share is not None and diag.early_churn_share >= 0.5:
         money = month_spend * ctx.value("trend", "new_customers", 0) * diag.early_churn_share
         fields = {"share": share_field(diag.early_churn_share), "early_days": Count(diag.early_days)}
-        findings.append(Finding(Text("report.finding.early_churn", {**fields, "day": Count(day)}) if day is not None
+        findings.append(Finding(Text("report.finding.early_churn", {**fields, "day": Count(day), "window": Count(days)})
+                                if day is not None
                                 else Text("report.finding.early_churn_no_day", fields), money, "retention"))
     # intervention_day only when enough returns back it: the second-order action reminds by it
     values = {"silent_never_return_share": diag.silent_never_return_share,

@@ -448,13 +448,13 @@ def test_early_churn_sentences_say_last_order_not_left(shop_html):
     action = re.search(r"([0-9.]+)% of churned customers made their last order soon after their first; [0-9,]+ of "
                        r"this month's new customers have not ordered again yet: remind them by day (\d+), when half of "
                        r"those who come back have done so", html.replace("&#x27;", "'").replace("&#39;", "'"))
-    retention = re.search(r"Half of the [\d,]+ customers who came back on their own made their second order by day (\d+)",
-                          html)
+    retention = re.search(r"Of the [\d,]+ customers who made a second order within 90 days of their first, half did so "
+                          r"by day (\d+)", html)
     assert action and retention and action.group(2) == retention.group(1)
     finding = render(Text("report.finding.early_churn", {"share": Pct(0.591), "early_days": Count(30),
-                                                         "day": Count(37)}), "en")
+                                                         "day": Count(37), "window": Count(90)}), "en")
     assert finding == ("59.1% of churned customers made their last order within 30 days of their first; half of those "
-                       "who come back do so by day 37, so remind new customers by then.")
+                       "who order again within 90 days do so by day 37, so remind new customers by then.")
 
 
 def test_a_file_cleaning_removed_nothing_from_gets_one_sentence_and_no_empty_table(shop_figures, shop_html):
@@ -576,3 +576,17 @@ def test_report_sentences_write_dates_as_the_report_does(shop_figures):
     for name, part in shop_figures.parts.items():
         if name != "outlook":  # the outlook's sentences are the forecast package's
             assert not [s for s in _texts(part, "zh") if iso.search(s)], name
+
+
+def test_the_warning_finding_and_problem_call_their_money_value_at_risk(shop_figures):
+    # they had said "holding £300,156 of expected value", the risk-weighted sum (Online Retail II 2010-11: the 353
+    # customers' expected value is £341,225)
+    from custlab.report.text import Money, render_value
+
+    part = shop_figures.parts["early_warning"]
+    money = render_value(Money(part.values["value_at_risk"]), "en")
+    said = [render(f.text, "en") for f in shop_figures.findings] + [render(p, "en") for p in
+                                                                      shop_figures.parts["problems"].paragraphs]
+    warned = [s for s in said if "days without an order, with" in s]
+    assert warned and all(f"with {money} of value at risk (risk x expected value)" in s for s in warned)
+    assert not [s for s in said if "of expected value" in s]
