@@ -233,12 +233,20 @@ def fmt_share(value: float | None, language: str = "en") -> str:
     """A share as the report writes it in tables and sentences alike: one decimal from 1%, two significant digits
     below (a sentence read "41 customers (1.0%)" beside a table's 0.96%).
 
+    A share just below 1 never reads 100% (Olist's early-warning list read "Churn risk 100.0%" for 0.9997): it keeps
+    the decimals that show it short of 100%, cut (not rounded) at three.
+
     >>> fmt_share(0.4567), fmt_share(0.0096), fmt_share(0.00053), fmt_share(0.0), fmt_share(-0.004)
     ('45.7%', '0.96%', '0.053%', '0.0%', '-0.40%')
+    >>> fmt_share(0.9997), fmt_share(0.99996), fmt_share(0.9999999), fmt_share(1.0)
+    ('99.97%', '99.996%', '99.999%', '100.0%')
     """
     if not _finite(value):
         return _na(language)
     value = float(value)
+    if 0.9995 <= value < 1:
+        decimals = next((d for d in (2, 3) if round(value * 100, d) < 100), 3)
+        return fmt_pct(math.floor(value * 10 ** (decimals + 2)) / 10 ** (decimals + 2), language, decimals)
     small = 0 < abs(value) < 0.01
     return fmt_pct(value, language, max(1, 1 - math.floor(math.log10(abs(value) * 100))) if small else 1)
 

@@ -150,3 +150,15 @@ def test_holdout_errors_that_differ_are_not_written_alike():
         "a mean absolute error of 0.365, against 0.700 for the naive baseline (47.9% better).")
     assert [cell_text(v, "sig3") for v in (0.000922, 0.00111, 0.0233, 0.866, 1.4, 12.345, 0.0)] == \
         ["0.000922", "0.00111", "0.0233", "0.866", "1.40", "12.3", "0.000"]
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_share_just_below_one_never_reads_100_in_tables_or_sentences(language):
+    # Olist's early-warning list read "Churn risk 100.0%" for a risk of 0.9997
+    from custlab.report.html import cell_text
+    from custlab.report.text import Pct, render_value
+
+    for share in (0.9997, 0.99996, 0.9999999):
+        assert not cell_text(share, "pct", language, None).startswith("100")
+        assert not render_value(Pct(share), language).startswith("100")
+    assert cell_text(1.0, "pct", language, None).startswith("100")
