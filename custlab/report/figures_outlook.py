@@ -136,7 +136,7 @@ def section(result: Any) -> SectionFigures:
                   *(Lang({lang: t(f"forecast.note.{note}", lang) for lang in LANGUAGES}) for note in result.notes)]
     notes = [Text(f"report.outlook.{state}", {})]
     if state == "untrusted" and baseline:
-        notes.append(Text("report.outlook.baseline", {"model": Label(baseline),
+        notes.append(Text("report.outlook.baseline", {"model": named_baseline,
                                                       "mase": Num(result.backtest.score(baseline), 2)}))
     if shows_baseline and _reconciled_away(summary, baseline):
         notes.append(Text("report.outlook.reconciled", {"baseline": Label(baseline)}))
