@@ -420,10 +420,11 @@ def geography_part(column: str, table: pl.DataFrame) -> tuple[Text, Table, str]:
     top = table.filter(pl.col("group").is_not_null()).head(10)
     lead = top.row(0, named=True)
     text = Text("report.portrait.geography", {
-        "top": Data(lead["group"]), "rev": Pct(lead["revenue_share"]), "cust": Pct(lead["customer_share"]),
+        # a place the catalogues name (the shop's regions east, south...) reads in the page's language: 华东, not east
+        "top": Label(lead["group"]), "rev": Pct(lead["revenue_share"]), "cust": Pct(lead["customer_share"]),
         "places": Count(table["group"].drop_nulls().n_unique())})
     return text, Table(Text("report.portrait.geo_table", {}), top,
-                       {"group": "data", "customers": "count", "customer_share": "pct", "revenue": "money",
+                       {"group": "label", "customers": "count", "customer_share": "pct", "revenue": "money",
                         "revenue_share": "pct"}, top_n=10), lead["group"]
 
 

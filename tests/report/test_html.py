@@ -299,3 +299,17 @@ def test_customers_without_an_attribute_value_are_named_in_its_table(language, s
     _, tables = attribute_parts({"age_band": table})
     page = table_html(tables[0], language=language)
     assert f"<td>{said}</td>" in page and "<td>–</td>" not in page
+
+
+def test_places_the_catalogues_name_read_in_the_pages_language():
+    # the shop's Chinese page read "销售额最多来自east" beside a table of east, south, north
+    from custlab.report.figures_sales import geography_part, with_shares
+    from custlab.report.html import table_html
+    from custlab.report.text import render
+
+    table = with_shares(pl.DataFrame({"group": ["east", "United Kingdom"], "customers": [10, 5],
+                                      "revenue": [100.0, 50.0]}))
+    text, shown, _ = geography_part("region", table)
+    assert "华东" in render(text, "zh") and "east" not in render(text, "zh")
+    page = table_html(shown, language="zh")
+    assert "<td>华东</td>" in page and "<td>United Kingdom</td>" in page  # a place it does not name stays as written
