@@ -175,13 +175,13 @@ def test_the_clv_says_which_way_its_holdout_missed_and_never_calls_too_few_an_up
     said = f"{abs(error):.1%}"
     if error < 0:
         assert (f"On the 13 weeks held out from the fit, each customer's own past rate (the method used) predicted "
-                f"{said} fewer repeat orders than the customers placed: the value is more likely too low than too "
-                f"high.") in shown["en"]
+                f"{said} fewer repeat orders than the customers placed: if those weeks are like the rest of the year, "
+                f"the value is more likely too low than too high.") in shown["en"]
         brief = f"on the 13 weeks held out, the method predicted {said} too few repeat orders"
-        assert f"预测的复购订单比客户实际下单少 {said}：该价值更可能偏低" in " ".join(shown["zh"])
+        assert f"预测的复购订单比客户实际下单少 {said}：如果这几周与一年中其他时候相仿，该价值更可能偏低" in " ".join(shown["zh"])
     elif error > 0.05:
-        assert any(f"predicted {said} more repeat orders than the customers placed: the value is more likely too high"
-                   in t for t in shown["en"])
+        assert any(f"predicted {said} more repeat orders than the customers placed: if those weeks are like the rest "
+                   f"of the year, the value is more likely too high" in t for t in shown["en"])
         brief = f"on the 13 weeks held out, the method predicted {said} too many repeat orders"
     else:  # near enough: said in the section, not repeated on the tile and in the findings
         assert any(f"predicted the customers' repeat orders in total to within {said}." in t for t in shown["en"])
