@@ -43,16 +43,6 @@ SHOWN = 10
 MIN_RETURNERS = 30
 
 
-def share_field(share: float) -> Pct | Data:
-    """A share that reads 0% or 100% only when it is exactly so (as :func:`custlab.segments.kmeans.share_text`):
-    Olist's silences that almost all never ended read 99.99%, not 100.0% (small shares already keep two
-    significant digits in :func:`custlab.report.text.fmt_share`)."""
-    if not 0.5 <= share < 1.0:
-        return Pct(share)
-    decimals = next((d for d in (1, 2, 3) if round(100 * share, d) < 100), None)
-    return Data(">99.999%") if decimals is None else Pct(share, decimals)
-
-
 def retention(ctx: Context) -> SectionFigures:
     """Section "Churn and retention": cohorts, the survival curve, the diagnostics."""
     from custlab import churn, cohorts
@@ -77,8 +67,8 @@ def retention_page(ctx: Context, diag: Any, km: Any, cohort_table: pl.DataFrame,
         paragraphs.append(Text("report.retention.short", {"days": Count(days)}))
     else:
         paragraphs.append(Text("report.retention.diagnostics", {
-            "days": Count(days), "never": share_field(diag.silent_never_return_share),
-            "early": share_field(diag.early_churn_share), "early_days": Count(diag.early_days)}))
+            "days": Count(days), "never": Pct(diag.silent_never_return_share),
+            "early": Pct(diag.early_churn_share), "early_days": Count(diag.early_days)}))
     # the median return day rests on the customers who came back: too few of them set no reminder date
     day = diag.intervention_day if diag.returners >= MIN_RETURNERS else None
     if diag.intervention_day is not None:
@@ -93,7 +83,7 @@ def retention_page(ctx: Context, diag: Any, km: Any, cohort_table: pl.DataFrame,
     cohort_part(cohort_table, paragraphs, chart_list)
     if diag.early_churn_share is not None and diag.early_churn_share >= 0.5:
         money = month_spend * ctx.value("trend", "new_customers", 0) * diag.early_churn_share
-        fields = {"share": share_field(diag.early_churn_share), "early_days": Count(diag.early_days)}
+        fields = {"share": Pct(diag.early_churn_share), "early_days": Count(diag.early_days)}
         findings.append(Finding(Text("report.finding.early_churn", {**fields, "day": Count(day), "window": Count(days)})
                                 if day is not None
                                 else Text("report.finding.early_churn_no_day", fields), money, "retention"))
@@ -163,11 +153,18 @@ def warning_table(ctx: Context) -> pl.DataFrame:
     return warning_result(ctx).to_frame()
 
 
+def warning_history_short(ctx: Context) -> bool:
+    """Whether the history is shorter than the early warning needs (the churn window and the warning window): no
+    silence in it can have reached the churn window, so neither the warning model nor an observed return rate gives a
+    churn risk."""
+    return history_days(ctx) < ctx.setting("inactivity_days") + ctx.setting("warning_days")
+
+
 def _warning(ctx: Context) -> Any:
     from custlab import churn
 
-    days, need = history_days(ctx), ctx.setting("inactivity_days") + ctx.setting("warning_days")
-    if days < need:  # no silence in the data can have reached W days yet: a risk of reaching it is a guess
+    if warning_history_short(ctx):  # no silence can have reached W days yet: a risk of reaching it is a guess
+        days, need = history_days(ctx), ctx.setting("inactivity_days") + ctx.setting("warning_days")
         raise Absent(Text("report.absent.warning_short", {"days": Count(days), "need": Count(need),
                                                           "window": Count(ctx.setting("inactivity_days"))}),
                      Text("report.absent.warning_short_fix", {}))

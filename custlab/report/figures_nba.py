@@ -36,7 +36,7 @@ EXPORT_COLUMNS = ("customer_id", "rank", "action_id", "action", "product_id", "p
 
 def nba_inputs(ctx: Context) -> dict[str, Any]:
     """The keyword arguments the report passes to :func:`custlab.recommend.next_best_action`."""
-    from custlab.report.figures_churn import warning_result
+    from custlab.report.figures_churn import warning_history_short, warning_result
 
     ranked = customer_values(ctx)
     values = ranked.select("customer_id", "p_alive", "expected_spend")
@@ -55,17 +55,14 @@ def nba_inputs(ctx: Context) -> dict[str, Any]:
         risk = (risk.join(warned, on="customer_id", how="left")
                 .select("customer_id", p_churn=pl.coalesce("_warned", "p_churn"),
                         observed=pl.col("observed") & pl.col("_warned").is_null()))
-    if _short_history(ctx):  # no silence has reached the churn window yet: an observed return rate is no risk (Ta-Feng's
-        # 92 days had sent 6,395 retention offers on "of the customers silent 19 days or more, only 50% bought again")
+    if warning_history_short(ctx):  # no silence has reached the churn window: an observed return rate is no risk
+        # (Ta-Feng's 92 days had sent 6,395 retention offers on "of the customers silent 19 days or more, only 50%
+        # bought again")
         risk = risk.with_columns(p_churn=pl.when(pl.col("observed")).then(None).otherwise(pl.col("p_churn")))
     return {"as_of": ctx.as_of, "customers": ctx.customers, "values": values, "risk": risk,
             "response_rates": dict(ctx.response_rates), "dormant_days": ctx.setting("dormant_days"),
             "language": ctx.language}
 
-
-def _short_history(ctx: Context) -> bool:
-    """Whether the history is shorter than the early warning needs (the churn window and the warning window)."""
-    return history_days(ctx) < ctx.setting("inactivity_days") + ctx.setting("warning_days")
 
 
 def recommendations_call(ctx: Context) -> tuple[Any, tuple, dict[str, Any]]:
@@ -127,7 +124,9 @@ def nba(ctx: Context) -> SectionFigures:
     per_action = {r["action_id"]: {"customers": r["customers"], "expected_value": r["expected_value"],
                                    "response_rate": rates[r["action_id"]]} for r in summary.iter_rows(named=True)}
     values = {"customers": table.height, "expected_value": total, "actions": per_action}
-    if _short_history(ctx):
+    from custlab.report.figures_churn import warning_history_short
+
+    if warning_history_short(ctx):
         days, window = history_days(ctx), ctx.setting("inactivity_days")
         paragraphs.append(Text("report.nba.short_history", {"days": Count(days), "window": Count(window),
                                                             "need": Count(window + ctx.setting("warning_days"))}))

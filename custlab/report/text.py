@@ -245,8 +245,8 @@ def fmt_share(value: float | None, language: str = "en") -> str:
         return _na(language)
     value = float(value)
     if 0.9995 <= value < 1:
-        decimals = next((d for d in (2, 3) if round(value * 100, d) < 100), 3)
-        return fmt_pct(math.floor(value * 10 ** (decimals + 2)) / 10 ** (decimals + 2), language, decimals)
+        decimals = next((d for d in (2, 3) if round(value * 100, d) < 100), None)
+        return fmt_pct(value, language, decimals) if decimals else fmt_pct(math.floor(value * 1e5) / 1e5, language, 3)
     small = 0 < abs(value) < 0.01
     return fmt_pct(value, language, max(1, 1 - math.floor(math.log10(abs(value) * 100))) if small else 1)
 

@@ -207,12 +207,12 @@ def _check_argument_columns(present: list[str], *, by: str, item: str) -> None:
 
     from custlab.data.hints import SYNONYMS
 
+    sources = {**{s: target for target, names in SYNONYMS.items() for s in names},
+               **dict.fromkeys(_NAME_SOURCES, "product_name")}
     for argument, column in (("by", by), ("item", item)):
         if column in present:
             continue
         norm = column.strip().lower().replace(" ", "_")
-        sources = {**{s: target for target, names in SYNONYMS.items() for s in names},
-                   **dict.fromkeys(_NAME_SOURCES, "product_name")}
         guess = sources.get(norm, sources.get(norm.replace("_", "")))
         if guess not in present:
             close = difflib.get_close_matches(column, present, n=1, cutoff=0.5)
